@@ -1,0 +1,103 @@
+"""Actions on users and roles. Each writes its audit entry in its own transaction (design.md:
+every change of who may reach a number is recorded)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from mnvault.accounts.models import Membership, Role, User
+from mnvault.audit import log as audit
+from mnvault.audit.log import Actor
+from mnvault.companies.models import Company
+
+# Who may grant which role (domain R1, R2): the responsible manager designates handlers and
+# auditors; the installation admin appoints a company's first admins and managers.
+GRANTORS: dict[str, frozenset[str]] = {
+    Role.HANDLER: frozenset({Role.RESPONSIBLE_MANAGER}),
+    Role.AUDITOR: frozenset({Role.RESPONSIBLE_MANAGER}),
+    Role.RESPONSIBLE_MANAGER: frozenset({Role.COMPANY_ADMIN}),
+    Role.STAFF: frozenset({Role.COMPANY_ADMIN}),
+    Role.COMPANY_ADMIN: frozenset({Role.COMPANY_ADMIN}),
+}
+
+
+class RoleRefused(PermissionError):
+    pass
+
+
+def create_installation_admin(*, username: str, email: str, password: str) -> User:
+    if User.objects.filter(username=username).exists():
+        raise ValueError(f"ユーザー {username} は既にいます / user {username} already exists")
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, email=email, password=password)
+        user.is_installation_admin = True
+        user.save(update_fields=["is_installation_admin"])
+        audit.record(
+            actor=Actor.system("cli"),
+            action="accounts.installation_admin.create",
+            detail={"user_id": user.pk},
+        )
+    return user
+
+
+def may_grant(actor: User, company: Company, role: str) -> bool:
+    if actor.is_installation_admin and role in (Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER):
+        return True
+    held = set(
+        Membership.objects.filter(user=actor, company=company, revoked_at__isnull=True).values_list(
+            "role", flat=True
+        )
+    )
+    return bool(held & GRANTORS[role])
+
+
+def grant_role(
+    *,
+    acting_user: User,
+    user: User,
+    company: Company,
+    role: str,
+    person_kinds: list[str] | None = None,
+) -> Membership:
+    allowed = may_grant(acting_user, company, role)
+    with transaction.atomic():
+        audit.record(
+            actor=Actor.of(acting_user),
+            action="accounts.role.grant",
+            outcome="ok" if allowed else "refused",
+            reason="" if allowed else "grantor_role",
+            company_id=company.pk,
+            detail={"user_id": user.pk, "role": role},
+        )
+        membership = None
+        if allowed:
+            membership, _ = Membership.objects.get_or_create(
+                user=user,
+                company=company,
+                role=role,
+                revoked_at=None,
+                defaults={"granted_by": acting_user, "person_kinds": person_kinds or []},
+            )
+    if membership is None:
+        raise RoleRefused("この役割を付与する権限がありません / you may not grant this role")
+    return membership
+
+
+def revoke_role(*, acting_user: User, membership: Membership) -> None:
+    company = Company.objects.get(pk=membership.company_id)
+    allowed = may_grant(acting_user, company, membership.role)
+    with transaction.atomic():
+        audit.record(
+            actor=Actor.of(acting_user),
+            action="accounts.role.revoke",
+            outcome="ok" if allowed else "refused",
+            reason="" if allowed else "grantor_role",
+            company_id=company.pk,
+            detail={"user_id": membership.user_id, "role": membership.role},
+        )
+        if allowed:
+            membership.revoked_at = timezone.now()
+            membership.save(update_fields=["revoked_at"])
+    if not allowed:
+        raise RoleRefused("この役割を取り消す権限がありません / you may not revoke this role")

@@ -1,0 +1,135 @@
+"""Appending to the audit log. Every action on a number, or on who may reach one, calls
+``record`` inside the transaction of the action itself, so the entry and the action commit or
+roll back together."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from stdnum.jp import in_
+
+from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead, Outcome
+
+if TYPE_CHECKING:
+    from mnvault.accounts.models import User
+
+# Twelve digits standing alone, half- or full-width, possibly split by spaces or hyphens: what a
+# number looks like in text. One that also has a valid check digit is refused before it is
+# written (a last line of defence for domain R4; callers pass ids, never numbers).
+_NUMBER_LIKE = re.compile(r"(?<![0-9０-９])(?:[0-9０-９][\s\-－]?){11}[0-9０-９](?![0-9０-９])")
+
+
+def _holds_number(text: str) -> bool:
+    return any(in_.is_valid(m.group()) for m in _NUMBER_LIKE.finditer(text))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted: a user, an API client or the system (a command run by the operator)."""
+
+    kind: str
+    id: int | None
+    label: str
+    user: User | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(kind="user", id=user.pk, label=user.get_username(), user=user)
+
+    @classmethod
+    def system(cls, label: str) -> Actor:
+        return cls(kind="system", id=None, label=label)
+
+
+def canonical(fields: dict[str, Any]) -> bytes:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(fields)).hexdigest()
+
+
+_HASHED = (
+    "seq",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "company_id",
+    "person_id",
+    "action",
+    "purpose",
+    "outcome",
+    "reason",
+    "client_address",
+    "detail",
+)
+
+
+def hashed_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """The fields the hash covers, from an entry's ``__dict__`` or a database row, in the form
+    they take after a round trip to the database."""
+    fields = {name: values[name] for name in _HASHED}
+    fields["created_at"] = values["created_at"].astimezone(UTC).isoformat(timespec="microseconds")
+    return fields
+
+
+def _locked_head() -> AuditHead:
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is not None:
+        return head
+    last = AuditEntry.objects.order_by("-seq").values_list("seq", "entry_hash").first()
+    seq, digest = last or (0, GENESIS_HASH)
+    try:
+        with transaction.atomic():
+            AuditHead.objects.create(pk=1, seq=seq, entry_hash=digest)
+    except IntegrityError:
+        pass  # another writer created it first; lock theirs
+    return AuditHead.objects.select_for_update().get(pk=1)
+
+
+def record(
+    *,
+    actor: Actor,
+    action: str,
+    outcome: str = Outcome.OK,
+    company_id: int | None = None,
+    person_id: int | None = None,
+    purpose: str = "",
+    reason: str = "",
+    client_address: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry. Must run inside the caller's ``transaction.atomic`` block."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record must run inside the action's transaction")
+    entry = AuditEntry(
+        created_at=datetime.now(UTC),
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_label=actor.label[:150],
+        company_id=company_id,
+        person_id=person_id,
+        action=action,
+        purpose=purpose,
+        outcome=outcome,
+        reason=reason[:200],
+        client_address=client_address,
+        detail=detail or {},
+    )
+    fields = hashed_fields(entry.__dict__)
+    if _holds_number(canonical(fields).decode()):
+        raise ValueError("audit entry refused: it looks like it holds an individual number")
+    head = _locked_head()
+    entry.seq = fields["seq"] = head.seq + 1
+    entry.prev_hash = head.entry_hash
+    entry.entry_hash = entry_hash(entry.prev_hash, fields)
+    entry.save(force_insert=True)
+    head.seq, head.entry_hash = entry.seq, entry.entry_hash
+    head.save(update_fields=["seq", "entry_hash"])
+    return entry

@@ -1,0 +1,39 @@
+"""``mnvault createadmin``: an installation administrator, who creates companies but holds no
+role in any of them (and so can never reveal a number)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from mnvault.accounts.services import create_installation_admin
+
+
+class Command(BaseCommand):
+    help = "インストール管理者を作る / create an installation administrator"
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--username", required=True)
+        parser.add_argument("--email", default="")
+
+    def handle(self, *args, username: str, email: str, **options) -> None:
+        password = os.environ.get("MNVAULT_ADMIN_PASSWORD") or self._ask()
+        try:
+            validate_password(password)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        try:
+            create_installation_admin(username=username, email=email, password=password)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(self.style.SUCCESS(f"created installation admin {username}"))
+
+    def _ask(self) -> str:
+        first = getpass.getpass("パスワード / password: ")
+        if getpass.getpass("もう一度 / again: ") != first:
+            raise CommandError("パスワードが一致しません / the passwords differ")
+        return first

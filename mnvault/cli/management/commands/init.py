@@ -1,0 +1,57 @@
+"""``mnvault init``: create the data directory, the secret key, the key file and the tables.
+
+Safe to run again: nothing that exists is overwritten."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mnvault import paths
+from mnvault.cli import setup
+from mnvault.vault.keys import key_file_path
+
+
+class Command(BaseCommand):
+    help = "データディレクトリ・鍵・テーブルを作る / create the data directory, keys and tables"
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--passphrase",
+            action="store_true",
+            help="鍵ファイルをパスフレーズで保護 / protect the key file with a passphrase "
+            "(read from MNVAULT_KEY_PASSPHRASE or asked for)",
+        )
+
+    def handle(self, *args, passphrase: bool, verbosity: int, **options) -> None:
+        data_dir = paths.data_dir()
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        secret = None
+        if passphrase:
+            secret = os.environ.get("MNVAULT_KEY_PASSPHRASE") or self._ask_passphrase()
+        if setup.ensure_secret_key():
+            self.stdout.write(f"secret key: created in {data_dir}")
+        if setup.ensure_key_file(secret):
+            self.stdout.write(f"key file:   created {key_file_path()} (mode 0600)")
+            self.stdout.write(
+                "  この鍵ファイルを失うと全ての個人番号が読めなくなります。"
+                "別の場所に保管してください。\n"
+                "  Without this key file no stored number can ever be read: back it up apart "
+                "from the data."
+            )
+        else:
+            self.stdout.write(f"key file:   {key_file_path()} exists, kept as it is")
+        setup.migrate(verbosity=max(verbosity - 1, 0))
+        self.stdout.write(self.style.SUCCESS("mnvault is initialised / 初期化しました"))
+
+    def _ask_passphrase(self) -> str:
+        first = getpass.getpass("パスフレーズ / passphrase: ")
+        if len(first) < 12:
+            raise CommandError(
+                "パスフレーズは12文字以上 / the passphrase needs 12 characters or more"
+            )
+        if getpass.getpass("もう一度 / again: ") != first:
+            raise CommandError("パスフレーズが一致しません / the passphrases differ")
+        return first

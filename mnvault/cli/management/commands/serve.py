@@ -1,0 +1,81 @@
+"""``mnvault serve``: the app under waitress, a production WSGI server that runs the same on
+the office PC (Windows included) and behind a firm's reverse proxy."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
+
+from mnvault.accounts.models import User
+from mnvault.accounts.services import create_installation_admin
+from mnvault.audit.checkpoints import write_checkpoint
+from mnvault.cli import setup
+from mnvault.vault import keys
+
+log = logging.getLogger("mnvault.serve")
+
+
+def _checkpoint_loop(stop: threading.Event, interval: float) -> None:
+    """Sign the audit head periodically, so a rewritten table is caught (design.md)."""
+    while not stop.wait(interval):
+        try:
+            write_checkpoint()
+        except Exception:
+            log.exception("audit checkpoint failed")
+        finally:
+            close_old_connections()
+
+
+class Command(BaseCommand):
+    help = "アプリを起動 / start the app"
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--threads", type=int, default=8)
+        parser.add_argument("--checkpoint-interval", type=float, default=300.0)
+
+    def handle(
+        self, *args, host: str, port: int, threads: int, checkpoint_interval: float, **options
+    ) -> None:
+        if not setup.is_initialised():
+            raise CommandError(
+                "初期化されていません。先に `mnvault init` を実行してください / "
+                "not initialised: run `mnvault init` first"
+            )
+        keys.unlock(interactive=True)
+        setup.migrate()
+        self._announce(host, port)
+        stop = threading.Event()
+        threading.Thread(
+            target=_checkpoint_loop, args=(stop, checkpoint_interval), daemon=True
+        ).start()
+        from waitress import serve
+
+        from mnvault.wsgi import application
+
+        try:
+            serve(application, host=host, port=port, threads=threads, ident="mnvault")
+        finally:
+            stop.set()
+
+    def _announce(self, host: str, port: int) -> None:
+        self.stdout.write(f"mnvault: http://{host}:{port}/  (data: {settings.DATA_DIR})")
+        if User.objects.filter(is_installation_admin=True).exists():
+            self.stdout.write("ログインはインストール管理者で / sign in as an installation admin")
+            return
+        password = secrets.token_urlsafe(12)
+        create_installation_admin(username="admin", email="", password=password)
+        user = User.objects.get(username="admin")
+        user.must_change_password = True
+        user.save(update_fields=["must_change_password"])
+        self.stdout.write(
+            "最初の管理者を作りました / created the first administrator:\n"
+            f"  user: admin   one-time password: {password}\n"
+            "  初回ログインでパスワードを変更してください / change it at first sign-in"
+        )

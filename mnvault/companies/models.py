@@ -1,0 +1,67 @@
+"""Tenants. Every row of every other area belongs to exactly one company (design invariant 5)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from stdnum.jp import cn
+
+from mnvault.companies.purposes import Purpose
+
+
+def validate_corporate_number(value: str) -> None:
+    """法人番号: 13 digits, the first a check digit (domain R40)."""
+    if not cn.is_valid(value):
+        raise ValidationError(
+            _("法人番号が正しくありません / the corporate number is not valid"),
+            code="invalid_corporate_number",
+        )
+
+
+class Company(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    corporate_number = models.CharField(
+        _("法人番号 / corporate number"),
+        max_length=13,
+        blank=True,
+        default="",
+        validators=[validate_corporate_number],
+    )
+    # 外的環境の把握 (domain R10): where numbers are stored and handled.
+    data_country = models.CharField(max_length=2, default="JP")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corporate_number"],
+                condition=~models.Q(corporate_number=""),
+                name="unique_corporate_number",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if self.corporate_number:
+            self.corporate_number = cn.compact(self.corporate_number)
+        super().save(*args, **kwargs)
+
+    def notified_purposes(self) -> set[str]:
+        return set(CompanyPurpose.objects.filter(company=self).values_list("purpose", flat=True))
+
+
+class CompanyPurpose(models.Model):
+    """A purpose the company notifies (公表・通知) to the people whose numbers it collects."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="purposes")
+    purpose = models.CharField(max_length=40, choices=Purpose.choices)
+    since = models.DateField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "purpose"], name="unique_company_purpose")
+        ]

@@ -1,0 +1,113 @@
+"""Shared test fixtures: a fresh key file per test and fixed personas (healthchecks' habit), one
+per role, in a company that notifies withholding and social-insurance purposes, plus a handler
+of another company."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import pytest
+from django.utils import timezone
+
+from mnvault.accounts.models import Membership, Role, User
+from mnvault.companies.models import Company, CompanyPurpose
+from mnvault.companies.purposes import Purpose
+from mnvault.people.models import Person, PersonKind
+from mnvault.vault import keys, numbers
+from mnvault.vault.keys import KeyFileProvider, KeyMaterial
+
+ALL_DATABASES = ["default", "keys"]
+COMPANY_PURPOSES = [Purpose.WITHHOLDING, Purpose.SOCIAL_INSURANCE]
+
+
+@pytest.fixture(autouse=True)
+def key_file(tmp_path, settings):
+    """Every test gets its own key file and checkpoint file, outside the database."""
+    settings.MNVAULT_KEY_FILE = tmp_path / "mnvault.key"
+    settings.MNVAULT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
+    KeyFileProvider(settings.MNVAULT_KEY_FILE).save(KeyMaterial.generate())
+    keys.forget()
+    yield settings.MNVAULT_KEY_FILE
+    keys.forget()
+
+
+@pytest.fixture
+def rng() -> random.Random:
+    return random.Random(20261123)
+
+
+@pytest.fixture
+def make_number(rng):
+    """Numbers with valid check digits, random, never a real person's; unique per test."""
+    seen: set[str] = set()
+
+    def make() -> str:
+        number = numbers.generate_fake(rng)
+        while number in seen:
+            number = numbers.generate_fake(rng)
+        seen.add(number)
+        return number
+
+    return make
+
+
+@dataclass
+class Personas:
+    company: Company
+    other_company: Company
+    users: dict[str, User] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> User:
+        try:
+            return self.__dict__["users"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _company(name: str, purposes) -> Company:
+    company = Company.objects.create(name=name)
+    CompanyPurpose.objects.bulk_create(CompanyPurpose(company=company, purpose=p) for p in purposes)
+    return company
+
+
+def _user(username: str, company: Company | None = None, role: str | None = None) -> User:
+    user = User.objects.create_user(username=username, password="correct horse battery 42")
+    if role:
+        Membership.objects.create(user=user, company=company, role=role)
+    return user
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    company = _company("株式会社テスト", COMPANY_PURPOSES)
+    other = _company("他社株式会社", COMPANY_PURPOSES)
+    found = Personas(company=company, other_company=other)
+    for role in Role.values:
+        found.users[role] = _user(role, company, role)
+    admin = _user("installation_admin")
+    admin.is_installation_admin = True
+    admin.save()
+    found.users["installation_admin"] = admin
+    found.users["no_role"] = _user("no_role")
+    found.users["other_handler"] = _user("other_handler", other, Role.HANDLER)
+    return found
+
+
+@pytest.fixture
+def employee(personas) -> Person:
+    return make_person(personas.company)
+
+
+def make_person(company: Company, kind: str = PersonKind.EMPLOYEE, **fields) -> Person:
+    defaults = {
+        "family_name": "山田",
+        "given_name": "太郎",
+        "family_name_kana": "ヤマダ",
+        "given_name_kana": "タロウ",
+    }
+    return Person.objects.create(company=company, kind=kind, **{**defaults, **fields})
+
+
+def today():
+    return timezone.localdate()

@@ -1,0 +1,156 @@
+"""Demo data: a company, one user per role and generated people with valid-check-digit numbers.
+Used by ``mnvault demo``, the benches and the end-to-end tests."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.utils import timezone
+from stdnum.jp import cn
+
+from mnvault.accounts.models import Membership, Role, User
+from mnvault.audit import log as audit
+from mnvault.audit.log import Actor
+from mnvault.companies.models import Company
+from mnvault.companies.purposes import Purpose
+from mnvault.companies.services import create_company
+from mnvault.people.models import Person, PersonKind, Relationship
+from mnvault.vault import numbers
+from mnvault.vault.bulk import BulkStore
+from mnvault.vault.models import VerificationChannel
+from mnvault.vault.services import Verification
+
+FAMILY = [
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("高橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("伊藤", "イトウ"),
+    ("渡辺", "ワタナベ"),
+    ("山本", "ヤマモト"),
+    ("中村", "ナカムラ"),
+]
+GIVEN = [
+    ("太郎", "タロウ"),
+    ("花子", "ハナコ"),
+    ("健", "ケン"),
+    ("美咲", "ミサキ"),
+    ("大輔", "ダイスケ"),
+    ("陽菜", "ヒナ"),
+    ("翔", "ショウ"),
+    ("結衣", "ユイ"),
+]
+DEMO_PURPOSES = [
+    Purpose.WITHHOLDING,
+    Purpose.SOCIAL_INSURANCE,
+    Purpose.EMPLOYMENT_INSURANCE,
+    Purpose.FEE_PAYMENT_RECORDS,
+]
+DEMO_ROLES = [Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER, Role.HANDLER, Role.AUDITOR, Role.STAFF]
+
+
+@dataclass
+class DemoResult:
+    company: Company
+    users: list[tuple[str, str, str]] = field(default_factory=list)  # username, role, password
+    numbers: list[str] = field(default_factory=list, repr=False)
+
+
+def fake_corporate_number(rng: random.Random) -> str:
+    base = "".join(str(rng.randrange(10)) for _ in range(12))
+    return cn.calc_check_digit(base) + base
+
+
+def _person(company: Company, rng: random.Random, index: int, kind: str) -> Person:
+    family, given = rng.choice(FAMILY), rng.choice(GIVEN)
+    return Person(
+        company=company,
+        kind=kind,
+        family_name=family[0],
+        given_name=given[0],
+        family_name_kana=family[1],
+        given_name_kana=given[1],
+        birth_date=date(1960, 1, 1) + timedelta(days=rng.randrange(365 * 45)),
+        employee_code=f"E{index:06d}" if kind == PersonKind.EMPLOYEE else "",
+        hire_date=date(2015, 4, 1) if kind == PersonKind.EMPLOYEE else None,
+    )
+
+
+def create_demo(
+    *,
+    actor: Actor,
+    name: str,
+    people: int,
+    rng: random.Random,
+    progress: Callable[[int], None] | None = None,
+    keep_numbers: bool = False,
+) -> DemoResult:
+    """Must run inside the caller's transaction."""
+    company = create_company(
+        acting_user=actor,
+        name=name,
+        corporate_number=fake_corporate_number(rng),
+        purposes=DEMO_PURPOSES,
+    )
+    result = DemoResult(company=company)
+    handler = None
+    for role in DEMO_ROLES:
+        password = secrets.token_urlsafe(12)
+        user = User.objects.create_user(username=f"demo{company.pk}-{role}", password=password)
+        Membership.objects.create(user=user, company=company, role=role)
+        audit.record(
+            actor=actor,
+            action="accounts.role.grant",
+            company_id=company.pk,
+            detail={"user_id": user.pk, "role": role},
+        )
+        result.users.append((user.username, role, password))
+        handler = user if role == Role.HANDLER else handler
+    store = BulkStore(
+        actor=Actor.of(handler),
+        company=company,
+        purposes=DEMO_PURPOSES,
+        verification=Verification(
+            channel=VerificationChannel.IN_PERSON, document_kinds=["my_number_card"]
+        ),
+    )
+    seen: set[str] = set()
+    for start in range(0, people, 500):
+        batch = []
+        for index in range(start, min(start + 500, people)):
+            kind = PersonKind.PAYEE if index % 10 == 9 else PersonKind.EMPLOYEE
+            batch.append(_person(company, rng, index, kind))
+        Person.objects.bulk_create(batch)
+        dependents = [
+            Person(
+                company=company,
+                kind=PersonKind.DEPENDENT,
+                family_name=p.family_name,
+                given_name=rng.choice(GIVEN)[0],
+                employee=p,
+                relationship=Relationship.CHILD,
+            )
+            for p in batch
+            if p.kind == PersonKind.EMPLOYEE and rng.random() < 0.2
+        ]
+        Person.objects.bulk_create(dependents)
+        pairs = []
+        for person in batch + dependents:
+            number = numbers.generate_fake(rng)
+            while number in seen:
+                number = numbers.generate_fake(rng)
+            seen.add(number)
+            pairs.append((person, number))
+        store.store(pairs, notified_on=timezone.localdate())
+        if keep_numbers:
+            result.numbers.extend(n for _, n in pairs)
+        if progress:
+            progress(len(batch))
+    audit.record(
+        actor=actor, action="demo.create", company_id=company.pk, detail={"people": people}
+    )
+    return result

@@ -1,0 +1,354 @@
+"""``mnvault import people``: people (and their numbers) from a CSV file, all or nothing.
+
+The file is streamed in batches inside one transaction: every valid row is written as it is
+read, so that dependents can find employees and duplicates show against the database; at the
+end, any error rolls the whole transaction back. Memory stays flat: what must be remembered
+across batches (which line holds which number or employee code) lives in a temporary table.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import csv
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from mnvault.audit import log as audit
+from mnvault.audit.log import Actor
+from mnvault.audit.models import Outcome
+from mnvault.companies.models import Company
+from mnvault.people import csv_rows
+from mnvault.people.models import Person, PersonKind
+from mnvault.vault import numbers
+from mnvault.vault.bulk import BulkStore
+from mnvault.vault.errors import InvalidNumber
+from mnvault.vault.models import VerificationChannel
+from mnvault.vault.services import Verification, as_actor
+
+BATCH = 1000
+MAX_REPORTED = 1000
+ENCODINGS = ("utf-8-sig", "cp932")
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    people: int = 0
+    numbers: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    error_count: int = 0
+    encoding: str = ""
+
+    def add(self, line: int, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED:
+            self.errors.append((line, message))
+
+
+class ImportRejected(Exception):
+    """The file had errors; nothing was stored. ``report.errors`` lists them by line."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        super().__init__(
+            f"{report.error_count} 件のエラーのため何も登録していません / "
+            f"nothing was stored: {report.error_count} errors"
+        )
+
+
+def sniff(path: Path) -> tuple[str | None, int, str]:
+    """(encoding, approximate row count, base64 SHA-256) in one streaming pass. The encoding
+    is the first of UTF-8 (with or without BOM) and Shift_JIS/CP932 that decodes the file."""
+    decoders = {name: codecs.getincrementaldecoder(name)() for name in ENCODINGS}
+    digest, lines = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+            for name in list(decoders):
+                try:
+                    decoders[name].decode(chunk)
+                except UnicodeDecodeError:
+                    del decoders[name]
+    for name in list(decoders):
+        try:
+            decoders[name].decode(b"", final=True)
+        except UnicodeDecodeError:
+            del decoders[name]
+    encoding = next((name for name in ENCODINGS if name in decoders), None)
+    return encoding, max(lines - 1, 0), base64.b64encode(digest.digest()).decode()
+
+
+class _SeenTable:
+    """A temporary table of (what, key) → first line, so duplicates within the file are named
+    by line without keeping the whole file in memory."""
+
+    NAME = "mnvault_import_seen"
+
+    def __enter__(self) -> _SeenTable:
+        blob = "BYTEA" if connection.vendor == "postgresql" else "BLOB"
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.NAME}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {self.NAME} "
+                f"(what VARCHAR(8), k {blob}, line INTEGER, PRIMARY KEY (what, k))"
+            )
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.NAME}")
+
+    def lines_of(self, what: str, keys: list[bytes]) -> dict[bytes, int]:
+        if not keys:
+            return {}
+        marks = ",".join(["%s"] * len(keys))
+        with connection.cursor() as cursor:
+            # The table name is a constant; values are parameters.
+            cursor.execute(
+                f"SELECT k, line FROM {self.NAME} WHERE what = %s AND k IN ({marks})",  # noqa: S608
+                [what, *keys],
+            )
+            return {bytes(k): line for k, line in cursor.fetchall()}
+
+    def add(self, what: str, items: dict[bytes, int]) -> None:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {self.NAME} (what, k, line) VALUES (%s, %s, %s)",  # noqa: S608
+                [(what, k, line) for k, line in items.items()],
+            )
+
+
+def _rows(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    with path.open(encoding=encoding, newline="") as handle:
+        reader = csv.reader(handle)
+        for values in reader:
+            if any(v.strip() for v in values):
+                yield reader.line_num, values
+
+
+def _batches(rows: Iterator, size: int) -> Iterator[list]:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@dataclass
+class _Batch:
+    """Valid rows of one batch, ready to insert."""
+
+    people: list[Person] = field(default_factory=list)
+    numbers: list[tuple[int, str]] = field(default_factory=list)  # (index in people, number)
+
+
+class PeopleImporter:
+    def __init__(
+        self,
+        *,
+        acting_user,
+        company: Company,
+        default_purposes: list[str] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.actor: Actor = as_actor(acting_user)
+        self.company = company
+        self.default_purposes = default_purposes or sorted(company.notified_purposes())
+        self.progress = progress
+        self.report = ImportReport()
+        self.today = timezone.localdate()
+
+    def run(self, path: Path) -> ImportReport:
+        encoding, _rows_estimate, digest = sniff(path)
+        detail = {"file_sha256": digest}
+        if encoding is None:
+            self.report.add(
+                0,
+                "文字コードが UTF-8 でも Shift_JIS でもありません / "
+                "the file is neither UTF-8 nor Shift_JIS (CP932)",
+            )
+            self._audit_rejected(detail)
+            raise ImportRejected(self.report)
+        self.report.encoding = encoding
+        self.store = BulkStore(
+            actor=self.actor,
+            company=self.company,
+            purposes=self.default_purposes,
+            verification=Verification(channel=VerificationChannel.IMPORT),
+        )
+        try:
+            with transaction.atomic(), transaction.atomic(using="keys"), _SeenTable() as seen:
+                self.seen = seen
+                self._read(path, encoding)
+                if self.report.error_count:
+                    raise ImportRejected(self.report)
+                audit.record(
+                    actor=self.actor,
+                    action="people.import",
+                    company_id=self.company.pk,
+                    detail={**detail, "people": self.report.people, "numbers": self.report.numbers},
+                )
+        except ImportRejected:
+            self._audit_rejected(detail)
+            raise
+        return self.report
+
+    def _audit_rejected(self, detail: dict) -> None:
+        with transaction.atomic():
+            audit.record(
+                actor=self.actor,
+                action="people.import",
+                outcome=Outcome.FAILED,
+                reason="invalid_file",
+                company_id=self.company.pk,
+                detail={**detail, "errors": self.report.error_count},
+            )
+
+    def _read(self, path: Path, encoding: str) -> None:
+        rows = _rows(path, encoding)
+        try:
+            _line, header = next(rows)
+        except StopIteration:
+            self.report.add(1, "ファイルが空です / the file is empty")
+            return
+        except UnicodeDecodeError:
+            self.report.add(0, "文字コードが不正です / the file's encoding is broken")
+            return
+        self.positions, problems = csv_rows.map_header(header)
+        for problem in problems:
+            self.report.add(1, problem)
+        if problems:
+            return
+        for batch in _batches(rows, BATCH):
+            self._import_batch(batch)
+            if self.progress:
+                self.progress(len(batch))
+
+    def _import_batch(self, batch: list[tuple[int, list[str]]]) -> None:
+        parsed = [
+            (line, csv_rows.parse_row(values, self.positions, self.company.pk))
+            for line, values in batch
+        ]
+        self.report.rows += len(parsed)
+        self._resolve_employees(parsed)
+        self._check_codes(parsed)
+        self._check_numbers(parsed)
+        ready = _Batch()
+        for line, row in parsed:
+            row.errors.extend(csv_rows.check_person(row.person) if not row.errors else [])
+            for message in row.errors:
+                self.report.add(line, message)
+            if row.errors:
+                continue
+            if row.number:
+                ready.numbers.append((len(ready.people), row.number))
+            ready.people.append(row.person)
+        if ready.people and not self.report.error_count:
+            self._write(ready)
+
+    def _resolve_employees(self, parsed: list[tuple[int, csv_rows.ParsedRow]]) -> None:
+        codes = {row.dependent_of for _, row in parsed if row.dependent_of}
+        employees = {
+            p.employee_code: p
+            for p in Person.objects.filter(
+                company=self.company, kind=PersonKind.EMPLOYEE, employee_code__in=codes
+            )
+        }
+        for _, row in parsed:
+            if not row.dependent_of:
+                continue
+            row.person.employee = employees.get(row.dependent_of)
+            if row.person.employee is None:
+                row.errors.append(
+                    "扶養元の社員番号の従業員がいません (従業員を先の行に) / no employee with "
+                    "that code (put employees on earlier lines than their dependents)"
+                )
+
+    def _check_codes(self, parsed: list[tuple[int, csv_rows.ParsedRow]]) -> None:
+        codes = {row.person.employee_code for _, row in parsed if row.person.employee_code}
+        first = self._first_lines("code", parsed, lambda r: r.person.employee_code.encode())
+        stored = set(
+            Person.objects.filter(company=self.company, employee_code__in=codes).values_list(
+                "employee_code", flat=True
+            )
+        )
+        for line, row in parsed:
+            code = row.person.employee_code
+            if not code:
+                continue
+            if first[code.encode()] != line:
+                row.errors.append(
+                    f"社員番号が {first[code.encode()]} 行目と重複 / employee code "
+                    f"duplicates line {first[code.encode()]}"
+                )
+            elif code in stored:
+                row.errors.append("社員番号は登録済みです / employee code already exists")
+
+    def _first_lines(self, what: str, parsed, key_of) -> dict[bytes, int]:
+        """For each key, the first line it appears on in the file so far (this batch included),
+        recording this batch's new keys in the temporary table."""
+        earlier = self.seen.lines_of(what, [key_of(r) for _, r in parsed if key_of(r)])
+        new: dict[bytes, int] = {}
+        for line, row in parsed:
+            key = key_of(row)
+            if key and key not in earlier and key not in new:
+                new[key] = line
+        self.seen.add(what, new)
+        return {**new, **earlier}
+
+    def _check_numbers(self, parsed: list[tuple[int, csv_rows.ParsedRow]]) -> None:
+        """Validate each number (normalising it in place) and find duplicates, in the file by
+        its keyed index and against the company's stored numbers."""
+        for _, row in parsed:
+            if row.number:
+                try:
+                    row.number = numbers.validate(row.number)
+                    row.index = self.store.index(row.number)
+                except InvalidNumber as error:
+                    row.errors.append(f"個人番号 / number: {error.message}")
+        first = self._first_lines("number", parsed, lambda r: r.index)
+        stored = self.store.stored_among(r.index for _, r in parsed if r.index)
+        for line, row in parsed:
+            if not row.index:
+                continue
+            if first[row.index] != line:
+                row.errors.append(
+                    f"個人番号が {first[row.index]} 行目と重複 / the number "
+                    f"duplicates line {first[row.index]}"
+                )
+            elif row.index in stored:
+                row.errors.append("この個人番号は登録済みです / this number is already stored")
+
+    def _write(self, ready: _Batch) -> None:
+        Person.objects.bulk_create(ready.people)
+        self.store.store(
+            [(ready.people[i], number) for i, number in ready.numbers], notified_on=self.today
+        )
+        self.report.people += len(ready.people)
+        self.report.numbers += len(ready.numbers)
+
+
+def import_people(
+    path: Path,
+    *,
+    acting_user,
+    company: Company,
+    default_purposes: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    return PeopleImporter(
+        acting_user=acting_user,
+        company=company,
+        default_purposes=default_purposes,
+        progress=progress,
+    ).run(path)

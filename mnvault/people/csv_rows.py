@@ -1,0 +1,156 @@
+"""Reading one row of a people CSV into an unsaved ``Person``: column names (English or the
+Japanese headings an HR spreadsheet has), dates, kinds, relationships. Every problem becomes a
+bilingual message for the row's line; none repeats a number."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.exceptions import ValidationError
+
+from mnvault.people.models import Person, PersonKind, Relationship
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "kind": ("区分", "種別"),
+    "employee_code": ("社員番号", "従業員番号"),
+    "family_name": ("姓", "氏"),
+    "given_name": ("名",),
+    "family_name_kana": ("セイ", "姓カナ", "姓(カナ)"),
+    "given_name_kana": ("メイ", "名カナ", "名(カナ)"),
+    "birth_date": ("生年月日",),
+    "hire_date": ("入社日",),
+    "leave_date": ("退職日",),
+    "dependent_of": ("扶養元社員番号",),
+    "relationship": ("続柄",),
+    "contract_start": ("契約開始日",),
+    "contract_end": ("契約終了日",),
+    "number": ("個人番号", "マイナンバー"),
+}
+REQUIRED = ("family_name", "given_name")
+DATE_COLUMNS = ("birth_date", "hire_date", "leave_date", "contract_start", "contract_end")
+TEXT_COLUMNS = ("employee_code", "family_name", "given_name", "family_name_kana", "given_name_kana")
+
+_KINDS = {
+    "employee": PersonKind.EMPLOYEE,
+    "従業員": PersonKind.EMPLOYEE,
+    "社員": PersonKind.EMPLOYEE,
+    "dependent": PersonKind.DEPENDENT,
+    "扶養親族": PersonKind.DEPENDENT,
+    "扶養": PersonKind.DEPENDENT,
+    "payee": PersonKind.PAYEE,
+    "支払先": PersonKind.PAYEE,
+}
+_RELATIONSHIPS = {
+    "spouse": Relationship.SPOUSE,
+    "配偶者": Relationship.SPOUSE,
+    "妻": Relationship.SPOUSE,
+    "夫": Relationship.SPOUSE,
+    "child": Relationship.CHILD,
+    "子": Relationship.CHILD,
+    "長男": Relationship.CHILD,
+    "長女": Relationship.CHILD,
+    "parent": Relationship.PARENT,
+    "父": Relationship.PARENT,
+    "母": Relationship.PARENT,
+    "父母": Relationship.PARENT,
+    "other": Relationship.OTHER,
+    "その他": Relationship.OTHER,
+}
+
+
+class RowError(ValueError):
+    pass
+
+
+def _heading_key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "_")
+
+
+def map_header(header: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Column positions by canonical name, and the messages for what is wrong with the header."""
+    aliases = {_heading_key(name): name for name in COLUMNS}
+    for name, others in COLUMNS.items():
+        aliases.update({_heading_key(o): name for o in others})
+    positions: dict[str, int] = {}
+    problems = []
+    for index, heading in enumerate(header):
+        name = aliases.get(_heading_key(heading))
+        if name is None:
+            problems.append(f"不明な列「{heading[:40]}」 / unknown column '{heading[:40]}'")
+        elif name in positions:
+            problems.append(f"列「{heading[:40]}」が重複 / column '{heading[:40]}' appears twice")
+        else:
+            positions[name] = index
+    missing = [n for n in REQUIRED if n not in positions]
+    if missing:
+        problems.append(
+            f"必須の列がありません: {', '.join(missing)} / missing required columns: "
+            f"{', '.join(missing)}"
+        )
+    return positions, problems
+
+
+def parse_date(text: str) -> date:
+    value = unicodedata.normalize("NFKC", text).strip().replace("/", "-").replace(".", "-")
+    try:
+        year, month, day = (int(part) for part in value.split("-"))
+        return date(year, month, day)
+    except ValueError:
+        raise RowError("日付は YYYY-MM-DD で / dates are written YYYY-MM-DD") from None
+
+
+@dataclass
+class ParsedRow:
+    person: Person
+    number: str = ""  # normalised once validated; the only place the clear value is kept
+    index: bytes = b""  # its keyed duplicate index within the company
+    dependent_of: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+def parse_row(values: list[str], positions: dict[str, int], company_id: int) -> ParsedRow:
+    """An unsaved Person and the raw number; ``errors`` lists what is wrong with the row."""
+
+    def get(name: str) -> str:
+        index = positions.get(name)
+        return values[index].strip() if index is not None and index < len(values) else ""
+
+    row = ParsedRow(person=Person(company_id=company_id, kind=PersonKind.EMPLOYEE))
+    person = row.person
+    kind = get("kind")
+    if kind:
+        person.kind = _KINDS.get(_heading_key(kind), "")
+        if not person.kind:
+            row.errors.append("区分が不明です / unknown kind (employee, dependent, payee)")
+    for name in TEXT_COLUMNS:
+        value = unicodedata.normalize("NFKC", get(name)) if "kana" not in name else get(name)
+        if len(value) > Person._meta.get_field(name).max_length:
+            row.errors.append(f"{name}: 長すぎます / too long")
+        setattr(person, name, value)
+    for name in REQUIRED:
+        if not getattr(person, name):
+            row.errors.append(f"{name}: 必須です / required")
+    for name in DATE_COLUMNS:
+        if text := get(name):
+            try:
+                setattr(person, name, parse_date(text))
+            except RowError as error:
+                row.errors.append(f"{name}: {error}")
+    if relationship := get("relationship"):
+        person.relationship = _RELATIONSHIPS.get(_heading_key(relationship), "")
+        if not person.relationship:
+            row.errors.append("続柄が不明です / unknown relationship")
+    row.dependent_of = unicodedata.normalize("NFKC", get("dependent_of"))
+    row.number = get("number")
+    return row
+
+
+def check_person(person: Person) -> list[str]:
+    """The model's own rules (``Person.clean``), as messages."""
+    try:
+        person.clean()
+    except ValidationError as error:
+        return [f"{name}: {'; '.join(messages)}" for name, messages in error.message_dict.items()]
+    return []

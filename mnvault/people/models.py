@@ -1,0 +1,106 @@
+"""Employees, their dependents and individual payees — everything about a person except the
+number itself, which only the vault core holds."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from mnvault.companies.purposes import Purpose
+
+
+class PersonKind(models.TextChoices):
+    EMPLOYEE = "employee", _("従業員 / employee")
+    DEPENDENT = "dependent", _("扶養親族 / dependent")
+    PAYEE = "payee", _("支払先 / payee")
+
+
+class Relationship(models.TextChoices):
+    SPOUSE = "spouse", _("配偶者 / spouse")
+    CHILD = "child", _("子 / child")
+    PARENT = "parent", _("父母 / parent")
+    OTHER = "other", _("その他 / other")
+
+
+class Person(models.Model):
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=PersonKind.choices)
+    family_name = models.CharField(_("姓 / family name"), max_length=100)
+    given_name = models.CharField(_("名 / given name"), max_length=100)
+    family_name_kana = models.CharField(_("セイ / family name (kana)"), max_length=100, blank=True)
+    given_name_kana = models.CharField(_("メイ / given name (kana)"), max_length=100, blank=True)
+    birth_date = models.DateField(_("生年月日 / birth date"), null=True, blank=True)
+    employee_code = models.CharField(_("社員番号 / employee code"), max_length=50, blank=True)
+    hire_date = models.DateField(_("入社日 / hire date"), null=True, blank=True)
+    leave_date = models.DateField(_("退職日 / leave date"), null=True, blank=True)
+    # A dependent belongs to one employee of the same company.
+    employee = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="dependents"
+    )
+    relationship = models.CharField(max_length=16, choices=Relationship.choices, blank=True)
+    contract_start = models.DateField(_("契約開始日 / contract start"), null=True, blank=True)
+    contract_end = models.DateField(_("契約終了日 / contract end"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "employee_code"],
+                condition=~models.Q(employee_code=""),
+                name="unique_employee_code_per_company",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["company", "kind"]),
+            models.Index(fields=["company", "family_name_kana", "given_name_kana"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family_name} {self.given_name}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.kind == PersonKind.DEPENDENT:
+            if self.employee_id is None:
+                errors["employee"] = _(
+                    "扶養親族には従業員が必要です / a dependent needs an employee"
+                )
+            elif self.employee.company_id != self.company_id or (
+                self.employee.kind != PersonKind.EMPLOYEE
+            ):
+                errors["employee"] = _(
+                    "従業員は同じ会社の従業員でなければなりません / "
+                    "the employee must be an employee of the same company"
+                )
+            if not self.relationship:
+                errors["relationship"] = _("続柄を入力してください / relationship is required")
+        elif self.employee_id is not None or self.relationship:
+            errors["employee"] = _(
+                "扶養親族以外は従業員に属しません / only a dependent belongs to an employee"
+            )
+        if self.hire_date and self.leave_date and self.leave_date < self.hire_date:
+            errors["leave_date"] = _(
+                "退職日が入社日より前です / the leave date is before the hire date"
+            )
+        if self.contract_start and self.contract_end and self.contract_end < self.contract_start:
+            errors["contract_end"] = _(
+                "契約終了日が開始日より前です / the contract ends before it starts"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class PersonPurpose(models.Model):
+    """A purpose notified to this person when the number was collected (domain R11). A reveal
+    for a purpose not listed here is refused."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="purposes")
+    purpose = models.CharField(max_length=40, choices=Purpose.choices)
+    notified_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["person", "purpose"], name="unique_person_purpose")
+        ]

@@ -1,0 +1,152 @@
+"""Django settings, all chosen by environment variables so one code base serves the office PC
+(SQLite + key file in ``MNVAULT_DATA_DIR``) and the firm's PostgreSQL cluster.
+
+Nothing secret has a default: the secret key and the key-encryption key are created by
+``mnvault init`` in the data directory (mode 0600) or given by the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from mnvault import paths
+
+DATA_DIR = paths.data_dir()
+
+SECRET_KEY = os.environ.get("MNVAULT_SECRET_KEY") or paths.read_secret_key()
+DEBUG = os.environ.get("MNVAULT_DEBUG") == "1"
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("MNVAULT_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if h.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "mnvault.accounts",
+    "mnvault.companies",
+    "mnvault.people",
+    "mnvault.vault",
+    "mnvault.audit",
+    "mnvault.web",
+    "mnvault.cli",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mnvault.urls"
+WSGI_APPLICATION = "mnvault.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _sqlite(path: Path) -> dict:
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN, which
+    # is what serialises audit appends across processes (design.md, "Audit log").
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA secure_delete=ON"
+            ),
+        },
+    }
+
+
+def _databases() -> dict:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return {
+            "default": _sqlite(DATA_DIR / "mnvault.sqlite3"),
+            "keys": _sqlite(DATA_DIR / "keystore.sqlite3"),
+        }
+    default = dj_database_url.parse(url, conn_max_age=60)
+    keys_url = os.environ.get("MNVAULT_KEYSTORE_URL")
+    if keys_url:
+        keys = dj_database_url.parse(keys_url, conn_max_age=60)
+    else:
+        # The key store is a database of its own, so a pg_dump of the data holds no keys.
+        keys = {**default, "NAME": f"{default['NAME']}_keys"}
+    if keys["ENGINE"].endswith("sqlite3"):
+        keys = _sqlite(Path(keys["NAME"]))
+    return {"default": default, "keys": keys}
+
+
+DATABASES = _databases()
+DATABASE_ROUTERS = ["mnvault.vault.routers.KeyStoreRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", "日本語"), ("en", "English")]
+LOCALE_PATHS = [Path(__file__).resolve().parent / "locale"]
+TIME_ZONE = "Asia/Tokyo"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_SAMESITE = "Strict"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+X_FRAME_OPTIONS = "DENY"
+
+# Where signed audit checkpoints are also written, outside the database (design.md).
+MNVAULT_CHECKPOINT_FILE = Path(
+    os.environ.get("MNVAULT_CHECKPOINT_FILE", DATA_DIR / "audit-checkpoints.jsonl")
+)
+MNVAULT_KEY_FILE = Path(os.environ.get("MNVAULT_KEY_FILE", DATA_DIR / "mnvault.key"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("MNVAULT_LOG_LEVEL", "INFO")},
+}

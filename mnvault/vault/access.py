@@ -1,0 +1,105 @@
+"""Who may do what with a number, and for which purpose (domain R1, R11).
+
+Only handlers (事務取扱担当者) and responsible managers (事務取扱責任者) reach numbers — not the
+company admin, not the installation admin, not an auditor. A reveal or export also needs a
+purpose that the company notifies and that was notified to that person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils import timezone
+
+from mnvault.accounts.models import Membership, Role
+from mnvault.audit.log import Actor
+from mnvault.companies.models import Company
+from mnvault.people.models import Person, PersonPurpose
+
+
+class Operation(models.TextChoices):
+    REVEAL = "number.reveal"
+    EXPORT = "number.export"
+    STORE = "number.store"
+    IMPORT = "number.import"
+
+
+NUMBER_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER})
+ALLOWED_ROLES: dict[str, frozenset[str]] = {op: NUMBER_ROLES for op in Operation.values}
+NEEDS_PURPOSE = frozenset({Operation.REVEAL, Operation.EXPORT})
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+    message: str = ""
+
+
+ALLOW = Decision(True)
+
+
+def _refuse(reason: str, message: str) -> Decision:
+    return Decision(False, reason, message)
+
+
+def active_memberships(actor: Actor, company: Company) -> list[Membership]:
+    if actor.kind != "user" or actor.id is None:
+        return []
+    return list(
+        Membership.objects.filter(
+            user_id=actor.id, company=company, revoked_at__isnull=True, user__is_active=True
+        )
+    )
+
+
+def decide(
+    actor: Actor,
+    company: Company,
+    operation: str,
+    *,
+    person: Person | None = None,
+    purpose: str = "",
+) -> Decision:
+    """Whether ``actor`` may perform ``operation``; pure apart from reading memberships and
+    purposes, so callers can audit the refusal before they raise."""
+    if person is not None and person.company_id != company.pk:
+        return _refuse("other_company", "他社の人です / the person belongs to another company")
+    granting = [m for m in active_memberships(actor, company) if m.role in ALLOWED_ROLES[operation]]
+    if not granting:
+        return _refuse(
+            "role",
+            "事務取扱担当者・責任者だけが個人番号を扱えます / "
+            "only handlers and responsible managers may handle numbers",
+        )
+    if person is not None and not any(
+        not m.person_kinds or person.kind in m.person_kinds for m in granting
+    ):
+        return _refuse(
+            "scope", "この区分の人は担当外です / this kind of person is outside your scope"
+        )
+    if operation in NEEDS_PURPOSE:
+        return _decide_purpose(company, person, purpose)
+    return ALLOW
+
+
+def _decide_purpose(company: Company, person: Person | None, purpose: str) -> Decision:
+    if not purpose:
+        return _refuse("no_purpose", "利用目的を選んでください / a purpose is required")
+    if purpose not in company.notified_purposes():
+        return _refuse(
+            "purpose_not_notified_by_company",
+            "会社が公表していない利用目的です / the company does not notify this purpose",
+        )
+    if (
+        person is not None
+        and not PersonPurpose.objects.filter(
+            person=person, purpose=purpose, notified_on__lte=timezone.localdate()
+        ).exists()
+    ):
+        return _refuse(
+            "purpose_not_notified_to_person",
+            "本人に通知していない利用目的です / this purpose was not notified to this person",
+        )
+    return ALLOW

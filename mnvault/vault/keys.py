@@ -1,0 +1,237 @@
+"""Key providers: where the key-encryption keys (KEK), the index secret and the audit signing
+key come from.
+
+The default is a key file in the data directory (mode 0600) created by ``mnvault init``; the
+same file can be protected by a passphrase (Argon2id + AES-GCM), asked for at start or read from
+``MNVAULT_KEY_PASSPHRASE``. ``KeyProvider`` is the seam where an external KMS plugs in later.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import json
+import os
+import secrets
+import sys
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from mnvault.paths import write_private_file
+from mnvault.vault import crypto
+from mnvault.vault.errors import DecryptionFailed, KeyUnavailable
+
+FORMAT = "mnvault-keyfile"
+_KDF = {"name": "argon2id", "time_cost": 3, "memory_cost": 65536, "parallelism": 2}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    """Everything secret that never enters the database."""
+
+    keks: dict[str, bytes]
+    active_kek_id: str
+    index_secret: bytes
+    signing_seed: bytes
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    @classmethod
+    def generate(cls) -> KeyMaterial:
+        return cls(
+            keks={"k1": crypto.new_key()},
+            active_kek_id="k1",
+            index_secret=secrets.token_bytes(32),
+            signing_seed=secrets.token_bytes(32),
+        )
+
+    def kek(self, kek_id: str) -> bytes:
+        try:
+            return self.keks[kek_id]
+        except KeyError:
+            raise KeyUnavailable(
+                f"鍵暗号化鍵 {kek_id} がありません / key-encryption key {kek_id} is missing"
+            ) from None
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(self.signing_seed)
+
+    def with_new_kek(self) -> KeyMaterial:
+        numbers = [int(k[1:]) for k in self.keks if k.startswith("k") and k[1:].isdigit()]
+        new_id = f"k{max(numbers, default=0) + 1}"
+        return replace(self, keks={**self.keks, new_id: crypto.new_key()}, active_kek_id=new_id)
+
+    def without_kek(self, kek_id: str) -> KeyMaterial:
+        assert kek_id != self.active_kek_id
+        return replace(self, keks={k: v for k, v in self.keks.items() if k != kek_id})
+
+    def to_json(self) -> dict:
+        return {
+            "keks": {k: _b64(v) for k, v in self.keks.items()},
+            "active_kek_id": self.active_kek_id,
+            "index_secret": _b64(self.index_secret),
+            "signing_seed": _b64(self.signing_seed),
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> KeyMaterial:
+        return cls(
+            keks={k: _unb64(v) for k, v in data["keks"].items()},
+            active_kek_id=data["active_kek_id"],
+            index_secret=_unb64(data["index_secret"]),
+            signing_seed=_unb64(data["signing_seed"]),
+            created_at=data["created_at"],
+        )
+
+
+class KeyProvider(ABC):
+    """Gives the key material; ``save`` is used by KEK rotation."""
+
+    @abstractmethod
+    def load(self) -> KeyMaterial: ...
+
+    @abstractmethod
+    def save(self, material: KeyMaterial) -> None: ...
+
+
+class KeyFileProvider(KeyProvider):
+    """A key file, in clear (protected by its 0600 mode) or under a passphrase."""
+
+    def __init__(self, path: Path, passphrase: str | None = None) -> None:
+        self.path = path
+        self.passphrase = passphrase
+
+    def load(self) -> KeyMaterial:
+        try:
+            document = json.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            raise KeyUnavailable(
+                f"鍵ファイルがありません。`mnvault init` を実行してください / "
+                f"no key file at {self.path}: run `mnvault init`"
+            ) from None
+        except ValueError:
+            raise KeyUnavailable("鍵ファイルが壊れています / the key file is corrupt") from None
+        if document.get("format") != FORMAT:
+            raise KeyUnavailable("鍵ファイルの形式が違います / not an mnvault key file")
+        if document.get("protected"):
+            document = self._unprotect(document)
+        return KeyMaterial.from_json(document["material"])
+
+    def save(self, material: KeyMaterial) -> None:
+        document: dict = {"format": FORMAT, "version": 1, "material": material.to_json()}
+        if self.passphrase:
+            document = self._protect(document)
+        write_private_file(self.path, json.dumps(document, indent=1).encode())
+
+    @staticmethod
+    def is_protected(path: Path) -> bool:
+        try:
+            return bool(json.loads(path.read_bytes()).get("protected"))
+        except (FileNotFoundError, ValueError):
+            return False
+
+    def _derive(self, salt: bytes, kdf: dict) -> bytes:
+        if not self.passphrase:
+            raise KeyUnavailable(
+                "鍵ファイルのパスフレーズが必要です / the key file needs its passphrase"
+            )
+        return hash_secret_raw(
+            self.passphrase.encode(),
+            salt,
+            time_cost=kdf["time_cost"],
+            memory_cost=kdf["memory_cost"],
+            parallelism=kdf["parallelism"],
+            hash_len=32,
+            type=Type.ID,
+        )
+
+    def _protect(self, document: dict) -> dict:
+        salt = secrets.token_bytes(16)
+        sealed = crypto.seal(
+            self._derive(salt, _KDF), json.dumps(document).encode(), FORMAT.encode()
+        )
+        return {
+            "format": FORMAT,
+            "version": 1,
+            "protected": True,
+            "kdf": {**_KDF, "salt": _b64(salt)},
+            "sealed": _b64(sealed),
+        }
+
+    def _unprotect(self, envelope: dict) -> dict:
+        kdf = envelope["kdf"]
+        key = self._derive(_unb64(kdf["salt"]), kdf)
+        try:
+            return json.loads(crypto.open_sealed(key, _unb64(envelope["sealed"]), FORMAT.encode()))
+        except DecryptionFailed:
+            raise KeyUnavailable(
+                "パスフレーズが違います / the passphrase does not open the key file"
+            ) from None
+
+
+_cached: tuple[int, KeyMaterial] | None = None
+
+
+def key_file_path() -> Path:
+    from django.conf import settings
+
+    return Path(settings.MNVAULT_KEY_FILE)
+
+
+def provider(*, interactive: bool = False) -> KeyProvider:
+    """The configured provider. A protected file takes its passphrase from
+    ``MNVAULT_KEY_PASSPHRASE`` or, when ``interactive``, from the terminal."""
+    path = key_file_path()
+    passphrase = os.environ.get("MNVAULT_KEY_PASSPHRASE") or _passphrase
+    if not passphrase and interactive and sys.stdin.isatty() and KeyFileProvider.is_protected(path):
+        passphrase = getpass.getpass("鍵ファイルのパスフレーズ / key file passphrase: ")
+    return KeyFileProvider(path, passphrase)
+
+
+_passphrase: str | None = None
+
+
+def _mtime() -> int:
+    try:
+        return key_file_path().stat().st_mtime_ns
+    except FileNotFoundError:
+        return -1
+
+
+def material() -> KeyMaterial:
+    """The key material of this process, loaded again whenever the key file changes (so a KEK
+    rotated by another process is picked up before this one wraps a new key)."""
+    global _cached
+    mtime = _mtime()
+    if _cached is None or _cached[0] != mtime:
+        _cached = (mtime, provider().load())
+    return _cached[1]
+
+
+def unlock(*, interactive: bool) -> KeyMaterial:
+    """Load the key material at start-up, asking for the passphrase if needed; the passphrase
+    is kept in memory so that a rotated key file can be read again."""
+    global _cached, _passphrase
+    chosen = provider(interactive=interactive)
+    _passphrase = chosen.passphrase
+    _cached = (_mtime(), chosen.load())
+    return _cached[1]
+
+
+def forget() -> None:
+    """Drop the cached material (after rotation, and between tests)."""
+    global _cached
+    _cached = None

@@ -1,0 +1,100 @@
+"""The stored number and the per-person data keys.
+
+``NumberRecord`` lives with the rest of the data; ``DataKey`` lives in the key store (its own
+database, see ``routers``), so a backup of the data holds ciphertext but no key that opens it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class NumberStatus(models.TextChoices):
+    PENDING = "pending", _("確認待ち / awaiting verification")
+    ACTIVE = "active", _("有効 / active")
+    DISPOSED = "disposed", _("廃棄済み / disposed")
+
+
+class VerificationChannel(models.TextChoices):
+    """How the number and identity were checked (domain R24)."""
+
+    IN_PERSON = "in_person", _("対面 / in person")
+    ONLINE = "online", _("オンライン / online")
+    MAIL = "mail", _("郵送 / by mail")
+    IMPORT = "import", _("一括取込 (既存台帳) / bulk import from an existing ledger")
+
+
+class DocumentKind(models.TextChoices):
+    """Identity documents accepted for 本人確認 (domain R20)."""
+
+    MY_NUMBER_CARD = "my_number_card", _("マイナンバーカード / My Number card")
+    NOTIFICATION_CARD = "notification_card", _("通知カード / notification card")
+    RESIDENCE_CERTIFICATE = (
+        "residence_certificate",
+        _("住民票の写し・記載事項証明書 / certificate of residence"),
+    )
+    DRIVERS_LICENSE = "drivers_license", _("運転免許証 / driver's licence")
+    DRIVING_HISTORY = "driving_history", _("運転経歴証明書 / driving history certificate")
+    PASSPORT = "passport", _("旅券 / passport")
+    DISABILITY_CERTIFICATE = "disability_certificate", _("障害者手帳 / disability certificate")
+    RESIDENCE_CARD = "residence_card", _("在留カード / residence card")
+    SPECIAL_PERMANENT_RESIDENT = (
+        "special_permanent_resident",
+        _("特別永住者証明書 / special permanent resident certificate"),
+    )
+    HEALTH_INSURANCE_CARD = (
+        "health_insurance_card",
+        _("公的医療保険被保険者証 / health insurance card"),
+    )
+    PENSION_BOOK = "pension_book", _("年金手帳 / pension book")
+
+
+class NumberRecord(models.Model):
+    """One person's number: ciphertext, keyed index, status and verification record."""
+
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    person = models.OneToOneField(
+        "people.Person", on_delete=models.PROTECT, related_name="number_record"
+    )
+    ciphertext = models.BinaryField(null=True)
+    # HMAC of the number under the company's index key: duplicate detection only (domain R12).
+    number_index = models.BinaryField(max_length=32, null=True)
+    status = models.CharField(max_length=16, choices=NumberStatus.choices)
+    channel = models.CharField(max_length=16, choices=VerificationChannel.choices)
+    document_kinds = models.JSONField(default=list, blank=True)
+    verified_on = models.DateField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    # 身元確認 skipped because the employee is known in person (domain R21).
+    identity_exemption = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "number_index"], name="unique_number_per_company"
+            )
+        ]
+
+    def __repr__(self) -> str:
+        # Never the ciphertext or the index in a repr that may reach a log.
+        return f"<NumberRecord person={self.person_id} status={self.status}>"
+
+
+class DataKey(models.Model):
+    """A person's data key (DEK), wrapped by the KEK named in ``kek_id``. Deleting the row is
+    crypto-shredding: every copy of the ciphertext, backups included, becomes unreadable."""
+
+    company_id = models.BigIntegerField()
+    person_id = models.BigIntegerField(unique=True)
+    kek_id = models.CharField(max_length=16, db_index=True)
+    wrapped = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    rewrapped_at = models.DateTimeField(null=True)
+
+    def __repr__(self) -> str:
+        return f"<DataKey person={self.person_id} kek={self.kek_id}>"
