@@ -23,7 +23,9 @@ COMPANY_PURPOSES = [Purpose.WITHHOLDING, Purpose.SOCIAL_INSURANCE]
 
 @pytest.fixture(autouse=True)
 def key_file(tmp_path, settings):
-    """Every test gets its own key file and checkpoint file, outside the database."""
+    """Every test gets its own key file and checkpoint file, outside the database (and a fast
+    password hasher: Argon2 is tested where it matters, not in every fixture)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MNVAULT_KEY_FILE = tmp_path / "mnvault.key"
     settings.MNVAULT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
     KeyFileProvider(settings.MNVAULT_KEY_FILE).save(KeyMaterial.generate())

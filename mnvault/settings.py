@@ -101,6 +101,10 @@ def _databases() -> dict:
         keys = {**default, "NAME": f"{default['NAME']}_keys"}
     if keys["ENGINE"].endswith("sqlite3"):
         keys = _sqlite(Path(keys["NAME"]))
+    # Test databases carry the process id, so two test runs on one server never collide.
+    for alias in (default, keys):
+        if alias["ENGINE"].endswith("postgresql"):
+            alias["TEST"] = {"NAME": f"test_{alias['NAME']}_{os.getpid()}"}
     return {"default": default, "keys": keys}
 
 

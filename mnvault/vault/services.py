@@ -190,7 +190,7 @@ def export_numbers(
                 **extra,
             )
         else:
-            records = NumberRecord.objects.in_bulk([p.pk for p in people], field_name="person")
+            records = {r.person_id: r for r in NumberRecord.objects.filter(person__in=people)}
             result = []
             for person in people:
                 if person.pk not in records:

@@ -1,0 +1,124 @@
+"""Key files (plain and passphrase-protected) and KEK rotation."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+
+from mnvault.audit.log import Actor
+from mnvault.audit.models import AuditEntry
+from mnvault.conftest import ALL_DATABASES, make_person
+from mnvault.vault import datakeys, keys
+from mnvault.vault.errors import KeyUnavailable
+from mnvault.vault.keys import KeyFileProvider, KeyMaterial
+from mnvault.vault.models import DataKey, NumberRecord
+from mnvault.vault.rotation import rotate_kek
+from mnvault.vault.services import Verification, reveal_number, store_number
+
+IN_PERSON = Verification(channel="in_person", document_kinds=["my_number_card"])
+
+
+def test_the_key_file_is_private(key_file):
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_a_protected_key_file_holds_no_key_in_clear(tmp_path):
+    path, material = tmp_path / "k.key", KeyMaterial.generate()
+    KeyFileProvider(path, "a long enough passphrase").save(material)
+    document = json.loads(path.read_text())
+    assert document["protected"] is True and "material" not in document
+    assert KeyFileProvider(path, "a long enough passphrase").load() == material
+
+
+@pytest.mark.parametrize("passphrase", [None, "the wrong passphrase"])
+def test_a_protected_key_file_needs_its_passphrase(tmp_path, passphrase):
+    path = tmp_path / "k.key"
+    KeyFileProvider(path, "a long enough passphrase").save(KeyMaterial.generate())
+    with pytest.raises(KeyUnavailable) as refused:
+        KeyFileProvider(path, passphrase).load()
+    assert "passphrase" in str(refused.value)
+
+
+def test_a_missing_or_corrupt_key_file_says_so(tmp_path):
+    with pytest.raises(KeyUnavailable, match="mnvault init"):
+        KeyFileProvider(tmp_path / "none.key").load()
+    (tmp_path / "bad.key").write_text("{not json")
+    with pytest.raises(KeyUnavailable, match="corrupt"):
+        KeyFileProvider(tmp_path / "bad.key").load()
+
+
+@pytest.fixture
+def three_numbers(personas, make_number):
+    stored = {}
+    for name in ("一郎", "二郎", "三郎"):
+        person = make_person(personas.company, given_name=name)
+        stored[person] = make_number()
+        store_number(
+            acting_user=personas.handler,
+            person=person,
+            number=stored[person],
+            purposes=["withholding"],
+            verification=IN_PERSON,
+        )
+    return stored
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_rotation_rewraps_every_key_without_touching_data(personas, three_numbers, key_file):
+    ciphertexts = dict(NumberRecord.objects.values_list("pk", "ciphertext"))
+    result = rotate_kek(actor=Actor.system("test"), batch_size=2)
+    assert result == {"kek": "k2", "rewrapped": 3}
+    assert set(DataKey.objects.values_list("kek_id", flat=True)) == {"k2"}
+    assert list(KeyFileProvider(key_file).load().keks) == ["k2"]
+    assert dict(NumberRecord.objects.values_list("pk", "ciphertext")) == ciphertexts
+    actions = list(AuditEntry.objects.values_list("action", flat=True))
+    assert actions[-2:] == ["keys.rotate.start", "keys.rotate.done"]
+    for person, number in three_numbers.items():
+        assert reveal_number(
+            acting_user=personas.handler, person=person, purpose="withholding"
+        ) == (number)
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_an_interrupted_rotation_resumes_and_loses_nothing(
+    personas, three_numbers, key_file, monkeypatch
+):
+    real_unwrap, calls = datakeys.unwrap, []
+
+    def failing_unwrap(data_key):
+        calls.append(data_key.pk)
+        if len(calls) > 1:
+            raise RuntimeError("power cut")
+        return real_unwrap(data_key)
+
+    monkeypatch.setattr(datakeys, "unwrap", failing_unwrap)
+    with pytest.raises(RuntimeError):
+        rotate_kek(actor=Actor.system("test"), batch_size=1)
+    monkeypatch.setattr(datakeys, "unwrap", real_unwrap)
+    assert sorted(KeyFileProvider(key_file).load().keks) == ["k1", "k2"]
+    assert rotate_kek(actor=Actor.system("test"))["kek"] == "k2"
+    assert list(KeyFileProvider(key_file).load().keks) == ["k2"]
+    for person, number in three_numbers.items():
+        assert reveal_number(
+            acting_user=personas.handler, person=person, purpose="withholding"
+        ) == (number)
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_a_process_picks_up_a_key_file_rotated_by_another(
+    personas, three_numbers, key_file, make_number
+):
+    keys.material()  # this process has loaded k1
+    provider = KeyFileProvider(key_file)
+    provider.save(provider.load().with_new_kek())  # another process adds k2
+    person = make_person(personas.company, given_name="四郎")
+    store_number(
+        acting_user=personas.handler,
+        person=person,
+        number=make_number(),
+        purposes=["withholding"],
+        verification=IN_PERSON,
+    )
+    assert DataKey.objects.get(person_id=person.pk).kek_id == "k2"
