@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass, field
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from mnvault.accounts.models import Membership, Role, User
@@ -18,6 +19,9 @@ from mnvault.vault import keys, numbers
 from mnvault.vault.keys import KeyFileProvider, KeyMaterial
 
 ALL_DATABASES = ["default", "keys"]
+
+# A fresh clone has no data directory and so no secret key; tests use a throwaway one.
+django_settings.SECRET_KEY = "test-only-" + "x" * 50
 COMPANY_PURPOSES = [Purpose.WITHHOLDING, Purpose.SOCIAL_INSURANCE]
 
 

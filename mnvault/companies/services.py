@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from stdnum.jp import cn
 
 from mnvault.accounts.models import User
 from mnvault.audit import log as audit
@@ -38,7 +39,7 @@ def create_company(
             "会社を作れるのはインストール管理者だけです / only the installation admin creates "
             "companies"
         )
-    company = Company(name=name, corporate_number=corporate_number)
+    company = Company(name=name, corporate_number=cn.compact(corporate_number))
     company.full_clean()
     purposes = list(dict.fromkeys(purposes))
     for purpose in purposes:
