@@ -56,3 +56,21 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.company_id}:{self.role}"
+
+
+class ApiClient(models.Model):
+    """Payroll software fetching numbers for statutory documents (design.md). It acts in one
+    company with one role; only the SHA-256 of its token is stored."""
+
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=100)
+    role = models.CharField(max_length=32, choices=Role.choices, default=Role.HANDLER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -3,10 +3,13 @@ every change of who may reach a number is recorded)."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from django.db import transaction
 from django.utils import timezone
 
-from mnvault.accounts.models import Membership, Role, User
+from mnvault.accounts.models import ApiClient, Membership, Role, User
 from mnvault.audit import log as audit
 from mnvault.audit.log import Actor
 from mnvault.companies.models import Company
@@ -101,3 +104,32 @@ def revoke_role(*, acting_user: User, membership: Membership) -> None:
             membership.save(update_fields=["revoked_at"])
     if not allowed:
         raise RoleRefused("この役割を取り消す権限がありません / you may not revoke this role")
+
+
+def create_api_client(*, acting_user: User, company: Company, name: str) -> tuple[ApiClient, str]:
+    """A handler-role API client; the token is returned once and only its hash is kept. The
+    responsible manager decides who handles numbers, so only they create one."""
+    allowed = Membership.objects.filter(
+        user=acting_user, company=company, role=Role.RESPONSIBLE_MANAGER, revoked_at__isnull=True
+    ).exists()
+    token = secrets.token_urlsafe(32)
+    client = None
+    with transaction.atomic():
+        if allowed:
+            client = ApiClient.objects.create(
+                company=company,
+                name=name,
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                created_by=acting_user,
+            )
+        audit.record(
+            actor=Actor.of(acting_user),
+            action="accounts.api_client.create",
+            outcome="ok" if allowed else "refused",
+            reason="" if allowed else "grantor_role",
+            company_id=company.pk,
+            detail={"api_client_id": client.pk if client else None, "role": Role.HANDLER},
+        )
+    if client is None:
+        raise RoleRefused("API クライアントを作る権限がありません / you may not create API clients")
+    return client, token

@@ -17,7 +17,7 @@ from stdnum.jp import in_
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead, Outcome
 
 if TYPE_CHECKING:
-    from mnvault.accounts.models import User
+    from mnvault.accounts.models import ApiClient, User
 
 # Twelve digits standing alone, half- or full-width, possibly split by spaces or hyphens: what a
 # number looks like in text. One that also has a valid check digit is refused before it is
@@ -41,6 +41,10 @@ class Actor:
     @classmethod
     def of(cls, user: User) -> Actor:
         return cls(kind="user", id=user.pk, label=user.get_username(), user=user)
+
+    @classmethod
+    def of_api_client(cls, client: ApiClient) -> Actor:
+        return cls(kind="api", id=client.pk, label=f"api:{client.name}"[:150])
 
     @classmethod
     def system(cls, label: str) -> Actor:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils import timezone
 
-from mnvault.accounts.models import Membership, Role
+from mnvault.accounts.models import ApiClient, Membership, Role
 from mnvault.audit.log import Actor
 from mnvault.companies.models import Company
 from mnvault.people.models import Person, PersonPurpose
@@ -45,7 +45,15 @@ def _refuse(reason: str, message: str) -> Decision:
 
 
 def active_memberships(actor: Actor, company: Company) -> list[Membership]:
-    if actor.kind != "user" or actor.id is None:
+    """The actor's live roles in ``company``; an API client holds the one role it was given."""
+    if actor.id is None:
+        return []
+    if actor.kind == "api":
+        client = ApiClient.objects.filter(
+            pk=actor.id, company=company, revoked_at__isnull=True
+        ).first()
+        return [Membership(company=company, role=client.role)] if client else []
+    if actor.kind != "user":
         return []
     return list(
         Membership.objects.filter(

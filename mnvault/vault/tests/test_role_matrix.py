@@ -153,3 +153,61 @@ def test_export_is_all_or_nothing_when_one_person_lacks_the_purpose(
     assert AuditEntry.objects.count() == entries + 1
     last = AuditEntry.objects.order_by("-seq").first()
     assert (last.outcome, last.person_id) == ("refused", other.pk)
+
+
+@pytest.fixture
+def api_actor(personas):
+    from mnvault.accounts.services import create_api_client
+    from mnvault.audit.log import Actor
+
+    client, token = create_api_client(
+        acting_user=personas.responsible_manager, company=personas.company, name="給与ソフト"
+    )
+    assert token not in str(AuditEntry.objects.values_list("detail", flat=True))
+    return client, Actor.of_api_client(client)
+
+
+def test_an_api_client_reveals_as_a_handler(personas, employee, stored, api_actor):
+    _client, actor = api_actor
+    assert reveal_number(acting_user=actor, person=employee, purpose="withholding") == stored
+    last = AuditEntry.objects.order_by("-seq").first()
+    assert (last.actor_kind, last.actor_label, last.outcome) == ("api", "api:給与ソフト", "ok")
+
+
+def test_a_revoked_api_client_is_refused(personas, employee, stored, api_actor):
+    from django.utils import timezone
+
+    client, actor = api_actor
+    client.revoked_at = timezone.now()
+    client.save()
+    with pytest.raises(Refused):
+        reveal_number(acting_user=actor, person=employee, purpose="withholding")
+    assert AuditEntry.objects.order_by("-seq").first().outcome == "refused"
+
+
+def test_an_api_client_cannot_reach_another_company(personas, api_actor, make_number):
+    from mnvault.conftest import make_person
+
+    other = make_person(personas.other_company)
+    store_number(
+        acting_user=personas.other_handler,
+        person=other,
+        number=make_number(),
+        purposes=["withholding"],
+        verification=IN_PERSON,
+    )
+    with pytest.raises(Refused):
+        reveal_number(acting_user=api_actor[1], person=other, purpose="withholding")
+
+
+@pytest.mark.parametrize("persona", ["handler", "company_admin", "installation_admin", "staff"])
+def test_only_the_responsible_manager_creates_api_clients(personas, persona):
+    from mnvault.accounts.models import ApiClient
+    from mnvault.accounts.services import RoleRefused, create_api_client
+
+    with pytest.raises(RoleRefused):
+        create_api_client(
+            acting_user=getattr(personas, persona), company=personas.company, name="x"
+        )
+    assert not ApiClient.objects.exists()
+    assert AuditEntry.objects.order_by("-seq").first().outcome == "refused"
