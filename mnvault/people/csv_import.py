@@ -101,9 +101,12 @@ class _SeenTable:
             )
         return self
 
-    def __exit__(self, *exc) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {self.NAME}")
+    def __exit__(self, exc_type, *exc) -> None:
+        # After an error the rollback removes the table; a DROP in an aborted PostgreSQL
+        # transaction would only hide the original error.
+        if exc_type is None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {self.NAME}")
 
     def lines_of(self, what: str, keys: list[bytes]) -> dict[bytes, int]:
         if not keys:
@@ -160,8 +163,10 @@ class PeopleImporter:
         company: Company,
         default_purposes: list[str] | None = None,
         progress: Callable[[int], None] | None = None,
+        on_start: Callable[[int], None] | None = None,
     ) -> None:
         self.actor: Actor = as_actor(acting_user)
+        self.on_start = on_start
         self.company = company
         self.default_purposes = default_purposes or sorted(company.notified_purposes())
         self.progress = progress
@@ -169,7 +174,9 @@ class PeopleImporter:
         self.today = timezone.localdate()
 
     def run(self, path: Path) -> ImportReport:
-        encoding, _rows_estimate, digest = sniff(path)
+        encoding, rows_estimate, digest = sniff(path)
+        if self.on_start:
+            self.on_start(rows_estimate)
         detail = {"file_sha256": digest}
         if encoding is None:
             self.report.add(

@@ -12,8 +12,7 @@ from mnvault.accounts.models import User
 from mnvault.audit.checkpoints import write_checkpoint
 from mnvault.companies.models import Company
 from mnvault.companies.purposes import parse_purposes
-from mnvault.people.csv_import import ImportRejected, PeopleImporter, sniff
-from mnvault.vault import keys
+from mnvault.people.csv_import import ImportRejected, PeopleImporter
 from mnvault.vault.errors import VaultError
 
 
@@ -55,13 +54,15 @@ class Command(BaseCommand):
             chosen = parse_purposes(purposes) if purposes else None
         except ValueError as error:
             raise CommandError(f"利用目的が不明 / unknown purpose: {error}") from None
-        keys.unlock(interactive=True)
-        _encoding, rows, _digest = sniff(file)
-        importer = PeopleImporter(acting_user=acting, company=target, default_purposes=chosen)
         try:
-            with tqdm(total=rows, unit="rows", disable=None) as bar:
-                importer.progress = bar.update
-                report = importer.run(file)
+            with tqdm(unit="rows", disable=None) as bar:
+                report = PeopleImporter(
+                    acting_user=acting,
+                    company=target,
+                    default_purposes=chosen,
+                    progress=bar.update,
+                    on_start=lambda rows: setattr(bar, "total", rows),
+                ).run(file)
         except ImportRejected as rejected:
             for line, message in rejected.report.errors:
                 self.stderr.write(f"line {line}: {message}")

@@ -9,7 +9,6 @@ from tqdm import tqdm
 
 from mnvault.audit.checkpoints import write_checkpoint
 from mnvault.audit.log import Actor
-from mnvault.vault import keys
 from mnvault.vault.models import DataKey
 from mnvault.vault.rotation import rotate_kek
 
@@ -23,7 +22,6 @@ class Command(BaseCommand):
         rotate.add_argument("--batch-size", type=int, default=1000)
 
     def handle(self, *args, action: str, batch_size: int, **options) -> None:
-        keys.unlock(interactive=True)
         actor = Actor.system(f"cli:{getpass.getuser()}")
         with tqdm(total=DataKey.objects.count(), unit="keys", disable=None) as bar:
             result = rotate_kek(actor=actor, batch_size=batch_size, progress=bar.update)

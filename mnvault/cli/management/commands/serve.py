@@ -15,7 +15,6 @@ from mnvault.accounts.models import User
 from mnvault.accounts.services import create_installation_admin
 from mnvault.audit.checkpoints import write_checkpoint
 from mnvault.cli import setup
-from mnvault.vault import keys
 
 log = logging.getLogger("mnvault.serve")
 
@@ -48,7 +47,6 @@ class Command(BaseCommand):
                 "初期化されていません。先に `mnvault init` を実行してください / "
                 "not initialised: run `mnvault init` first"
             )
-        keys.unlock(interactive=True)
         setup.migrate()
         self._announce(host, port)
         stop = threading.Event()
