@@ -13,20 +13,37 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from stdnum.jp import in_
+from stdnum.util import clean
 
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead, Outcome
 
 if TYPE_CHECKING:
     from mnvault.accounts.models import ApiClient, User
 
-# Twelve digits standing alone, half- or full-width, possibly split by spaces or hyphens: what a
-# number looks like in text. One that also has a valid check digit is refused before it is
-# written (a last line of defence for domain R4; callers pass ids, never numbers).
-_NUMBER_LIKE = re.compile(r"(?<![0-9０-９])(?:[0-9０-９][\s\-－]?){11}[0-9０-９](?![0-9０-９])")
+# Twelve digits not touching other digits, maybe split by spaces or hyphens, after stdnum's own
+# folding of full-width digits and the dash family: anything an input path would take for a
+# number. One with a valid check digit is refused before it is written (a last line of defence
+# for domain R4; callers pass ids, never numbers). Digests go in base64 for this reason: a hex
+# digest can hold such a run (about 1 in 350 SHA-256 digests).
+_NUMBER_LIKE = re.compile(r"(?<![0-9])(?:[0-9][ \-]*){11}[0-9](?![0-9])")
 
 
 def _holds_number(text: str) -> bool:
-    return any(in_.is_valid(m.group()) for m in _NUMBER_LIKE.finditer(text))
+    return any(in_.is_valid(m.group()) for m in _NUMBER_LIKE.finditer(clean(text)))
+
+
+def _check_json(value: Any) -> None:
+    """Only text, integers, booleans and null: floats do not survive PostgreSQL's jsonb
+    unchanged (1e16 comes back as an integer), which would break the hash of an honest entry."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_json(key)
+            _check_json(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item)
+    elif not (value is None or isinstance(value, str | int)):  # bool is an int
+        raise TypeError(f"audit detail cannot hold {type(value).__name__} values")
 
 
 @dataclass(frozen=True)
@@ -126,6 +143,7 @@ def record(
         client_address=client_address,
         detail=detail or {},
     )
+    _check_json(entry.detail)
     fields = hashed_fields(entry.__dict__)
     if _holds_number(canonical(fields).decode()):
         raise ValueError("audit entry refused: it looks like it holds an individual number")

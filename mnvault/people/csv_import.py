@@ -71,6 +71,8 @@ def sniff(path: Path) -> tuple[str | None, int, str]:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
             lines += chunk.count(b"\n")
+            if b"\x00" in chunk:  # UTF-16/32 or a binary file: no CSV of ours holds NUL
+                decoders.clear()
             for name in list(decoders):
                 try:
                     decoders[name].decode(chunk)
@@ -128,12 +130,23 @@ class _SeenTable:
             )
 
 
+class BrokenCsv(Exception):
+    """The CSV cannot be read on from ``line`` (an unbalanced quote, say)."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        super().__init__(line)
+
+
 def _rows(path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
     with path.open(encoding=encoding, newline="") as handle:
         reader = csv.reader(handle)
-        for values in reader:
-            if any(v.strip() for v in values):
-                yield reader.line_num, values
+        try:
+            for values in reader:
+                if any(v.strip() for v in values):
+                    yield reader.line_num, values
+        except csv.Error:
+            raise BrokenCsv(reader.line_num) from None
 
 
 def _batches(rows: Iterator, size: int) -> Iterator[list]:
@@ -174,26 +187,26 @@ class PeopleImporter:
         self.today = timezone.localdate()
 
     def run(self, path: Path) -> ImportReport:
-        encoding, rows_estimate, digest = sniff(path)
-        if self.on_start:
-            self.on_start(rows_estimate)
-        detail = {"file_sha256": digest}
-        if encoding is None:
-            self.report.add(
-                0,
-                "文字コードが UTF-8 でも Shift_JIS でもありません / "
-                "the file is neither UTF-8 nor Shift_JIS (CP932)",
-            )
-            self._audit_rejected(detail)
-            raise ImportRejected(self.report)
-        self.report.encoding = encoding
+        # The role comes first: a refused user learns nothing about the file.
         self.store = BulkStore(
             actor=self.actor,
             company=self.company,
             purposes=self.default_purposes,
             verification=Verification(channel=VerificationChannel.IMPORT),
         )
+        encoding, rows_estimate, digest = sniff(path)
+        if self.on_start:
+            self.on_start(rows_estimate)
+        detail = {"file_sha256": digest}
         try:
+            if encoding is None:
+                self.report.add(
+                    0,
+                    "文字コードが UTF-8 でも Shift_JIS でもありません / "
+                    "the file is neither UTF-8 nor Shift_JIS (CP932)",
+                )
+                raise ImportRejected(self.report)
+            self.report.encoding = encoding
             with transaction.atomic(), transaction.atomic(using="keys"), _SeenTable() as seen:
                 self.seen = seen
                 self._read(path, encoding)
@@ -222,24 +235,30 @@ class PeopleImporter:
             )
 
     def _read(self, path: Path, encoding: str) -> None:
+        """Every row is checked and every valid row written, even after an error, so that one
+        run reports everything; the caller rolls back if anything was wrong."""
         rows = _rows(path, encoding)
         try:
             _line, header = next(rows)
+            self.positions, problems = csv_rows.map_header(header)
+            for problem in problems:
+                self.report.add(1, problem)
+            if any(name not in self.positions for name in csv_rows.REQUIRED):
+                return  # every row would only repeat that a required column is missing
+            for batch in _batches(rows, BATCH):
+                self._import_batch(batch)
+                if self.progress:
+                    self.progress(len(batch))
         except StopIteration:
             self.report.add(1, "ファイルが空です / the file is empty")
-            return
+        except BrokenCsv as broken:
+            self.report.add(
+                broken.line,
+                "CSV の形式が壊れています (引用符の閉じ忘れなど) / "
+                "the CSV is malformed from here (an unclosed quote?)",
+            )
         except UnicodeDecodeError:
             self.report.add(0, "文字コードが不正です / the file's encoding is broken")
-            return
-        self.positions, problems = csv_rows.map_header(header)
-        for problem in problems:
-            self.report.add(1, problem)
-        if problems:
-            return
-        for batch in _batches(rows, BATCH):
-            self._import_batch(batch)
-            if self.progress:
-                self.progress(len(batch))
 
     def _import_batch(self, batch: list[tuple[int, list[str]]]) -> None:
         parsed = [
@@ -247,39 +266,65 @@ class PeopleImporter:
             for line, values in batch
         ]
         self.report.rows += len(parsed)
-        self._resolve_employees(parsed)
         self._check_codes(parsed)
+        self._resolve_employees(parsed)
         self._check_numbers(parsed)
-        ready = _Batch()
+        ready, refused = _Batch(), set()
         for line, row in parsed:
-            row.errors.extend(csv_rows.check_person(row.person) if not row.errors else [])
+            if not row.errors:
+                row.errors.extend(csv_rows.check_person(row.person))
+            if id(row.person.employee) in refused:
+                row.errors.append(
+                    "扶養元の従業員の行にエラーがあります / the row of this "
+                    "dependent's employee has errors"
+                )
+            if row.index and not self.store.in_scope(row.person.kind):
+                row.errors.append(
+                    "この区分の人の個人番号は担当外です / numbers of this kind of "
+                    "person are outside your scope"
+                )
             for message in row.errors:
                 self.report.add(line, message)
             if row.errors:
+                refused.add(id(row.person))
                 continue
-            if row.number:
+            if row.index:
                 ready.numbers.append((len(ready.people), row.number))
             ready.people.append(row.person)
-        if ready.people and not self.report.error_count:
+        if ready.people:
             self._write(ready)
 
     def _resolve_employees(self, parsed: list[tuple[int, csv_rows.ParsedRow]]) -> None:
+        """Link each dependent to its employee: one stored already, or one on an earlier line
+        of the file (written in an earlier batch, or about to be written with this one)."""
         codes = {row.dependent_of for _, row in parsed if row.dependent_of}
-        employees = {
+        stored = {
             p.employee_code: p
             for p in Person.objects.filter(
                 company=self.company, kind=PersonKind.EMPLOYEE, employee_code__in=codes
             )
         }
-        for _, row in parsed:
-            if not row.dependent_of:
-                continue
-            row.person.employee = employees.get(row.dependent_of)
-            if row.person.employee is None:
+        in_batch: dict[str, tuple[int, Person]] = {}
+        first_lines = self.seen.lines_of("code", [c.encode() for c in codes])
+        for line, row in parsed:
+            person, code = row.person, row.dependent_of
+            if code in stored:
+                person.employee = stored[code]
+            elif code and code in in_batch and in_batch[code][0] < line:
+                person.employee = in_batch[code][1]
+            elif code and first_lines.get(code.encode(), line) < line:
+                row.errors.append(
+                    f"扶養元の従業員 ({first_lines[code.encode()]} 行目) にエラーが"
+                    f"あります / the employee on line {first_lines[code.encode()]} "
+                    "has errors"
+                )
+            elif code:
                 row.errors.append(
                     "扶養元の社員番号の従業員がいません (従業員を先の行に) / no employee with "
                     "that code (put employees on earlier lines than their dependents)"
                 )
+            if person.kind == PersonKind.EMPLOYEE and person.employee_code:
+                in_batch.setdefault(person.employee_code, (line, person))
 
     def _check_codes(self, parsed: list[tuple[int, csv_rows.ParsedRow]]) -> None:
         codes = {row.person.employee_code for _, row in parsed if row.person.employee_code}
@@ -337,7 +382,12 @@ class PeopleImporter:
                 row.errors.append("この個人番号は登録済みです / this number is already stored")
 
     def _write(self, ready: _Batch) -> None:
-        Person.objects.bulk_create(ready.people)
+        # Employees first, so that dependents of the same batch can point at their new ids.
+        in_batch = {id(p) for p in ready.people}
+        for dependents in (False, True):
+            Person.objects.bulk_create(
+                [p for p in ready.people if (id(p.employee) in in_batch) == dependents]
+            )
         self.store.store(
             [(ready.people[i], number) for i, number in ready.numbers], notified_on=self.today
         )

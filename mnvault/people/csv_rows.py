@@ -68,6 +68,14 @@ def _heading_key(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "_")
 
 
+def _shown_heading(heading: str, index: int) -> str:
+    """How a heading is named in a message: by its text, unless it holds digits (a file with no
+    header row has data in its first line, maybe a number), then by its position only."""
+    if any(c.isdigit() for c in heading):
+        return f"#{index + 1}"
+    return f"#{index + 1}「{heading[:40]}」"
+
+
 def map_header(header: list[str]) -> tuple[dict[str, int], list[str]]:
     """Column positions by canonical name, and the messages for what is wrong with the header."""
     aliases = {_heading_key(name): name for name in COLUMNS}
@@ -77,10 +85,11 @@ def map_header(header: list[str]) -> tuple[dict[str, int], list[str]]:
     problems = []
     for index, heading in enumerate(header):
         name = aliases.get(_heading_key(heading))
+        shown = _shown_heading(heading, index)
         if name is None:
-            problems.append(f"不明な列「{heading[:40]}」 / unknown column '{heading[:40]}'")
+            problems.append(f"不明な列 {shown} / unknown column {shown}")
         elif name in positions:
-            problems.append(f"列「{heading[:40]}」が重複 / column '{heading[:40]}' appears twice")
+            problems.append(f"列 {shown} が重複 / column {shown} appears twice")
         else:
             positions[name] = index
     missing = [n for n in REQUIRED if n not in positions]

@@ -62,21 +62,20 @@ class Person(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
+        employee = self.employee  # may be an unsaved employee of the same CSV import
         if self.kind == PersonKind.DEPENDENT:
-            if self.employee_id is None:
+            if employee is None:
                 errors["employee"] = _(
                     "扶養親族には従業員が必要です / a dependent needs an employee"
                 )
-            elif self.employee.company_id != self.company_id or (
-                self.employee.kind != PersonKind.EMPLOYEE
-            ):
+            elif employee.company_id != self.company_id or employee.kind != PersonKind.EMPLOYEE:
                 errors["employee"] = _(
                     "従業員は同じ会社の従業員でなければなりません / "
                     "the employee must be an employee of the same company"
                 )
             if not self.relationship:
                 errors["relationship"] = _("続柄を入力してください / relationship is required")
-        elif self.employee_id is not None or self.relationship:
+        elif employee is not None or self.relationship:
             errors["employee"] = _(
                 "扶養親族以外は従業員に属しません / only a dependent belongs to an employee"
             )

@@ -92,6 +92,18 @@ def decide(
     return ALLOW
 
 
+def kinds_in_scope(actor: Actor, company: Company, operation: str) -> frozenset[str] | None:
+    """The person kinds the actor may handle for ``operation``; None means every kind. For bulk
+    work that checks the role once and the scope row by row (domain R1)."""
+    kinds: set[str] = set()
+    for membership in active_memberships(actor, company):
+        if membership.role in ALLOWED_ROLES[operation]:
+            if not membership.person_kinds:
+                return None
+            kinds.update(membership.person_kinds)
+    return frozenset(kinds)
+
+
 def _decide_purpose(company: Company, person: Person | None, purpose: str) -> Decision:
     if not purpose:
         return _refuse("no_purpose", "利用目的を選んでください / a purpose is required")

@@ -12,7 +12,8 @@ from mnvault.audit.log import Actor
 from mnvault.companies.models import Company
 from mnvault.people.models import Person, PersonPurpose
 from mnvault.vault import crypto, datakeys, keys
-from mnvault.vault.access import Operation
+from mnvault.vault.access import Operation, kinds_in_scope
+from mnvault.vault.errors import Refused
 from mnvault.vault.models import DataKey, NumberRecord, NumberStatus
 from mnvault.vault.services import (
     NUMBER_FIELD,
@@ -34,6 +35,8 @@ class BulkStore:
     ) -> None:
         guard(actor, company, Operation.IMPORT)
         check_purposes(company, purposes)
+        # Person kinds this actor may import (None: all); callers report others row by row.
+        self.kinds = kinds_in_scope(actor, company, Operation.IMPORT)
         self.company = company
         self.purposes = list(purposes)
         self.verification = verification_fields(verification)
@@ -41,6 +44,9 @@ class BulkStore:
         material = keys.material()
         self._kek_id = material.active_kek_id
         self._kek = crypto.Sealer(material.kek(self._kek_id))
+
+    def in_scope(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
 
     def index(self, number: str) -> bytes:
         return crypto.number_index(self._index_key, number)
@@ -55,6 +61,8 @@ class BulkStore:
         cid = self.company.pk
         data_keys, records, purposes = [], [], []
         for person, number in pairs:
+            if not self.in_scope(person.kind):
+                raise Refused(code="scope")
             dek = crypto.new_key()
             data_keys.append(
                 DataKey(
