@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from mnvault.accounts.services import create_installation_admin
+
+
+def _in_english(password: str) -> str:
+    """The validators' messages again in English (they are rendered when raised)."""
+    with translation.override("en"):
+        try:
+            validate_password(password)
+        except ValidationError as error:
+            return " ".join(error.messages)
+    return ""
 
 
 class Command(BaseCommand):
@@ -25,7 +37,7 @@ class Command(BaseCommand):
         try:
             validate_password(password)
         except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from None
+            raise CommandError(f"{' '.join(error.messages)} / {_in_english(password)}") from None
         try:
             create_installation_admin(username=username, email=email, password=password)
         except ValueError as error:
@@ -33,6 +45,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"created installation admin {username}"))
 
     def _ask(self) -> str:
+        if not sys.stdin.isatty():
+            raise CommandError(
+                "端末がありません。MNVAULT_ADMIN_PASSWORD を設定してください / "
+                "no terminal to ask on: set MNVAULT_ADMIN_PASSWORD"
+            )
         first = getpass.getpass("パスワード / password: ")
         if getpass.getpass("もう一度 / again: ") != first:
             raise CommandError("パスワードが一致しません / the passwords differ")

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
 from mnvault import paths
 from mnvault.cli import setup
 from mnvault.vault.keys import key_file_path
+
+MIN_PASSPHRASE = 12
 
 
 class Command(BaseCommand):
@@ -31,6 +34,11 @@ class Command(BaseCommand):
         secret = None
         if passphrase:
             secret = os.environ.get("MNVAULT_KEY_PASSPHRASE") or self._ask_passphrase()
+            if len(secret) < MIN_PASSPHRASE:
+                raise CommandError(
+                    f"パスフレーズは{MIN_PASSPHRASE}文字以上 / the passphrase needs "
+                    f"{MIN_PASSPHRASE} characters or more"
+                )
         if setup.ensure_secret_key():
             self.stdout.write(f"secret key: created in {data_dir}")
         if setup.ensure_key_file(secret):
@@ -47,11 +55,12 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("mnvault is initialised / 初期化しました"))
 
     def _ask_passphrase(self) -> str:
-        first = getpass.getpass("パスフレーズ / passphrase: ")
-        if len(first) < 12:
+        if not sys.stdin.isatty():
             raise CommandError(
-                "パスフレーズは12文字以上 / the passphrase needs 12 characters or more"
+                "端末がありません。MNVAULT_KEY_PASSPHRASE を設定してください / "
+                "no terminal to ask on: set MNVAULT_KEY_PASSPHRASE"
             )
+        first = getpass.getpass("パスフレーズ / passphrase: ")
         if getpass.getpass("もう一度 / again: ") != first:
             raise CommandError("パスフレーズが一致しません / the passphrases differ")
         return first
