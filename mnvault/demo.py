@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 from stdnum.jp import cn
 
@@ -22,7 +23,7 @@ from mnvault.people.models import Person, PersonKind, Relationship
 from mnvault.vault import numbers
 from mnvault.vault.bulk import BulkStore
 from mnvault.vault.models import VerificationChannel
-from mnvault.vault.services import Verification
+from mnvault.vault.services import Verification, vault_transaction
 
 FAMILY = [
     ("佐藤", "サトウ"),
@@ -89,7 +90,30 @@ def create_demo(
     progress: Callable[[int], None] | None = None,
     keep_numbers: bool = False,
 ) -> DemoResult:
-    """Must run inside the caller's transaction."""
+    """The company and its users commit first (the demo handler must exist before the vault
+    checks its role); the people and their numbers then commit together, or not at all."""
+    with transaction.atomic(durable=True):
+        result, handler = _company_and_users(actor, name, rng)
+    store = BulkStore(
+        actor=Actor.of(handler),
+        company=result.company,
+        purposes=DEMO_PURPOSES,
+        verification=Verification(
+            channel=VerificationChannel.IN_PERSON, document_kinds=["my_number_card"]
+        ),
+    )
+    with vault_transaction():
+        _people(result, store, people, rng, progress, keep_numbers)
+        audit.record(
+            actor=actor,
+            action="demo.create",
+            company_id=result.company.pk,
+            detail={"people": people},
+        )
+    return result
+
+
+def _company_and_users(actor: Actor, name: str, rng: random.Random) -> tuple[DemoResult, User]:
     company = create_company(
         acting_user=actor,
         name=name,
@@ -110,15 +134,11 @@ def create_demo(
         )
         result.users.append((user.username, role, password))
         handler = user if role == Role.HANDLER else handler
-    store = BulkStore(
-        actor=Actor.of(handler),
-        company=company,
-        purposes=DEMO_PURPOSES,
-        verification=Verification(
-            channel=VerificationChannel.IN_PERSON, document_kinds=["my_number_card"]
-        ),
-    )
-    seen: set[str] = set()
+    return result, handler
+
+
+def _people(result: DemoResult, store: BulkStore, people: int, rng, progress, keep_numbers):
+    company, seen = result.company, set()
     for start in range(0, people, 500):
         batch = []
         for index in range(start, min(start + 500, people)):
@@ -138,19 +158,15 @@ def create_demo(
             if p.kind == PersonKind.EMPLOYEE and rng.random() < 0.2
         ]
         Person.objects.bulk_create(dependents)
-        pairs = []
+        items = []
         for person in batch + dependents:
             number = numbers.generate_fake(rng)
             while number in seen:
                 number = numbers.generate_fake(rng)
             seen.add(number)
-            pairs.append((person, number))
-        store.store(pairs, notified_on=timezone.localdate())
+            items.append((person, number, store.index(number)))
+        store.store(items, notified_on=timezone.localdate())
         if keep_numbers:
-            result.numbers.extend(n for _, n in pairs)
+            result.numbers.extend(n for _, n, _ in items)
         if progress:
             progress(len(batch))
-    audit.record(
-        actor=actor, action="demo.create", company_id=company.pk, detail={"people": people}
-    )
-    return result

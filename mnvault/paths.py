@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -23,18 +24,30 @@ def read_secret_key() -> str:
 
 
 def write_private_file(path: Path, data: bytes) -> None:
-    """Write ``data`` so that no other user can ever read it and no reader sees half a file:
-    the temporary file is created with mode 0600 and renamed over the target."""
+    """Write ``data`` so that no other user can ever read it, no reader sees half a file, and
+    the new file survives a power cut once this returns: a fresh temporary file (mode 0600,
+    unique name, so two writers never share it) is synced, renamed over the target, and the
+    directory synced."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    _sync_directory(path.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    if os.name != "posix":
+        return  # Windows has no directory handles to sync; NTFS journals the rename
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

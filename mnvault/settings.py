@@ -69,7 +69,7 @@ TEMPLATES = [
 ]
 
 
-def _sqlite(path: Path) -> dict:
+def _sqlite(path: Path, *, synchronous: str = "NORMAL") -> dict:
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN, which
     # is what serialises audit appends across processes (design.md, "Audit log").
     return {
@@ -79,20 +79,24 @@ def _sqlite(path: Path) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
             "init_command": (
-                "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA secure_delete=ON"
+                f"PRAGMA journal_mode=WAL;PRAGMA synchronous={synchronous};PRAGMA secure_delete=ON"
             ),
         },
     }
 
 
 def _databases() -> dict:
+    # The key store commits with FULL sync: a key-store commit must never be lost while the
+    # key file (fsynced) already relies on it, as after a KEK rotation.
     url = os.environ.get("DATABASE_URL")
     if not url:
         return {
             "default": _sqlite(DATA_DIR / "mnvault.sqlite3"),
-            "keys": _sqlite(DATA_DIR / "keystore.sqlite3"),
+            "keys": _sqlite(DATA_DIR / "keystore.sqlite3", synchronous="FULL"),
         }
     default = dj_database_url.parse(url, conn_max_age=60)
+    if default["ENGINE"].endswith("sqlite3"):
+        default = _sqlite(Path(default["NAME"]))
     keys_url = os.environ.get("MNVAULT_KEYSTORE_URL")
     if keys_url:
         keys = dj_database_url.parse(keys_url, conn_max_age=60)
@@ -100,7 +104,7 @@ def _databases() -> dict:
         # The key store is a database of its own, so a pg_dump of the data holds no keys.
         keys = {**default, "NAME": f"{default['NAME']}_keys"}
     if keys["ENGINE"].endswith("sqlite3"):
-        keys = _sqlite(Path(keys["NAME"]))
+        keys = _sqlite(Path(keys["NAME"]), synchronous="FULL")
     # Test databases carry the process id, so two test runs on one server never collide.
     for alias in (default, keys):
         if alias["ENGINE"].endswith("postgresql"):

@@ -44,7 +44,12 @@ def create_installation_admin(*, username: str, email: str, password: str) -> Us
     return user
 
 
-def may_grant(actor: User, company: Company, role: str) -> bool:
+def may_grant(actor: User, company: Company, role: str, *, to: User | None = None) -> bool:
+    """Whether ``actor`` may grant (or revoke) ``role`` in ``company``. Nobody changes their
+    own roles: otherwise a company admin, or the installation admin, could make themselves
+    responsible manager and reveal numbers."""
+    if to is not None and to.pk == actor.pk:
+        return False
     if actor.is_installation_admin and role in (Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER):
         return True
     held = set(
@@ -63,7 +68,7 @@ def grant_role(
     role: str,
     person_kinds: list[str] | None = None,
 ) -> Membership:
-    allowed = may_grant(acting_user, company, role)
+    allowed = may_grant(acting_user, company, role, to=user)
     with transaction.atomic():
         audit.record(
             actor=Actor.of(acting_user),
@@ -89,7 +94,7 @@ def grant_role(
 
 def revoke_role(*, acting_user: User, membership: Membership) -> None:
     company = Company.objects.get(pk=membership.company_id)
-    allowed = may_grant(acting_user, company, membership.role)
+    allowed = may_grant(acting_user, company, membership.role, to=membership.user)
     with transaction.atomic():
         audit.record(
             actor=Actor.of(acting_user),

@@ -6,30 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
-from stdnum.jp import in_
-from stdnum.util import clean
 
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead, Outcome
+from mnvault.vault import numbers
 
 if TYPE_CHECKING:
     from mnvault.accounts.models import ApiClient, User
-
-# Twelve digits not touching other digits, maybe split by spaces or hyphens, after stdnum's own
-# folding of full-width digits and the dash family: anything an input path would take for a
-# number. One with a valid check digit is refused before it is written (a last line of defence
-# for domain R4; callers pass ids, never numbers). Digests go in base64 for this reason: a hex
-# digest can hold such a run (about 1 in 350 SHA-256 digests).
-_NUMBER_LIKE = re.compile(r"(?<![0-9])(?:[0-9][ \-]*){11}[0-9](?![0-9])")
-
-
-def _holds_number(text: str) -> bool:
-    return any(in_.is_valid(m.group()) for m in _NUMBER_LIKE.finditer(clean(text)))
 
 
 def _check_json(value: Any) -> None:
@@ -68,8 +55,11 @@ class Actor:
         return cls(kind="system", id=None, label=label)
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(fields: dict[str, Any]) -> bytes:
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(fields).encode()
 
 
 def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
@@ -143,9 +133,11 @@ def record(
         client_address=client_address,
         detail=detail or {},
     )
+    # Callers pass ids, never numbers; this is the last line of defence (domain R4). Digests
+    # go in base64: a hex digest can hold a run that validates (about 1 in 350 SHA-256).
     _check_json(entry.detail)
     fields = hashed_fields(entry.__dict__)
-    if _holds_number(canonical(fields).decode()):
+    if numbers.holds_number(canonical(fields).decode()):
         raise ValueError("audit entry refused: it looks like it holds an individual number")
     head = _locked_head()
     entry.seq = fields["seq"] = head.seq + 1

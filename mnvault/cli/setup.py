@@ -44,7 +44,7 @@ def ensure_key_store_database() -> None:
         "port": keys.get("PORT") or None,
         "user": keys.get("USER") or None,
         "password": keys.get("PASSWORD") or None,
-        "dbname": settings.DATABASES["default"]["NAME"],
+        "dbname": "postgres",  # the maintenance database: the others may not exist yet
     }
     with psycopg.connect(**{k: v for k, v in conninfo.items() if v}, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [keys["NAME"]])

@@ -25,9 +25,11 @@ def create_company(
     corporate_number: str = "",
     purposes: Iterable[str] = (),
 ) -> Company:
-    """Only the installation admin (or the operator at the command line) creates companies."""
+    """Only the installation admin (or the operator at the command line) creates companies;
+    never an API client."""
     actor = acting_user if isinstance(acting_user, Actor) else Actor.of(acting_user)
-    if actor.kind == "user" and not (actor.user and actor.user.is_installation_admin):
+    is_admin = actor.kind == "user" and actor.user is not None and actor.user.is_installation_admin
+    if not (is_admin or actor.kind == "system"):
         with transaction.atomic():
             audit.record(
                 actor=actor,

@@ -19,6 +19,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
+from mnvault import fastinsert
 from mnvault.audit import log as audit
 from mnvault.audit.log import Actor
 from mnvault.audit.models import Outcome
@@ -29,7 +30,7 @@ from mnvault.vault import numbers
 from mnvault.vault.bulk import BulkStore
 from mnvault.vault.errors import InvalidNumber
 from mnvault.vault.models import VerificationChannel
-from mnvault.vault.services import Verification, as_actor
+from mnvault.vault.services import Verification, as_actor, vault_transaction
 
 BATCH = 1000
 MAX_REPORTED = 1000
@@ -165,7 +166,8 @@ class _Batch:
     """Valid rows of one batch, ready to insert."""
 
     people: list[Person] = field(default_factory=list)
-    numbers: list[tuple[int, str]] = field(default_factory=list)  # (index in people, number)
+    # (person, number, its index): clear numbers, so never in a repr.
+    numbers: list[tuple[Person, str, bytes]] = field(default_factory=list, repr=False)
 
 
 class PeopleImporter:
@@ -207,7 +209,7 @@ class PeopleImporter:
                 )
                 raise ImportRejected(self.report)
             self.report.encoding = encoding
-            with transaction.atomic(), transaction.atomic(using="keys"), _SeenTable() as seen:
+            with vault_transaction(), _SeenTable() as seen:
                 self.seen = seen
                 self._read(path, encoding)
                 if self.report.error_count:
@@ -224,7 +226,7 @@ class PeopleImporter:
         return self.report
 
     def _audit_rejected(self, detail: dict) -> None:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             audit.record(
                 actor=self.actor,
                 action="people.import",
@@ -289,7 +291,7 @@ class PeopleImporter:
                 refused.add(id(row.person))
                 continue
             if row.index:
-                ready.numbers.append((len(ready.people), row.number))
+                ready.numbers.append((row.person, row.number, row.index))
             ready.people.append(row.person)
         if ready.people:
             self._write(ready)
@@ -385,14 +387,28 @@ class PeopleImporter:
         # Employees first, so that dependents of the same batch can point at their new ids.
         in_batch = {id(p) for p in ready.people}
         for dependents in (False, True):
-            Person.objects.bulk_create(
-                [p for p in ready.people if (id(p.employee) in in_batch) == dependents]
-            )
-        self.store.store(
-            [(ready.people[i], number) for i, number in ready.numbers], notified_on=self.today
-        )
+            insert_people([p for p in ready.people if (id(p.employee) in in_batch) == dependents])
+        self.store.store(ready.numbers, notified_on=self.today)
         self.report.people += len(ready.people)
         self.report.numbers += len(ready.numbers)
+
+
+PERSON_FIELDS = [f for f in Person._meta.concrete_fields if not f.primary_key]
+
+
+def insert_people(people: list[Person]) -> None:
+    """``bulk_create`` for validated people, several times faster (``mnvault.fastinsert``);
+    sets each person's primary key."""
+    now = timezone.now()
+    for person in people:
+        person.created_at = person.updated_at = now
+        if person.employee is not None:  # an employee saved earlier in this import
+            person.employee_id = person.employee.pk
+    rows = [tuple(getattr(p, f.attname) for f in PERSON_FIELDS) for p in people]
+    ids = fastinsert.insert(Person, [f.name for f in PERSON_FIELDS], rows, returning_ids=True)
+    for person, pk in zip(people, ids, strict=True):
+        person.pk = pk
+        person._state.adding = False
 
 
 def import_people(

@@ -11,6 +11,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 
 from mnvault.people.models import Person, PersonKind, Relationship
+from mnvault.vault import numbers
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "kind": ("区分", "種別"),
@@ -113,8 +114,9 @@ def parse_date(text: str) -> date:
 @dataclass
 class ParsedRow:
     person: Person
-    number: str = ""  # normalised once validated; the only place the clear value is kept
-    index: bytes = b""  # its keyed duplicate index within the company
+    # Normalised once validated; the only place the clear value is kept.
+    number: str = field(default="", repr=False)
+    index: bytes = field(default=b"", repr=False)  # its keyed duplicate index in the company
     dependent_of: str = ""
     errors: list[str] = field(default_factory=list)
 
@@ -153,6 +155,12 @@ def parse_row(values: list[str], positions: dict[str, int], company_id: int) -> 
             row.errors.append("続柄が不明です / unknown relationship")
     row.dependent_of = unicodedata.normalize("NFKC", get("dependent_of"))
     row.number = get("number")
+    for name in (*TEXT_COLUMNS, "dependent_of"):
+        if numbers.holds_number(get(name)):
+            row.errors.append(
+                f"{name}: 個人番号のような値です。個人番号の列へ / this looks like an individual "
+                "number: it belongs in the number column"
+            )
     return row
 
 

@@ -3,6 +3,8 @@ number itself, which only the vault core holds."""
 
 from __future__ import annotations
 
+import secrets
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +25,10 @@ class Relationship(models.TextChoices):
     OTHER = "other", _("その他 / other")
 
 
+def new_key_ref() -> str:
+    return secrets.token_hex(16)
+
+
 class Person(models.Model):
     company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=PersonKind.choices)
@@ -41,6 +47,8 @@ class Person(models.Model):
     relationship = models.CharField(max_length=16, choices=Relationship.choices, blank=True)
     contract_start = models.DateField(_("契約開始日 / contract start"), null=True, blank=True)
     contract_end = models.DateField(_("契約終了日 / contract end"), null=True, blank=True)
+    # Names this person's data key in the key store (vault.datakeys); random, never reused.
+    key_ref = models.CharField(max_length=32, unique=True, default=new_key_ref, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,61 +1,103 @@
 """Per-person data keys (DEK): created, wrapped by the active KEK, unwrapped, shredded.
 
 Internal to the vault core: nothing outside ``mnvault.vault`` imports this module.
+
+Which KEK is active is read from the key store (``KeyStoreState``) inside the writer's own
+key-store transaction, with the row locked: a KEK rotation switches that row first and drops an
+old KEK only under the same lock once no key needs it, so no writer can wrap a new key under a
+KEK that is about to disappear.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
+from dataclasses import dataclass
 
+from django.db import IntegrityError, transaction
+
+from mnvault.people.models import Person
 from mnvault.vault import crypto, keys
 from mnvault.vault.errors import KeyUnavailable
-from mnvault.vault.models import DataKey
+from mnvault.vault.models import DataKey, KeyStoreState
 from mnvault.vault.routers import KEY_STORE
 
-
-def key_store_atomic():
-    return transaction.atomic(using=KEY_STORE)
+NO_KEY = "この人の鍵はありません (廃棄済み) / this person has no key (disposed)"
 
 
-def wrap(dek: bytes, company_id: int, person_id: int) -> DataKey:
+def key_store_atomic(*, durable: bool = False):
+    return transaction.atomic(using=KEY_STORE, durable=durable)
+
+
+def locked_state() -> KeyStoreState:
+    """The key store's state row, locked until the key-store transaction ends."""
+    state = KeyStoreState.objects.select_for_update().filter(pk=1).first()
+    if state is not None:
+        return state
+    try:
+        with transaction.atomic(using=KEY_STORE):
+            KeyStoreState.objects.create(pk=1, active_kek_id=keys.material().active_kek_id)
+    except IntegrityError:
+        pass  # another writer created it first
+    return KeyStoreState.objects.select_for_update().get(pk=1)
+
+
+@dataclass(frozen=True)
+class ActiveKek:
+    id: str
+    sealer: crypto.Sealer
+
+
+def active_kek() -> ActiveKek:
+    """The KEK new keys are wrapped under; call inside a key-store transaction."""
+    kek_id = locked_state().active_kek_id
+    return ActiveKek(kek_id, crypto.Sealer(_kek(kek_id)))
+
+
+def _kek(kek_id: str) -> bytes:
     material = keys.material()
-    kek_id = material.active_kek_id
+    if kek_id not in material.keks:
+        # Another process may have rotated the KEK since this one loaded the key file.
+        keys.forget()
+        material = keys.material()
+    return material.kek(kek_id)
+
+
+def wrap(kek: ActiveKek, dek: bytes, person: Person) -> bytes:
+    return kek.sealer.seal(dek, crypto.dek_aad(person.company_id, person.pk, kek.id))
+
+
+def wrapped(kek: ActiveKek, dek: bytes, person: Person) -> DataKey:
     return DataKey(
-        company_id=company_id,
-        person_id=person_id,
-        kek_id=kek_id,
-        wrapped=crypto.seal(
-            material.kek(kek_id), dek, crypto.dek_aad(company_id, person_id, kek_id)
-        ),
+        ref=person.key_ref,
+        company_id=person.company_id,
+        person_id=person.pk,
+        kek_id=kek.id,
+        wrapped=wrap(kek, dek, person),
     )
 
 
 def unwrap(data_key: DataKey) -> bytes:
-    material = keys.material()
-    if data_key.kek_id not in material.keks:
-        # Another process may have rotated the KEK since this one loaded the key file.
-        keys.forget()
-        material = keys.material()
     return crypto.open_sealed(
-        material.kek(data_key.kek_id),
+        _kek(data_key.kek_id),
         data_key.wrapped,
         crypto.dek_aad(data_key.company_id, data_key.person_id, data_key.kek_id),
     )
 
 
-def dek_for(company_id: int, person_id: int, *, create: bool) -> bytes:
-    """The person's DEK; a new one is made (and stored wrapped) when ``create`` is set."""
-    data_key = DataKey.objects.filter(person_id=person_id).first()
+def dek_for(person: Person, *, create: bool) -> bytes:
+    """The person's DEK; a new one is made (and stored wrapped) when ``create`` is set.
+
+    Keys are found by the person's random ``key_ref``, not by id: a key left behind by a
+    transaction that failed after the key store committed can never be taken for the key of
+    a later person who happens to get the same id."""
+    data_key = DataKey.objects.filter(ref=person.key_ref).first()
     if data_key is None:
         if not create:
-            raise KeyUnavailable(
-                "この人の鍵はありません (廃棄済み) / this person has no key (disposed)"
-            )
+            raise KeyUnavailable(NO_KEY, code="no_key")
         dek = crypto.new_key()
-        wrap(dek, company_id, person_id).save(force_insert=True)
+        wrapped(active_kek(), dek, person).save(force_insert=True)
         return dek
-    if data_key.company_id != company_id:
-        raise KeyUnavailable()
+    if (data_key.company_id, data_key.person_id) != (person.company_id, person.pk):
+        raise KeyUnavailable(NO_KEY, code="no_key")
     return unwrap(data_key)
 
 

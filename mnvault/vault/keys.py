@@ -42,10 +42,10 @@ def _unb64(text: str) -> bytes:
 class KeyMaterial:
     """Everything secret that never enters the database."""
 
-    keks: dict[str, bytes]
+    keks: dict[str, bytes] = field(repr=False)
     active_kek_id: str
-    index_secret: bytes
-    signing_seed: bytes
+    index_secret: bytes = field(repr=False)
+    signing_seed: bytes = field(repr=False)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     @classmethod
@@ -74,7 +74,8 @@ class KeyMaterial:
         return replace(self, keks={**self.keks, new_id: crypto.new_key()}, active_kek_id=new_id)
 
     def without_kek(self, kek_id: str) -> KeyMaterial:
-        assert kek_id != self.active_kek_id
+        if kek_id == self.active_kek_id:
+            raise ValueError("the active KEK cannot be removed")
         return replace(self, keks={k: v for k, v in self.keks.items() if k != kek_id})
 
     def to_json(self) -> dict:
@@ -183,6 +184,7 @@ class KeyFileProvider(KeyProvider):
 
 
 _cached: tuple[int, KeyMaterial] | None = None
+_passphrase: str | None = None  # kept after unlock() so a rotated key file can be read again
 
 
 def key_file_path() -> Path:
@@ -199,9 +201,6 @@ def provider(*, interactive: bool = False) -> KeyProvider:
     if not passphrase and interactive and sys.stdin.isatty() and KeyFileProvider.is_protected(path):
         passphrase = getpass.getpass("鍵ファイルのパスフレーズ / key file passphrase: ")
     return KeyFileProvider(path, passphrase)
-
-
-_passphrase: str | None = None
 
 
 def _mtime() -> int:

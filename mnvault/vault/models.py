@@ -87,10 +87,12 @@ class NumberRecord(models.Model):
 
 class DataKey(models.Model):
     """A person's data key (DEK), wrapped by the KEK named in ``kek_id``. Deleting the row is
-    crypto-shredding: every copy of the ciphertext, backups included, becomes unreadable."""
+    crypto-shredding: every copy of the ciphertext, backups included, becomes unreadable.
+    Found by the person's random ``key_ref`` (see ``datakeys.dek_for``)."""
 
+    ref = models.CharField(max_length=32, unique=True)
     company_id = models.BigIntegerField()
-    person_id = models.BigIntegerField(unique=True)
+    person_id = models.BigIntegerField(db_index=True)
     kek_id = models.CharField(max_length=16, db_index=True)
     wrapped = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -98,3 +100,10 @@ class DataKey(models.Model):
 
     def __repr__(self) -> str:
         return f"<DataKey person={self.person_id} kek={self.kek_id}>"
+
+
+class KeyStoreState(models.Model):
+    """One row in the key store: the KEK new data keys are wrapped under. Writers lock it in
+    their key-store transaction; rotation switches it (``datakeys``, ``rotation``)."""
+
+    active_kek_id = models.CharField(max_length=16)

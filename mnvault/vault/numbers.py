@@ -8,9 +8,11 @@ exceptions to bilingual messages that never repeat the input.
 from __future__ import annotations
 
 import random
+import re
 
 from stdnum import exceptions as stdnum_errors
 from stdnum.jp import in_
+from stdnum.util import clean
 
 from mnvault.vault.errors import InvalidNumber
 
@@ -54,3 +56,20 @@ def generate_fake(rng: random.Random) -> str:
     person's on purpose."""
     body = "".join(str(rng.randrange(10)) for _ in range(11))
     return body + in_.calc_check_digit(body)
+
+
+# Twelve digits not touching other digits, maybe split by spaces or hyphens, after stdnum's own
+# folding of full-width digits and the dash family: anything an input path would take for a
+# number.
+_NUMBER_LIKE = re.compile(r"(?<![0-9])(?:[0-9][ \-]*){11}[0-9](?![0-9])")
+
+
+_ANY_DIGIT = re.compile(r"\d")  # any Unicode digit, full-width included
+
+
+def holds_number(text: str) -> bool:
+    """Whether ``text`` holds something that validates as an individual number: used to keep
+    numbers out of places they must never be (audit entries, names, employee codes)."""
+    if len(_ANY_DIGIT.findall(text)) < 12:  # the common case, decided without folding
+        return False
+    return any(in_.is_valid(m.group()) for m in _NUMBER_LIKE.finditer(clean(text)))

@@ -1,40 +1,79 @@
 """KEK rotation: re-wrap every DEK under a new key-encryption key, in batches, without touching
-the data. Safe to interrupt and run again: the key file keeps the old KEK until no DEK needs it.
+the data. Safe to interrupt and run again, and to run beside the app:
+
+1. Under the key store's state lock, a new KEK is added to the key file (the old one stays) and
+   made the one writers use from then on (``datakeys.active_kek``).
+2. Every DEK still under an old KEK is re-wrapped, a batch per key-store transaction.
+3. Under the state lock again, the old KEKs leave the key file — only once no DEK needs them.
+
+Only one rotation runs at a time (a lock file beside the key file, and an advisory lock on
+PostgreSQL for rotations started on other servers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from mnvault.audit import log as audit
 from mnvault.audit.log import Actor
 from mnvault.vault import crypto, datakeys, keys
+from mnvault.vault.errors import VaultError
 from mnvault.vault.models import DataKey
 from mnvault.vault.routers import KEY_STORE
+
+ROTATION_LOCK_ID = 0x6D6E7661756C74  # "mnvault", for pg_try_advisory_lock
+BUSY = VaultError(
+    "別の鍵更新が実行中です / another key rotation is running", code="rotation_running"
+)
+
+
+@contextlib.contextmanager
+def rotation_lock(key_file: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # Windows: one office PC, one operator
+        fcntl = None
+    with open(key_file.with_name(key_file.name + ".lock"), "a") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BUSY from None
+        with _advisory_lock():
+            yield
+
+
+@contextlib.contextmanager
+def _advisory_lock() -> Iterator[None]:
+    connection = connections[KEY_STORE]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [ROTATION_LOCK_ID])
+        if not cursor.fetchone()[0]:
+            raise BUSY
+        try:
+            yield
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [ROTATION_LOCK_ID])
 
 
 def rotate_kek(
     *, actor: Actor, batch_size: int = 1000, progress: Callable[[int], None] | None = None
 ) -> dict:
-    """Add a new KEK (unless an earlier run was interrupted), re-wrap all DEKs, drop old KEKs."""
     provider = keys.provider()
-    material = provider.load()
-    pending = DataKey.objects.exclude(kek_id=material.active_kek_id)
-    if len(material.keks) == 1 or not pending.exists():
-        material = material.with_new_kek()
-        provider.save(material)  # the file now holds old and new keys: nothing is lost
-    keys.forget()
-    new_id = material.active_kek_id
-    with transaction.atomic():
-        audit.record(actor=actor, action="keys.rotate.start", detail={"kek": new_id})
-    rewrapped = _rewrap_all(material, new_id, batch_size, progress)
-    for old_id in [k for k in material.keks if k != new_id]:
-        material = material.without_kek(old_id)
-    provider.save(material)
-    keys.forget()
+    with rotation_lock(keys.key_file_path()):
+        new_id = _switch(provider)
+        with transaction.atomic():
+            audit.record(actor=actor, action="keys.rotate.start", detail={"kek": new_id})
+        rewrapped = _rewrap_all(new_id, batch_size, progress)
+        _drop_old(provider, new_id)
     with transaction.atomic():
         audit.record(
             actor=actor, action="keys.rotate.done", detail={"kek": new_id, "rewrapped": rewrapped}
@@ -42,11 +81,44 @@ def rotate_kek(
     return {"kek": new_id, "rewrapped": rewrapped}
 
 
-def _rewrap_all(material, new_id: str, batch_size: int, progress) -> int:
-    new_kek = crypto.Sealer(material.kek(new_id))
+def _switch(provider: keys.KeyProvider) -> str:
+    """Step 1. A key file holding more than one KEK is a rotation interrupted after this step;
+    it resumes with the KEK it had made."""
+    with datakeys.key_store_atomic():
+        state = datakeys.locked_state()
+        material = provider.load()
+        if len(material.keks) == 1:
+            material = material.with_new_kek()
+            provider.save(material)  # the file now holds old and new keys: nothing is lost
+        keys.forget()
+        state.active_kek_id = material.active_kek_id
+        state.save(update_fields=["active_kek_id"])
+    return material.active_kek_id
+
+
+def _drop_old(provider: keys.KeyProvider, new_id: str) -> None:
+    """Step 3, under the state lock so no writer can be wrapping under an old KEK meanwhile."""
+    with datakeys.key_store_atomic():
+        if datakeys.locked_state().active_kek_id != new_id:
+            raise VaultError("鍵の状態が変わりました / the key state changed", code="state")
+        if DataKey.objects.exclude(kek_id=new_id).exists():
+            raise VaultError(
+                "未更新の鍵が残っています。もう一度実行してください / "
+                "some data keys are still under an old KEK: run the rotation again",
+                code="rotation_incomplete",
+            )
+        material = provider.load()
+        for old_id in [k for k in material.keks if k != new_id]:
+            material = material.without_kek(old_id)
+        provider.save(material)
+        keys.forget()
+
+
+def _rewrap_all(new_id: str, batch_size: int, progress) -> int:
     done = 0
     while True:
-        with transaction.atomic(using=KEY_STORE):
+        with datakeys.key_store_atomic():
+            new_kek = crypto.Sealer(keys.material().kek(new_id))
             batch = list(
                 DataKey.objects.select_for_update()
                 .exclude(kek_id=new_id)

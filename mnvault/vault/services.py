@@ -2,7 +2,11 @@
 
 Each takes the acting user (or an ``Actor`` for an API client or the system) as a keyword-only
 argument, checks role and purpose, and writes its audit entry in the same transaction as the
-action. A refusal is audited and changes nothing else; the caller then gets ``Refused``.
+action. A refusal or failure is audited and changes nothing else; the caller then gets
+``Refused`` or another ``VaultError``.
+
+Every transaction here is durable (never nested in a caller's): a caller's rollback must not be
+able to undo the audit entry of a refusal, nor commit a reveal's entry later than the reveal.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from mnvault.accounts.models import User
 from mnvault.audit import log as audit
@@ -27,6 +32,7 @@ from mnvault.vault.errors import DuplicateNumber, KeyUnavailable, Refused, Vault
 from mnvault.vault.models import DocumentKind, NumberRecord, NumberStatus, VerificationChannel
 
 NUMBER_FIELD = "individual_number"
+NOT_STORED = "個人番号は登録されていません / no number is stored"
 
 
 @dataclass(frozen=True)
@@ -53,10 +59,11 @@ def as_actor(acting_user: User | Actor) -> Actor:
 
 @contextmanager
 def vault_transaction() -> Iterator[None]:
-    """One transaction over the data and the key store. The key store commits first, so a
-    failure between the two commits can leave an unused key, never a number without its key.
-    The lock order (data, then keys) is the same everywhere, so SQLite writers cannot deadlock."""
-    with transaction.atomic(), datakeys.key_store_atomic():
+    """One durable transaction over the data and the key store. The key store commits first,
+    so a failure between the two commits can leave an unused key (found by no one: keys are
+    looked up by a random reference), never a number without its key. The lock order (data,
+    then keys) is the same everywhere, so SQLite writers cannot deadlock."""
+    with transaction.atomic(durable=True), datakeys.key_store_atomic():
         yield
 
 
@@ -72,7 +79,7 @@ def _audit(actor: Actor, operation: str, company: Company, decision: Decision, *
 
 
 def _record_failure(actor: Actor, operation: str, company: Company, error: VaultError, **extra):
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         audit.record(
             actor=actor,
             action=operation,
@@ -81,6 +88,17 @@ def _record_failure(actor: Actor, operation: str, company: Company, error: Vault
             company_id=company.pk,
             **extra,
         )
+
+
+@contextmanager
+def _failures_audited(actor: Actor, operation: str, company: Company, **extra) -> Iterator[None]:
+    """A vault error inside the block rolls the action back, then is audited on its own."""
+    try:
+        yield
+    except VaultError as error:
+        if not isinstance(error, Refused):  # refusals were audited where they were decided
+            _record_failure(actor, operation, company, error, **extra)
+        raise
 
 
 def guard(
@@ -92,11 +110,11 @@ def guard(
     purpose: str = "",
     client_address: str = "",
 ) -> None:
-    """Decide, and if refused, audit the refusal in a transaction of its own and raise. For
-    callers (such as the importer) that check once before a long transaction."""
+    """Decide, and if refused, audit the refusal in a durable transaction and raise. For
+    callers (such as the importer) that check once before their own transaction."""
     decision = decide(actor, company, operation, person=person, purpose=purpose)
     if not decision.allowed:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             _audit(
                 actor,
                 operation,
@@ -109,19 +127,19 @@ def guard(
         raise Refused(decision.message, code=decision.reason)
 
 
-def _decrypt(record: NumberRecord) -> str:
-    if record.status != NumberStatus.ACTIVE or record.ciphertext is None:
-        raise KeyUnavailable(
-            "個人番号は登録されていません / no number is stored", code="not_stored"
-        )
-    dek = datakeys.dek_for(record.company_id, record.person_id, create=False)
-    aad = crypto.field_aad(record.company_id, record.person_id, NUMBER_FIELD)
+@sensitive_variables("dek")
+def _decrypt(person: Person) -> str:
+    record = NumberRecord.objects.filter(person=person).first()
+    if record is None or record.status != NumberStatus.ACTIVE or record.ciphertext is None:
+        raise KeyUnavailable(NOT_STORED, code="not_stored")
+    dek = datakeys.dek_for(person, create=False)
+    aad = crypto.field_aad(person.company_id, person.pk, NUMBER_FIELD)
     return crypto.open_sealed(dek, record.ciphertext, aad).decode("ascii")
 
 
-def encrypt_for(company_id: int, person_id: int, dek: bytes, number: str) -> bytes:
+def seal_number(person: Person, dek: bytes, number: str) -> bytes:
     return crypto.seal(
-        dek, number.encode("ascii"), crypto.field_aad(company_id, person_id, NUMBER_FIELD)
+        dek, number.encode("ascii"), crypto.field_aad(person.company_id, person.pk, NUMBER_FIELD)
     )
 
 
@@ -130,6 +148,12 @@ def index_of(company: Company, number: str) -> bytes:
     return crypto.number_index(datakeys.index_key(company.pk), number)
 
 
+def _fresh(person: Person) -> Person:
+    """The person as stored now: decisions never rest on a caller's stale or hand-made object."""
+    return Person.objects.get(pk=person.pk)
+
+
+@sensitive_variables("number")
 def reveal_number(
     *, acting_user: User | Actor, person: Person, purpose: str, client_address: str = ""
 ) -> str:
@@ -137,27 +161,31 @@ def reveal_number(
     actor = as_actor(acting_user)
     company = Company.objects.get(pk=person.company_id)
     extra = {"person_id": person.pk, "purpose": purpose, "client_address": client_address}
-    try:
-        with vault_transaction():
-            decision = decide(actor, company, Operation.REVEAL, person=person, purpose=purpose)
-            number = None
-            if decision.allowed:
-                number = _decrypt(NumberRecord.objects.get(person=person))
-            _audit(actor, Operation.REVEAL, company, decision, **extra)
-    except NumberRecord.DoesNotExist:
-        error = KeyUnavailable(
-            "個人番号は登録されていません / no number is stored", code="not_stored"
-        )
-        _record_failure(actor, Operation.REVEAL, company, error, **extra)
-        raise error from None
-    except VaultError as error:
-        _record_failure(actor, Operation.REVEAL, company, error, **extra)
-        raise
+    number = None
+    with _failures_audited(actor, Operation.REVEAL, company, **extra), vault_transaction():
+        person = _fresh(person)
+        decision = decide(actor, company, Operation.REVEAL, person=person, purpose=purpose)
+        if decision.allowed:
+            number = _decrypt(person)
+        _audit(actor, Operation.REVEAL, company, decision, **extra)
     if number is None:
         raise Refused(decision.message, code=decision.reason)
     return number
 
 
+def _export_decision(
+    actor: Actor, company: Company, people: Sequence[Person], purpose: str
+) -> tuple[Decision, Person | None]:
+    """The company-level decision, then each person's; the first refusal and whom it is for."""
+    decision = decide(actor, company, Operation.EXPORT, purpose=purpose)
+    for person in people if decision.allowed else ():
+        decision = decide(actor, company, Operation.EXPORT, person=person, purpose=purpose)
+        if not decision.allowed:
+            return decision, person
+    return decision, None
+
+
+@sensitive_variables("result")
 def export_numbers(
     *,
     acting_user: User | Actor,
@@ -171,45 +199,39 @@ def export_numbers(
     out of scope or purpose refuses the whole export. One audit entry per person provided."""
     actor = as_actor(acting_user)
     extra = {"purpose": purpose, "client_address": client_address}
-    with vault_transaction():
-        decision = decide(actor, company, Operation.EXPORT, purpose=purpose)
-        refused_person = None
-        for person in people if decision.allowed else ():
-            decision = decide(actor, company, Operation.EXPORT, person=person, purpose=purpose)
-            if not decision.allowed:
-                refused_person = person.pk
-                break
+    result: list[tuple[Person, str]] = []
+    detail = {"document": document}
+    audited = _failures_audited(actor, Operation.EXPORT, company, detail=detail, **extra)
+    with audited, vault_transaction():
+        people = [_fresh(p) for p in people]
+        decision, refused = _export_decision(actor, company, people, purpose)
         if not decision.allowed:
             _audit(
                 actor,
                 Operation.EXPORT,
                 company,
                 decision,
-                person_id=refused_person,
-                detail={"document": document, "people": len(people)},
+                person_id=refused.pk if refused else None,
+                detail={**detail, "people": len(people)},
                 **extra,
             )
-        else:
-            records = {r.person_id: r for r in NumberRecord.objects.filter(person__in=people)}
-            result = []
-            for person in people:
-                if person.pk not in records:
-                    raise KeyUnavailable(code="not_stored")
-                result.append((person, _decrypt(records[person.pk])))
-                _audit(
-                    actor,
-                    Operation.EXPORT,
-                    company,
-                    decision,
-                    person_id=person.pk,
-                    detail={"document": document},
-                    **extra,
-                )
+        for person in people if decision.allowed else ():
+            result.append((person, _decrypt(person)))
+            _audit(
+                actor,
+                Operation.EXPORT,
+                company,
+                decision,
+                person_id=person.pk,
+                detail=detail,
+                **extra,
+            )
     if not decision.allowed:
         raise Refused(decision.message, code=decision.reason)
     return result
 
 
+@sensitive_variables("number", "normalised", "dek")
 def store_number(
     *,
     acting_user: User | Actor,
@@ -223,20 +245,22 @@ def store_number(
     purposes notified to the person at collection."""
     actor = as_actor(acting_user)
     normalised = numbers.validate(number)
+    person = _fresh(person)
     company = Company.objects.get(pk=person.company_id)
     guard(actor, company, Operation.STORE, person=person, client_address=client_address)
-    check_purposes(company, purposes)
-    index = index_of(company, normalised)
-    with vault_transaction():
+    extra = {"person_id": person.pk, "client_address": client_address}
+    with _failures_audited(actor, Operation.STORE, company, **extra), vault_transaction():
+        check_purposes(company, purposes)
+        index = index_of(company, normalised)
         clash = NumberRecord.objects.filter(company=company, number_index=index)
         if clash.exclude(person=person).exists():
             raise DuplicateNumber()
-        dek = datakeys.dek_for(company.pk, person.pk, create=True)
+        dek = datakeys.dek_for(person, create=True)
         record, created = NumberRecord.objects.update_or_create(
             person=person,
             defaults={
                 "company": company,
-                "ciphertext": encrypt_for(company.pk, person.pk, dek, normalised),
+                "ciphertext": seal_number(person, dek, normalised),
                 "number_index": index,
                 "status": NumberStatus.ACTIVE,
                 **verification_fields(verification),
@@ -247,9 +271,8 @@ def store_number(
             actor=actor,
             action=Operation.STORE,
             company_id=company.pk,
-            person_id=person.pk,
-            client_address=client_address,
             detail={"channel": verification.channel, "replaced": not created},
+            **extra,
         )
     return record
 

@@ -83,3 +83,19 @@ def test_a_role_in_one_company_grants_nothing_in_another(personas):
             company=personas.other_company,
             role=Role.HANDLER,
         )
+
+
+@pytest.mark.parametrize(
+    ("grantor", "role"),
+    [
+        ("company_admin", Role.RESPONSIBLE_MANAGER),
+        ("installation_admin", Role.RESPONSIBLE_MANAGER),
+        ("responsible_manager", Role.HANDLER),
+    ],
+)
+def test_nobody_grants_themselves_a_role(personas, grantor, role):
+    acting = getattr(personas, grantor)
+    with pytest.raises(RoleRefused):
+        grant_role(acting_user=acting, user=acting, company=personas.company, role=role)
+    assert not Membership.objects.filter(user=acting, role=role).exclude(role=grantor).exists()
+    assert AuditEntry.objects.order_by("-seq").first().outcome == "refused"

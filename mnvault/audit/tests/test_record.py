@@ -126,7 +126,7 @@ def test_record_outside_a_transaction_raises():
     with pytest.raises(RuntimeError, match="transaction"):
         record(actor=ACTOR, action="test.action")
     assert not AuditEntry.objects.exists()
-    assert not AuditHead.objects.exists()
+    assert list(AuditHead.objects.values_list("seq", flat=True)) in ([], [0])
 
 
 @pytest.mark.parametrize("place", PLACES)

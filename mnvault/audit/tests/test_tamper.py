@@ -449,3 +449,11 @@ def test_cli_checkpoint_on_an_empty_log_writes_nothing(settings):
     assert "nothing new to sign" in out.getvalue()
     assert not AuditCheckpoint.objects.exists()
     assert not settings.MNVAULT_CHECKPOINT_FILE.exists()
+
+
+def test_a_deleted_head_is_caught(chain):
+    from mnvault.audit.models import AuditHead
+
+    AuditHead.objects.all().delete()
+    result = verify()
+    assert not result.ok and "head is missing" in result.message

@@ -47,3 +47,14 @@ def test_an_unknown_purpose_is_refused():
     with pytest.raises(ValueError):
         create_company(acting_user=Actor.system("test"), name="x", purposes=["marketing"])
     assert not Company.objects.exists()
+
+
+def test_an_api_client_cannot_create_companies(personas):
+    from mnvault.accounts.services import create_api_client
+
+    client, _token = create_api_client(
+        acting_user=personas.responsible_manager, company=personas.company, name="給与ソフト"
+    )
+    with pytest.raises(CompanyRefused):
+        create_company(acting_user=Actor.of_api_client(client), name="x")
+    assert not Company.objects.filter(name="x").exists()

@@ -10,6 +10,7 @@ from mnvault.companies.purposes import Purpose
 from mnvault.conftest import ALL_DATABASES, make_person
 from mnvault.people import csv_import
 from mnvault.people.csv_import import ImportRejected, import_people
+from mnvault.people.models import Person
 from mnvault.people.tests.helpers import (
     JAPANESE,
     NOTHING,
@@ -607,3 +608,20 @@ def test_a_stray_quote_that_runs_to_the_end_of_a_long_file_is_reported(personas,
     assert error.report.errors
     assert counts() == NOTHING
     assert [e.outcome for e in import_entries()] == ["failed"]
+
+
+@pytest.mark.parametrize("column", ["社員番号", "姓", "セイ", "扶養元社員番号"])
+def test_a_number_in_another_column_is_refused_and_not_echoed(
+    personas, tmp_path, make_number, column
+):
+    number = make_number()
+    values = {"社員番号": "E1", "姓": "山田", "名": "太郎", "セイ": "ヤマダ", "扶養元社員番号": ""}
+    values[column] = f"{number[:4]}-{number[4:8]}-{number[8:]}"
+    path = tmp_path / "misplaced.csv"
+    path.write_text(",".join(values) + "\n" + ",".join(values.values()) + "\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as rejected:
+        import_people(path, acting_user=personas.handler, company=personas.company)
+    messages = [m for _, m in rejected.value.report.errors]
+    assert any("belongs in the number column" in m for m in messages)
+    assert all(number[:4] not in m for m in messages)
+    assert not Person.objects.exists()

@@ -13,7 +13,7 @@ from mnvault.conftest import ALL_DATABASES, make_person
 from mnvault.vault import datakeys, keys
 from mnvault.vault.errors import KeyUnavailable
 from mnvault.vault.keys import KeyFileProvider, KeyMaterial
-from mnvault.vault.models import DataKey, NumberRecord
+from mnvault.vault.models import DataKey, KeyStoreState, NumberRecord
 from mnvault.vault.rotation import rotate_kek
 from mnvault.vault.services import Verification, reveal_number, store_number
 
@@ -112,7 +112,8 @@ def test_a_process_picks_up_a_key_file_rotated_by_another(
 ):
     keys.material()  # this process has loaded k1
     provider = KeyFileProvider(key_file)
-    provider.save(provider.load().with_new_kek())  # another process adds k2
+    provider.save(provider.load().with_new_kek())  # another process rotates to k2 ...
+    KeyStoreState.objects.update_or_create(pk=1, defaults={"active_kek_id": "k2"})  # ... step 1
     person = make_person(personas.company, given_name="四郎")
     store_number(
         acting_user=personas.handler,

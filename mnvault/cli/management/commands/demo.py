@@ -12,7 +12,6 @@ from tqdm import tqdm
 from mnvault.audit.checkpoints import write_checkpoint
 from mnvault.audit.log import Actor
 from mnvault.demo import create_demo
-from mnvault.vault.services import vault_transaction
 
 
 class Command(BaseCommand):
@@ -25,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, people: int, company: str, seed: int | None, **options) -> None:
         rng = random.Random(seed if seed is not None else secrets.randbits(64))
-        with tqdm(total=people, unit="people", disable=None) as bar, vault_transaction():
+        with tqdm(total=people, unit="people", disable=None) as bar:
             result = create_demo(
                 actor=Actor.system("cli:demo"),
                 name=company,
