@@ -6,11 +6,12 @@ ensure_venv() {
     echo "mnvault needs Python 3.11 or newer as '$python' (set PYTHON=...)" >&2
     exit 1
   fi
-  if [ ! -x .venv/bin/python ]; then
-    if ! "$python" -m venv .venv 2>/dev/null; then
+  # A venv made while python3-venv was missing has a python but no pip: make it again.
+  if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+    if ! "$python" -m venv --clear .venv 2>/dev/null; then
       if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
-        "$python" -m venv .venv
+        "$python" -m venv --clear .venv
       else
         echo "could not create a virtual environment: install python3-venv" >&2
         exit 1

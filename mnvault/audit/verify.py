@@ -5,14 +5,17 @@ start looking (``mnvault audit verify`` exits 1 with that message)."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import multiprocessing
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 
 from mnvault.audit import checkpoints
 from mnvault.audit.log import entry_hash, hashed_fields
@@ -37,6 +40,9 @@ _COLUMNS = [
 ]
 
 
+PARALLEL_FROM = 100_000  # entries from which verification uses one process per core
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
@@ -50,9 +56,9 @@ def _fail(entries: int, seq: int | None, message: str) -> VerifyResult:
     return VerifyResult(False, entries, 0, message, seq)
 
 
-def _entries() -> Iterator[dict[str, Any]]:
-    """Every entry in order, as plain values. Raw SQL: the ORM's per-value conversions were
-    half the time of verifying a million entries (bench/README.md)."""
+def _entries(lo: int, hi: int | None) -> Iterator[dict[str, Any]]:
+    """Entries ``lo``..``hi`` (to the end when None) in order, as plain values. Raw SQL: the
+    ORM's per-value conversions were half the time of verifying a million (bench/README.md)."""
     quote = connection.ops.quote_name
     columns = [quote(AuditEntry._meta.get_field(c).column) for c in _COLUMNS]
     if connection.vendor == "sqlite":
@@ -60,19 +66,20 @@ def _entries() -> Iterator[dict[str, Any]]:
         # datetime.fromisoformat below does the same work in C.
         at = _COLUMNS.index("created_at")
         columns[at] = f"CAST({columns[at]} AS TEXT)"
-    columns = ", ".join(columns)
-    table = quote(AuditEntry._meta.db_table)
+    seq = quote("seq")
+    # Only quoted identifiers are formatted in; the bounds are parameters.
+    sql = f"SELECT {', '.join(columns)} FROM {quote(AuditEntry._meta.db_table)} WHERE {seq} >= %s"  # noqa: S608
+    params = [lo]
+    if hi is not None:
+        sql, params = f"{sql} AND {seq} <= %s", [lo, hi]
     with connection.chunked_cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {table} ORDER BY {quote('seq')}")  # noqa: S608
+        cursor.execute(f"{sql} ORDER BY {seq}", params)
         while rows := cursor.fetchmany(5000):
             for row in rows:
                 entry = dict(zip(_COLUMNS, row, strict=True))
                 entry["created_at"] = _as_datetime(entry["created_at"])
-                entry["detail"] = (
-                    json.loads(entry["detail"])
-                    if isinstance(entry["detail"], str)
-                    else entry["detail"]
-                )
+                if isinstance(entry["detail"], str):
+                    entry["detail"] = json.loads(entry["detail"])
                 yield entry
 
 
@@ -84,7 +91,119 @@ def _as_datetime(value: datetime | str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def verify(*, checkpoint_path: Path | None = None) -> VerifyResult:
+@dataclass(frozen=True)
+class _Span:
+    """What one stretch of the chain showed: the ``prev_hash`` its first entry claims (its
+    link to the stretch before, checked by the caller), its last verified hash, and the first
+    failure inside it."""
+
+    lo: int
+    last_seq: int
+    first_prev: str | None = None
+    last_hash: str = ""
+    bad_seq: int | None = None
+    message: str = ""
+
+
+def _check_span(lo: int, hi: int | None, wanted: dict[int, list[tuple[str, str]]]) -> _Span:
+    expected, prev, first_prev = lo, None, None
+    for entry in _entries(lo, hi):
+        seq = entry["seq"]
+        if seq != expected:
+            return _Span(
+                lo,
+                expected - 1,
+                first_prev,
+                prev or "",
+                expected,
+                f"entry #{expected} is missing (deleted)",
+            )
+        if prev is None:
+            prev = first_prev = entry["prev_hash"]
+        elif entry["prev_hash"] != prev:
+            return _Span(lo, seq - 1, first_prev, prev, seq, _not_following(seq))
+        if entry_hash(prev, hashed_fields(entry)) != entry["entry_hash"]:
+            return _Span(
+                lo, seq - 1, first_prev, prev, seq, f"entry #{seq} was altered after it was written"
+            )
+        for where, digest in wanted.get(seq, ()):
+            if digest != entry["entry_hash"]:
+                return _Span(
+                    lo,
+                    seq,
+                    first_prev,
+                    prev,
+                    seq,
+                    f"entry #{seq} differs from "
+                    f"{where}: the chain was rewritten at or before #{seq}",
+                )
+        prev, expected = entry["entry_hash"], seq + 1
+    return _Span(lo, expected - 1, first_prev, prev or "")
+
+
+def _not_following(seq: int) -> str:
+    return f"entry #{seq} does not follow #{seq - 1} (entries reordered or inserted)"
+
+
+def _check_span_in_child(lo: int, hi: int | None, wanted) -> _Span:
+    try:
+        return _check_span(lo, hi, wanted)
+    finally:
+        connection.close()
+
+
+def _spans(workers: int, wanted) -> list[_Span]:
+    """The chain checked in ``workers`` stretches, in parallel processes where the database
+    can be shared with them (the hashing is CPU-bound: one process per core)."""
+    if workers <= 1:
+        return [_check_span(1, None, wanted)]
+    last = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    size = max(last // workers, 1)
+    bounds = [(1 + i * size, (i + 1) * size) for i in range(workers - 1)]
+    bounds.append((1 + (workers - 1) * size, None))  # the last one runs to the end
+    jobs = [(lo, hi, wanted) for lo, hi in bounds]
+    if not _can_fork():
+        return list(itertools.starmap(_check_span, jobs))
+    connections.close_all()  # children open their own
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return pool.starmap(_check_span_in_child, jobs)
+
+
+def _can_fork() -> bool:
+    """Children see only committed data in a database of their own: not inside a transaction
+    (tests), not an in-memory SQLite, not where fork does not exist."""
+    in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
+    return os.name == "posix" and not connection.in_atomic_block and not in_memory
+
+
+def _stitched(spans: list[_Span]) -> _Span:
+    """The spans joined in order: each must start where the previous one ended, and only the
+    last may be empty; the first failure in chain order wins."""
+    prev, whole = GENESIS_HASH, _Span(1, 0)
+    for index, span in enumerate(spans):
+        if span.first_prev is not None and span.first_prev != prev:
+            return _Span(1, span.lo - 1, bad_seq=span.lo, message=_not_following(span.lo))
+        if span.bad_seq is not None:
+            return _Span(1, span.last_seq, bad_seq=span.bad_seq, message=span.message)
+        if span.last_seq < span.lo:  # empty
+            if any(later.last_seq >= later.lo for later in spans[index + 1 :]):
+                return _Span(
+                    1,
+                    span.lo - 1,
+                    bad_seq=span.lo,
+                    message=f"entry #{span.lo} is missing (deleted)",
+                )
+            break
+        prev, whole = span.last_hash, _Span(1, span.last_seq, last_hash=span.last_hash)
+    return whole
+
+
+def default_workers(entries: int) -> int:
+    """One process per core for a long chain; a short one is faster in one."""
+    return min(os.cpu_count() or 1, 4) if entries >= PARALLEL_FROM else 1
+
+
+def verify(*, checkpoint_path: Path | None = None, workers: int | None = None) -> VerifyResult:
     signed = checkpoints.stored_checkpoints(checkpoint_path)
     key = checkpoints.public_key()
     key_hex = checkpoints.public_key_hex(key)
@@ -94,32 +213,15 @@ def verify(*, checkpoint_path: Path | None = None) -> VerifyResult:
             return _fail(0, None, f"{where}: the signature does not hold (forged or damaged)")
         wanted.setdefault(cp.seq, []).append((where, cp.entry_hash))
 
-    expected_seq, prev = 1, GENESIS_HASH
-    for entry in _entries():
-        seq = entry["seq"]
-        if seq != expected_seq:
-            return _fail(seq - 1, expected_seq, f"entry #{expected_seq} is missing (deleted)")
-        if entry["prev_hash"] != prev:
-            return _fail(
-                seq - 1,
-                seq,
-                f"entry #{seq} does not follow #{seq - 1} (entries reordered or inserted)",
-            )
-        if entry_hash(prev, hashed_fields(entry)) != entry["entry_hash"]:
-            return _fail(seq - 1, seq, f"entry #{seq} was altered after it was written")
-        for where, digest in wanted.pop(seq, []):
-            if digest != entry["entry_hash"]:
-                return _fail(
-                    seq,
-                    seq,
-                    f"entry #{seq} differs from {where}: the chain was "
-                    f"rewritten at or before #{seq}",
-                )
-        prev, expected_seq = entry["entry_hash"], seq + 1
-    count = expected_seq - 1
-
-    if wanted:
-        missing = min(wanted)
+    if workers is None:
+        workers = default_workers(AuditEntry.objects.count())
+    chain = _stitched(_spans(workers, wanted))
+    if chain.bad_seq is not None:
+        return _fail(chain.last_seq, chain.bad_seq, chain.message)
+    count, prev = chain.last_seq, chain.last_hash or GENESIS_HASH
+    beyond = [seq for seq in wanted if seq > count]
+    if beyond:
+        missing = min(beyond)
         return _fail(
             count,
             count + 1,

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import F
 
+from mnvault.audit import verify as verify_module
 from mnvault.audit.checkpoints import Checkpoint, public_key_hex, write_checkpoint
 from mnvault.audit.log import Actor, entry_hash, hashed_fields, record
 from mnvault.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEntry, AuditHead, Outcome
@@ -27,6 +28,16 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 CHAIN_LENGTH = 20
 K = 7  # the entry tampered with, in the middle of the chain
 OUTCOMES = [Outcome.OK, Outcome.OK, Outcome.REFUSED, Outcome.FAILED]
+
+
+@pytest.fixture(autouse=True, params=[1, 3, 4], ids=lambda n: f"{n}-spans")
+def spans(request, monkeypatch) -> int:
+    """Every tamper test runs on the whole chain at once and split into stretches checked
+    separately and joined (as ``verify`` does with one process per core on long chains): with
+    3 stretches entry K opens the second one, so tampering at a seam is covered. Here the
+    stretches run in this process; the bench and the CLI test run them in processes."""
+    monkeypatch.setattr(verify_module, "default_workers", lambda entries: request.param)
+    return request.param
 
 
 def append(count: int, start: int = 0) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sys
 import threading
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -15,8 +17,10 @@ from mnvault.accounts.models import User
 from mnvault.accounts.services import create_installation_admin
 from mnvault.audit.checkpoints import write_checkpoint
 from mnvault.cli import setup
+from mnvault.paths import write_private_file
 
 log = logging.getLogger("mnvault.serve")
+INITIAL_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 - a file name
 
 
 def _checkpoint_loop(stop: threading.Event, interval: float) -> None:
@@ -72,8 +76,13 @@ class Command(BaseCommand):
         user = User.objects.get(username="admin")
         user.must_change_password = True
         user.save(update_fields=["must_change_password"])
+        # A service's stdout goes to its logs: the password is shown only on a terminal, and
+        # otherwise left in a file that only this user can read.
+        path = Path(settings.DATA_DIR) / INITIAL_PASSWORD_FILE
+        write_private_file(path, f"{password}\n".encode())
+        shown = password if sys.stdout.isatty() else f"(in {path})"
         self.stdout.write(
             "最初の管理者を作りました / created the first administrator:\n"
-            f"  user: admin   one-time password: {password}\n"
+            f"  user: admin   one-time password: {shown}\n"
             "  初回ログインでパスワードを変更してください / change it at first sign-in"
         )
