@@ -211,8 +211,8 @@ def _mtime() -> int:
 
 
 def material() -> KeyMaterial:
-    """The key material of this process, loaded again whenever the key file changes (so a KEK
-    rotated by another process is picked up before this one wraps a new key)."""
+    """The key material of this process, loaded again whenever the key file changes. Which KEK
+    wraps new keys is not decided here but by the key store (``datakeys.active_kek``)."""
     global _cached
     mtime = _mtime()
     if _cached is None or _cached[0] != mtime:
