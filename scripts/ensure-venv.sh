@@ -22,8 +22,15 @@ ensure_venv() {
   local want
   want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}"
+    echo "installing mnvault and its dependencies into .venv ..." >&2
+    local log=".venv/pip-install.log"
+    if ! { .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip &&
+      .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+        -e ".${extras:+[$extras]}"; } >"$log" 2>&1; then
+      cat "$log" >&2
+      echo "pip failed: see above (also in $log)" >&2
+      exit 1
+    fi
     echo "$want" > "$stamp"
   fi
 }
