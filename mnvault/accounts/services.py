@@ -60,6 +60,19 @@ def may_grant(actor: User, company: Company, role: str, *, to: User | None = Non
     return bool(held & GRANTORS[role])
 
 
+def _audit_role_change(
+    acting_user: User, verb: str, allowed: bool, company: Company, user_id: int, role: str
+) -> None:
+    audit.record(
+        actor=Actor.of(acting_user),
+        action=f"accounts.role.{verb}",
+        outcome="ok" if allowed else "refused",
+        reason="" if allowed else "grantor_role",
+        company_id=company.pk,
+        detail={"user_id": user_id, "role": role},
+    )
+
+
 def grant_role(
     *,
     acting_user: User,
@@ -70,14 +83,7 @@ def grant_role(
 ) -> Membership:
     allowed = may_grant(acting_user, company, role, to=user)
     with transaction.atomic():
-        audit.record(
-            actor=Actor.of(acting_user),
-            action="accounts.role.grant",
-            outcome="ok" if allowed else "refused",
-            reason="" if allowed else "grantor_role",
-            company_id=company.pk,
-            detail={"user_id": user.pk, "role": role},
-        )
+        _audit_role_change(acting_user, "grant", allowed, company, user.pk, role)
         membership = None
         if allowed:
             membership, _ = Membership.objects.get_or_create(
@@ -96,13 +102,8 @@ def revoke_role(*, acting_user: User, membership: Membership) -> None:
     company = Company.objects.get(pk=membership.company_id)
     allowed = may_grant(acting_user, company, membership.role, to=membership.user)
     with transaction.atomic():
-        audit.record(
-            actor=Actor.of(acting_user),
-            action="accounts.role.revoke",
-            outcome="ok" if allowed else "refused",
-            reason="" if allowed else "grantor_role",
-            company_id=company.pk,
-            detail={"user_id": membership.user_id, "role": membership.role},
+        _audit_role_change(
+            acting_user, "revoke", allowed, company, membership.user_id, membership.role
         )
         if allowed:
             membership.revoked_at = timezone.now()

@@ -66,7 +66,7 @@ def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(fields)).hexdigest()
 
 
-_HASHED = (
+HASHED_FIELDS = (  # with created_at, which is hashed in its ISO form
     "seq",
     "actor_kind",
     "actor_id",
@@ -85,7 +85,7 @@ _HASHED = (
 def hashed_fields(values: dict[str, Any]) -> dict[str, Any]:
     """The fields the hash covers, from an entry's ``__dict__`` or a database row, in the form
     they take after a round trip to the database."""
-    fields = {name: values[name] for name in _HASHED}
+    fields = {name: values[name] for name in HASHED_FIELDS}
     fields["created_at"] = values["created_at"].astimezone(UTC).isoformat(timespec="microseconds")
     return fields
 

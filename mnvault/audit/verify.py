@@ -18,26 +18,10 @@ from typing import Any
 from django.db import connection, connections
 
 from mnvault.audit import checkpoints
-from mnvault.audit.log import entry_hash, hashed_fields
+from mnvault.audit.log import HASHED_FIELDS, entry_hash, hashed_fields
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 
-_COLUMNS = [
-    "seq",
-    "created_at",
-    "actor_kind",
-    "actor_id",
-    "actor_label",
-    "company_id",
-    "person_id",
-    "action",
-    "purpose",
-    "outcome",
-    "reason",
-    "client_address",
-    "detail",
-    "prev_hash",
-    "entry_hash",
-]
+_COLUMNS = ["created_at", *HASHED_FIELDS, "prev_hash", "entry_hash"]
 
 
 PARALLEL_FROM = 100_000  # entries from which verification uses one process per core

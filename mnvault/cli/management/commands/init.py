@@ -4,14 +4,10 @@ Safe to run again: nothing that exists is overwritten."""
 
 from __future__ import annotations
 
-import getpass
-import os
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from mnvault import paths
-from mnvault.cli import setup
+from mnvault.cli import prompts, setup
 from mnvault.vault.keys import key_file_path
 
 MIN_PASSPHRASE = 12
@@ -31,17 +27,17 @@ class Command(BaseCommand):
     def handle(self, *args, passphrase: bool, verbosity: int, **options) -> None:
         data_dir = paths.data_dir()
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        secret = None
+        chosen = None
         if passphrase:
-            secret = os.environ.get("MNVAULT_KEY_PASSPHRASE") or self._ask_passphrase()
-            if len(secret) < MIN_PASSPHRASE:
+            chosen = prompts.secret("MNVAULT_KEY_PASSPHRASE", "パスフレーズ", "passphrase")
+            if len(chosen) < MIN_PASSPHRASE:
                 raise CommandError(
                     f"パスフレーズは{MIN_PASSPHRASE}文字以上 / the passphrase needs "
                     f"{MIN_PASSPHRASE} characters or more"
                 )
         if setup.ensure_secret_key():
             self.stdout.write(f"secret key: created in {data_dir}")
-        if setup.ensure_key_file(secret):
+        if setup.ensure_key_file(chosen):
             self.stdout.write(f"key file:   created {key_file_path()} (mode 0600)")
             self.stdout.write(
                 "  この鍵ファイルを失うと全ての個人番号が読めなくなります。"
@@ -53,14 +49,3 @@ class Command(BaseCommand):
             self.stdout.write(f"key file:   {key_file_path()} exists, kept as it is")
         setup.migrate(verbosity=max(verbosity - 1, 0))
         self.stdout.write(self.style.SUCCESS("mnvault is initialised / 初期化しました"))
-
-    def _ask_passphrase(self) -> str:
-        if not sys.stdin.isatty():
-            raise CommandError(
-                "端末がありません。MNVAULT_KEY_PASSPHRASE を設定してください / "
-                "no terminal to ask on: set MNVAULT_KEY_PASSPHRASE"
-            )
-        first = getpass.getpass("パスフレーズ / passphrase: ")
-        if getpass.getpass("もう一度 / again: ") != first:
-            raise CommandError("パスフレーズが一致しません / the passphrases differ")
-        return first
