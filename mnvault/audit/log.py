@@ -136,11 +136,13 @@ def record(
     # Callers pass ids, never numbers; this is the last line of defence (domain R4). Digests
     # go in base64: a hex digest can hold a run that validates (about 1 in 350 SHA-256).
     _check_json(entry.detail)
-    fields = hashed_fields(entry.__dict__)
-    if numbers.holds_number(canonical(fields).decode()):
+    if numbers.holds_number(canonical(hashed_fields(entry.__dict__)).decode()):
         raise ValueError("audit entry refused: it looks like it holds an individual number")
     head = _locked_head()
-    entry.seq = fields["seq"] = head.seq + 1
+    # Time and number are taken under the lock, so times never run backwards along the chain.
+    entry.created_at = datetime.now(UTC)
+    entry.seq = head.seq + 1
+    fields = hashed_fields(entry.__dict__)
     entry.prev_hash = head.entry_hash
     entry.entry_hash = entry_hash(entry.prev_hash, fields)
     entry.save(force_insert=True)

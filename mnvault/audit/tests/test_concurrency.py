@@ -78,8 +78,10 @@ REPORT = textwrap.dedent(
     django.setup()
     from mnvault.audit.models import AuditEntry, AuditHead
     rows = list(AuditEntry.objects.order_by("seq").values_list("seq", "actor_label", "detail"))
+    times = list(AuditEntry.objects.order_by("seq").values_list("created_at", flat=True))
+    ordered = all(a <= b for a, b in zip(times, times[1:]))
     head = AuditHead.objects.values_list("seq", flat=True).get(pk=1)
-    print(json.dumps({"head": head, "rows": rows}))
+    print(json.dumps({"head": head, "rows": rows, "times_ordered": ordered}))
     """
 )
 
@@ -197,6 +199,7 @@ def test_concurrent_appends_lose_nothing_and_the_chain_verifies(tmp_path, instal
     landed = json.loads(report.stdout)
     rows = landed["rows"]
     assert landed["head"] == total
+    assert landed["times_ordered"], "entry times run backwards along the chain"
     assert [seq for seq, _label, _detail in rows] == list(range(1, total + 1))
     for i in range(PROCESSES):
         # Every entry of every writer, once each, in the order that writer made them.
