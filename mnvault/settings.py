@@ -29,6 +29,10 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "mnvault.accounts",
     "mnvault.companies",
     "mnvault.people",
@@ -40,11 +44,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "mnvault.web.middleware.security_headers",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "mnvault.web.middleware.idle_timeout",
+    "mnvault.web.middleware.require_two_factor",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -138,12 +147,35 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Served by WhiteNoise from the apps' static folders: no collectstatic step on the office PC.
+WHITENOISE_USE_FINDERS = True
+
+LOGIN_URL = "web:login"
+OTP_TOTP_ISSUER = "mnvault"
+MNVAULT_LOCKOUT_FAILURES = int(os.environ.get("MNVAULT_LOCKOUT_FAILURES", "5"))
+MNVAULT_LOCKOUT_MINUTES = int(os.environ.get("MNVAULT_LOCKOUT_MINUTES", "15"))
+# Idle timeout: short for users who can reveal numbers (issue 3: 15 minutes by default).
+MNVAULT_IDLE_MINUTES_REVEAL = float(os.environ.get("MNVAULT_IDLE_MINUTES_REVEAL", "15"))
+MNVAULT_IDLE_MINUTES = float(os.environ.get("MNVAULT_IDLE_MINUTES", "60"))
 
 SESSION_COOKIE_HTTPONLY = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Behind a TLS reverse proxy (MNVAULT_BEHIND_TLS_PROXY=1): trust its header, send secure
+# cookies and HSTS. On the office LAN without TLS these stay off, or nothing would work.
+BEHIND_TLS = os.environ.get("MNVAULT_BEHIND_TLS_PROXY") == "1"
+if BEHIND_TLS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31_536_000
+    CSRF_TRUSTED_ORIGINS = [
+        o for o in os.environ.get("MNVAULT_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+    ]
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_SAMESITE = "Strict"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# same-origin, not no-referrer: under no-referrer, browsers send "Origin: null" with form
+# posts (Fetch spec), which Django's CSRF check rightly refuses. Nothing goes to other sites.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # Where signed audit checkpoints are also written, outside the database (design.md).

@@ -1,7 +1,6 @@
-from django.urls import path
-
-from mnvault.web import views
+from django.urls import include, path
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    path("", include("mnvault.web.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]

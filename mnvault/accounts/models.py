@@ -17,6 +17,9 @@ class User(AbstractUser):
 
     is_installation_admin = models.BooleanField(_("installation administrator"), default=False)
     must_change_password = models.BooleanField(default=False)
+    # Lock-out after repeated failures (accounts.signin).
+    failed_logins = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.username
@@ -74,3 +77,35 @@ class ApiClient(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SignInOutcome(models.TextChoices):
+    OK = "ok", _("Signed in")
+    BAD_PASSWORD = "bad_password", _("Wrong user name or password")
+    LOCKED = "locked", _("Account locked")
+    BAD_CODE = "bad_code", _("Wrong two-factor code")
+    VERIFIED = "verified", _("Two-factor code accepted")
+    RECOVERY_CODE = "recovery_code", _("Recovery code used")
+    ENROLLED = "enrolled", _("Two-factor authentication set up")
+    LOGOUT = "logout", _("Signed out")
+    TIMEOUT = "timeout", _("Session expired")
+
+
+class LoginEvent(models.Model):
+    """Login history (domain R3): every attempt, success or not, with where it came from.
+    ``username`` is what was typed, kept also when no such user exists."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    outcome = models.CharField(max_length=16, choices=SignInOutcome.choices)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    client_address = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.outcome}"

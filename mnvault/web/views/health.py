@@ -1,4 +1,4 @@
-"""Pages. For now only the health check that load balancers and the CLI poll."""
+"""The health check that load balancers and the CLI poll."""
 
 from __future__ import annotations
 

@@ -1,0 +1,168 @@
+"""Signing in: password with lock-out, then a TOTP code (django-otp) for every user who can
+reveal numbers or change who can. Each attempt is written to the login history (domain R3).
+
+The views only call these functions; nothing here builds HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_otp import devices_for_user
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from mnvault.accounts.models import LoginEvent, Membership, Role, SignInOutcome, User
+
+# Roles that reach numbers or decide who does: they must use a second factor.
+TWO_FACTOR_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER, Role.COMPANY_ADMIN})
+RECOVERY_CODES = 10
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")[:64]
+
+
+def record(request: HttpRequest, outcome: str, *, user: User | None, username: str = "") -> None:
+    LoginEvent.objects.create(
+        user=user,
+        username=(username or (user.get_username() if user else ""))[:150],
+        outcome=outcome,
+        client_address=client_address(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:200],
+    )
+
+
+def needs_two_factor(user: User) -> bool:
+    return (
+        user.is_installation_admin
+        or Membership.objects.filter(
+            user=user, role__in=TWO_FACTOR_ROLES, revoked_at__isnull=True
+        ).exists()
+    )
+
+
+def can_reveal(user: User) -> bool:
+    return Membership.objects.filter(
+        user=user, role__in=(Role.HANDLER, Role.RESPONSIBLE_MANAGER), revoked_at__isnull=True
+    ).exists()
+
+
+@dataclass(frozen=True)
+class Attempt:
+    user: User | None
+    error: str = ""
+
+
+def _locked(user: User) -> bool:
+    return user.locked_until is not None and user.locked_until > timezone.now()
+
+
+def locked_message() -> str:
+    return _("This account is locked after repeated failures. Try again later.")
+
+
+def check_password(request: HttpRequest, username: str, password: str) -> Attempt:
+    """The user, or why not. A locked account is refused before its password is checked."""
+    known = User.objects.filter(username=username).first()
+    if known is not None and _locked(known):
+        record(request, SignInOutcome.LOCKED, user=known)
+        return Attempt(None, locked_message())
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        record(request, SignInOutcome.BAD_PASSWORD, user=known, username=username)
+        if known is not None and _count_failure(known):
+            return Attempt(None, locked_message())
+        return Attempt(None, _("Wrong user name or password."))
+    _reset_failures(user)
+    record(request, SignInOutcome.OK, user=user)
+    return Attempt(user)
+
+
+def _count_failure(user: User) -> bool:
+    """Count a failure; True when it locks the account."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.failed_logins += 1
+        locks = user.failed_logins >= settings.MNVAULT_LOCKOUT_FAILURES
+        if locks:
+            user.locked_until = timezone.now() + timedelta(minutes=settings.MNVAULT_LOCKOUT_MINUTES)
+            user.failed_logins = 0
+        user.save(update_fields=["failed_logins", "locked_until"])
+    return locks
+
+
+def _reset_failures(user: User) -> None:
+    if user.failed_logins or user.locked_until:
+        User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
+
+
+def totp_device(user: User, *, confirmed: bool = True) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=confirmed).first()
+
+
+def check_code(request: HttpRequest, user: User, code: str):
+    """The device that accepts ``code`` (a TOTP code or an unused recovery code), or None.
+    Wrong codes count towards the lock-out like wrong passwords."""
+    if _locked(user):
+        record(request, SignInOutcome.LOCKED, user=user)
+        return None
+    code = "".join(code.split())
+    with transaction.atomic():  # the devices are locked while checked (django-otp throttling)
+        device = next(
+            (
+                d
+                for d in devices_for_user(user, confirmed=True, for_verify=True)
+                if d.verify_token(code)
+            ),
+            None,
+        )
+    if device is not None:
+        recovery = isinstance(device, StaticDevice)
+        outcome = SignInOutcome.RECOVERY_CODE if recovery else SignInOutcome.VERIFIED
+        record(request, outcome, user=user)
+        _reset_failures(user)
+        return device
+    record(request, SignInOutcome.BAD_CODE, user=user)
+    _count_failure(user)
+    return None
+
+
+def start_enrolment(user: User) -> TOTPDevice:
+    """An unconfirmed TOTP device for the enrolment page (a new one each time it is shown)."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="mnvault", confirmed=False)
+
+
+def confirm_enrolment(request: HttpRequest, user: User, code: str) -> list[str] | None:
+    """Confirm the pending TOTP device with a code from the phone; on success, the recovery
+    codes, shown once (only their device keeps them)."""
+    device = totp_device(user, confirmed=False)
+    if device is None or not device.verify_token("".join(code.split())):
+        record(request, SignInOutcome.BAD_CODE, user=user)
+        return None
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        StaticDevice.objects.filter(user=user).delete()
+        static = StaticDevice.objects.create(user=user, name="recovery")
+        codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+        StaticToken.objects.bulk_create(StaticToken(device=static, token=c) for c in codes)
+    record(request, SignInOutcome.ENROLLED, user=user)
+    return codes
+
+
+def idle_timeout(user: User) -> timedelta:
+    """Short for those who can reveal numbers (design: 15 minutes by default)."""
+    minutes = (
+        settings.MNVAULT_IDLE_MINUTES_REVEAL if can_reveal(user) else settings.MNVAULT_IDLE_MINUTES
+    )
+    return timedelta(minutes=minutes)

@@ -1,0 +1,180 @@
+"""Signing in: password, lock-out, second factor for the roles that need it, login history,
+idle timeout and security headers — each refusal with its message and its history entry."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.urls import reverse
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from mnvault.accounts.models import LoginEvent
+from mnvault.conftest import ALL_DATABASES
+from mnvault.web.middleware import LAST_SEEN
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+PASSWORD = "correct horse battery 42"  # the personas' password (mnvault/conftest.py)
+
+
+def totp_now(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+    """The code the phone shows (``steps_ahead`` periods later: a code, once used, is never
+    accepted again, so a second sign-in in the same 30 s needs the next one)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():06d}"
+
+
+def sign_in(client, username: str, password: str = PASSWORD):
+    return client.post(reverse("web:login"), {"username": username, "password": password})
+
+
+def enrolled(client, user) -> TOTPDevice:
+    """Sign in and enrol a phone; the session is then fully verified."""
+    sign_in(client, user.username)
+    client.get(reverse("web:enrol"))
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    client.post(reverse("web:enrol"), {"code": totp_now(device)})
+    return TOTPDevice.objects.get(user=user, confirmed=True)
+
+
+def outcomes(user) -> list[str]:
+    return list(
+        LoginEvent.objects.filter(user=user).order_by("pk").values_list("outcome", flat=True)
+    )
+
+
+def test_staff_signs_in_with_a_password_alone(client, personas):
+    response = sign_in(client, "staff")
+    assert response.status_code == 302 and response["Location"] == reverse("web:home")
+    assert client.get(reverse("web:home")).status_code == 200
+    assert outcomes(personas.staff) == ["ok"]
+
+
+@pytest.mark.parametrize(
+    "persona", ["handler", "responsible_manager", "company_admin", "installation_admin"]
+)
+def test_roles_that_reach_numbers_must_enrol_a_second_factor(client, personas, persona):
+    sign_in(client, persona)
+    response = client.get(reverse("web:home"))
+    assert response.status_code == 302 and response["Location"] == reverse("web:enrol")
+
+
+def test_enrolment_gives_recovery_codes_once(client, personas):
+    sign_in(client, "handler")
+    page = client.get(reverse("web:enrol"))
+    assert page.status_code == 200 and b"totp-secret" in page.content
+    device = TOTPDevice.objects.get(user=personas.handler, confirmed=False)
+    response = client.post(reverse("web:enrol"), {"code": totp_now(device)})
+    assert response["Location"] == reverse("web:recovery_codes")
+    codes_page = client.get(reverse("web:recovery_codes"))
+    assert codes_page.content.count(b"<li><code>") == 10
+    assert client.get(reverse("web:recovery_codes")).status_code == 302  # shown once only
+    assert client.get(reverse("web:home")).status_code == 200
+    assert outcomes(personas.handler) == ["ok", "enrolled"]
+
+
+def test_a_wrong_enrolment_code_is_refused(client, personas):
+    sign_in(client, "handler")
+    client.get(reverse("web:enrol"))
+    response = client.post(reverse("web:enrol"), {"code": "000000"})
+    assert response.status_code == 200
+    assert (
+        "Wrong code" in response.content.decode() or "コードが違います" in response.content.decode()
+    )
+    assert not TOTPDevice.objects.filter(user=personas.handler, confirmed=True).exists()
+
+
+def test_next_sign_in_asks_for_the_code_and_refuses_a_wrong_one(client, personas):
+    device = enrolled(client, personas.handler)
+    client.post(reverse("web:logout"))
+    sign_in(client, "handler")
+    assert client.get(reverse("web:home"))["Location"] == reverse("web:code")
+    wrong = client.post(reverse("web:code"), {"code": "123456"})
+    assert wrong.status_code == 200 and 'id="id_code_error"' in wrong.content.decode()
+    assert client.get(reverse("web:home")).status_code == 302
+    device.refresh_from_db()
+    device.throttling_failure_count = 0  # django-otp slows retries down after a failure
+    device.throttling_failure_timestamp = None
+    device.save()
+    right = client.post(reverse("web:code"), {"code": totp_now(device, steps_ahead=1)})
+    assert right["Location"] == reverse("web:home")
+    assert client.get(reverse("web:home")).status_code == 200
+    assert outcomes(personas.handler)[-3:] == ["ok", "bad_code", "verified"]
+
+
+def test_a_recovery_code_works_once(client, personas):
+    enrolled(client, personas.handler)
+    token = StaticDevice.objects.get(user=personas.handler).token_set.first().token
+    for attempt in range(2):
+        client.post(reverse("web:logout"))
+        sign_in(client, "handler")
+        client.post(reverse("web:code"), {"code": token})
+        reached = client.get(reverse("web:home")).status_code == 200
+        assert reached is (attempt == 0)
+
+
+def test_repeated_wrong_passwords_lock_the_account(client, personas, settings):
+    settings.MNVAULT_LOCKOUT_FAILURES = 3
+    for _ in range(3):
+        response = sign_in(client, "staff", "wrong password!")
+    assert "locked" in response.content.decode() or "ロック" in response.content.decode()
+    refused = sign_in(client, "staff")  # even the right password, while locked
+    assert refused.status_code == 200 and not refused.wsgi_request.user.is_authenticated
+    assert outcomes(personas.staff) == ["bad_password"] * 3 + ["locked"]
+
+
+def test_an_unknown_user_is_recorded_without_saying_so(client, personas):
+    response = sign_in(client, "nobody", "whatever it is")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Wrong user name or password" in page or "ユーザー名またはパスワードが違います" in page
+    assert LoginEvent.objects.filter(username="nobody", user=None, outcome="bad_password").exists()
+
+
+def test_an_idle_session_is_signed_out(client, personas, settings):
+    sign_in(client, "staff")
+    session = client.session
+    session[LAST_SEEN] = time.time() - settings.MNVAULT_IDLE_MINUTES * 60 - 1
+    session.save()
+    response = client.get(reverse("web:home"))
+    assert response.status_code == 302 and "expired=1" in response["Location"]
+    assert client.get(reverse("web:home")).status_code == 302
+    assert outcomes(personas.staff)[-1] == "timeout"
+
+
+def test_the_idle_timeout_is_shorter_for_those_who_can_reveal(personas):
+    from mnvault.accounts.signin import idle_timeout
+
+    assert idle_timeout(personas.handler) < idle_timeout(personas.staff)
+
+
+def test_sign_out_needs_post(client, personas):
+    sign_in(client, "staff")
+    assert client.get(reverse("web:logout")).status_code == 405
+
+
+def test_pages_carry_the_security_headers(client):
+    response = client.get(reverse("web:login"))
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"  # never to another site
+    assert "csrfmiddlewaretoken" in response.content.decode()
+
+
+def test_the_sign_in_page_is_japanese_by_default_and_english_on_request(client):
+    assert "サインイン" in client.get(reverse("web:login")).content.decode()
+    english = client.get(reverse("web:login"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Sign in" in english.content.decode()
+
+
+def test_a_post_without_csrf_token_is_refused(personas):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(reverse("web:login"), {"username": "staff", "password": PASSWORD})
+    assert response.status_code == 403

@@ -1,0 +1,103 @@
+"""Sign-in pages: password, second factor, enrolment of a phone, recovery codes, sign-out."""
+
+from __future__ import annotations
+
+import base64
+
+import django_otp
+import segno
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from mnvault.accounts import signin
+from mnvault.accounts.models import SignInOutcome
+from mnvault.web.forms import CodeForm, SignInForm
+
+RECOVERY_SESSION_KEY = "mnvault_recovery_codes"
+
+
+@never_cache
+@sensitive_post_parameters("password")
+def sign_in(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        attempt = signin.check_password(
+            request, form.cleaned_data["username"], form.cleaned_data["password"]
+        )
+        if attempt.user is not None:
+            login(request, attempt.user)
+            return redirect("web:home")
+        form.add_error(None, attempt.error)
+    notices = {
+        "expired": _("Your session expired after a period of inactivity. Please sign in again."),
+        "locked": signin.locked_message(),
+    }
+    notice = next((text for key, text in notices.items() if request.GET.get(key) == "1"), "")
+    return render(request, "web/sign_in.html", {"form": form, "notice": notice})
+
+
+@never_cache
+@login_required
+@sensitive_post_parameters("code")
+def code(request: HttpRequest) -> HttpResponse:
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = signin.check_code(request, request.user, form.cleaned_data["code"])
+        if device is not None:
+            django_otp.login(request, device)
+            return redirect("web:home")
+        request.user.refresh_from_db(fields=["locked_until"])
+        if request.user.locked_until is not None:  # too many wrong codes
+            logout(request)
+            return redirect(f"{reverse('web:login')}?locked=1")
+        form.add_error("code", _("Wrong code."))
+    return render(request, "web/code.html", {"form": form})
+
+
+@never_cache
+@login_required
+@sensitive_post_parameters("code")
+def enrol(request: HttpRequest) -> HttpResponse:
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = signin.confirm_enrolment(request, request.user, form.cleaned_data["code"])
+        if codes is not None:
+            django_otp.login(request, signin.totp_device(request.user))
+            request.session[RECOVERY_SESSION_KEY] = codes
+            return redirect("web:recovery_codes")
+        form.add_error("code", _("Wrong code: check the time on your phone and try again."))
+        device = signin.totp_device(request.user, confirmed=False)
+    else:
+        device = signin.start_enrolment(request.user)
+    secret = base64.b32encode(device.bin_key).decode()
+    context = {
+        "form": form,
+        "qr": segno.make(device.config_url, error="m").svg_data_uri(scale=5),
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+    }
+    return render(request, "web/enrol.html", context)
+
+
+@never_cache
+@login_required
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    """Shown once, right after enrolment; a reload shows nothing."""
+    codes = request.session.pop(RECOVERY_SESSION_KEY, None)
+    if not codes:
+        return redirect("web:home")
+    return render(request, "web/recovery_codes.html", {"codes": codes})
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        signin.record(request, SignInOutcome.LOGOUT, user=request.user)
+    logout(request)
+    return redirect("web:login")
