@@ -150,7 +150,9 @@ def _people(result: DemoResult, store: BulkStore, people: int, rng, progress, ke
                 company=company,
                 kind=PersonKind.DEPENDENT,
                 family_name=p.family_name,
-                given_name=rng.choice(GIVEN)[0],
+                family_name_kana=p.family_name_kana,
+                given_name=(given := rng.choice(GIVEN))[0],
+                given_name_kana=given[1],
                 employee=p,
                 relationship=Relationship.CHILD,
             )

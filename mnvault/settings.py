@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "mnvault.web.context.companies",
             ],
         },
     },
@@ -157,6 +158,7 @@ MNVAULT_LOCKOUT_MINUTES = int(os.environ.get("MNVAULT_LOCKOUT_MINUTES", "15"))
 # Idle timeout: short for users who can reveal numbers (issue 3: 15 minutes by default).
 MNVAULT_IDLE_MINUTES_REVEAL = float(os.environ.get("MNVAULT_IDLE_MINUTES_REVEAL", "15"))
 MNVAULT_IDLE_MINUTES = float(os.environ.get("MNVAULT_IDLE_MINUTES", "60"))
+MNVAULT_REVEAL_SECONDS = 30  # how long a revealed number stays on screen
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

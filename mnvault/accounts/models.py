@@ -26,11 +26,11 @@ class User(AbstractUser):
 
 
 class Role(models.TextChoices):
-    COMPANY_ADMIN = "company_admin", _("会社管理者 / company administrator")
-    RESPONSIBLE_MANAGER = "responsible_manager", _("事務取扱責任者 / responsible manager")
-    HANDLER = "handler", _("事務取扱担当者 / handler")
-    AUDITOR = "auditor", _("監査担当 / auditor")
-    STAFF = "staff", _("人事担当 / HR staff")
+    COMPANY_ADMIN = "company_admin", _("Company administrator")
+    RESPONSIBLE_MANAGER = "responsible_manager", _("Responsible manager")
+    HANDLER = "handler", _("Handler")
+    AUDITOR = "auditor", _("Auditor")
+    STAFF = "staff", _("HR staff")
 
 
 class Membership(models.Model):

@@ -22,7 +22,7 @@ def validate_corporate_number(value: str) -> None:
 class Company(models.Model):
     name = models.CharField(_("name"), max_length=200)
     corporate_number = models.CharField(
-        _("法人番号 / corporate number"),
+        _("Corporate number"),
         max_length=13,
         blank=True,
         default="",

@@ -13,16 +13,16 @@ from mnvault.companies.purposes import Purpose
 
 
 class PersonKind(models.TextChoices):
-    EMPLOYEE = "employee", _("従業員 / employee")
-    DEPENDENT = "dependent", _("扶養親族 / dependent")
-    PAYEE = "payee", _("支払先 / payee")
+    EMPLOYEE = "employee", _("Employee")
+    DEPENDENT = "dependent", _("Dependent")
+    PAYEE = "payee", _("Payee")
 
 
 class Relationship(models.TextChoices):
-    SPOUSE = "spouse", _("配偶者 / spouse")
-    CHILD = "child", _("子 / child")
-    PARENT = "parent", _("父母 / parent")
-    OTHER = "other", _("その他 / other")
+    SPOUSE = "spouse", _("Spouse")
+    CHILD = "child", _("Child")
+    PARENT = "parent", _("Parent")
+    OTHER = "other", _("Other")
 
 
 def new_key_ref() -> str:
@@ -32,21 +32,21 @@ def new_key_ref() -> str:
 class Person(models.Model):
     company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=PersonKind.choices)
-    family_name = models.CharField(_("姓 / family name"), max_length=100)
-    given_name = models.CharField(_("名 / given name"), max_length=100)
-    family_name_kana = models.CharField(_("セイ / family name (kana)"), max_length=100, blank=True)
-    given_name_kana = models.CharField(_("メイ / given name (kana)"), max_length=100, blank=True)
-    birth_date = models.DateField(_("生年月日 / birth date"), null=True, blank=True)
-    employee_code = models.CharField(_("社員番号 / employee code"), max_length=50, blank=True)
-    hire_date = models.DateField(_("入社日 / hire date"), null=True, blank=True)
-    leave_date = models.DateField(_("退職日 / leave date"), null=True, blank=True)
+    family_name = models.CharField(_("Family name"), max_length=100)
+    given_name = models.CharField(_("Given name"), max_length=100)
+    family_name_kana = models.CharField(_("Family name (kana)"), max_length=100, blank=True)
+    given_name_kana = models.CharField(_("Given name (kana)"), max_length=100, blank=True)
+    birth_date = models.DateField(_("Birth date"), null=True, blank=True)
+    employee_code = models.CharField(_("Employee code"), max_length=50, blank=True)
+    hire_date = models.DateField(_("Hire date"), null=True, blank=True)
+    leave_date = models.DateField(_("Leave date"), null=True, blank=True)
     # A dependent belongs to one employee of the same company.
     employee = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="dependents"
     )
     relationship = models.CharField(max_length=16, choices=Relationship.choices, blank=True)
-    contract_start = models.DateField(_("契約開始日 / contract start"), null=True, blank=True)
-    contract_end = models.DateField(_("契約終了日 / contract end"), null=True, blank=True)
+    contract_start = models.DateField(_("Contract start"), null=True, blank=True)
+    contract_end = models.DateField(_("Contract end"), null=True, blank=True)
     # Names this person's data key in the key store (vault.datakeys); random, never reused.
     key_ref = models.CharField(max_length=32, unique=True, default=new_key_ref, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

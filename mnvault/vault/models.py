@@ -12,43 +12,43 @@ from django.utils.translation import gettext_lazy as _
 
 
 class NumberStatus(models.TextChoices):
-    PENDING = "pending", _("確認待ち / awaiting verification")
-    ACTIVE = "active", _("有効 / active")
-    DISPOSED = "disposed", _("廃棄済み / disposed")
+    PENDING = "pending", _("Awaiting verification")
+    ACTIVE = "active", _("Active")
+    DISPOSED = "disposed", _("Disposed")
 
 
 class VerificationChannel(models.TextChoices):
     """How the number and identity were checked (domain R24)."""
 
-    IN_PERSON = "in_person", _("対面 / in person")
-    ONLINE = "online", _("オンライン / online")
-    MAIL = "mail", _("郵送 / by mail")
-    IMPORT = "import", _("一括取込 (既存台帳) / bulk import from an existing ledger")
+    IN_PERSON = "in_person", _("In person")
+    ONLINE = "online", _("Online")
+    MAIL = "mail", _("By mail")
+    IMPORT = "import", _("Bulk import from an existing ledger")
 
 
 class DocumentKind(models.TextChoices):
     """Identity documents accepted for 本人確認 (domain R20)."""
 
-    MY_NUMBER_CARD = "my_number_card", _("マイナンバーカード / My Number card")
-    NOTIFICATION_CARD = "notification_card", _("通知カード / notification card")
+    MY_NUMBER_CARD = "my_number_card", _("My Number card")
+    NOTIFICATION_CARD = "notification_card", _("Notification card")
     RESIDENCE_CERTIFICATE = (
         "residence_certificate",
-        _("住民票の写し・記載事項証明書 / certificate of residence"),
+        _("Certificate of residence"),
     )
-    DRIVERS_LICENSE = "drivers_license", _("運転免許証 / driver's licence")
-    DRIVING_HISTORY = "driving_history", _("運転経歴証明書 / driving history certificate")
-    PASSPORT = "passport", _("旅券 / passport")
-    DISABILITY_CERTIFICATE = "disability_certificate", _("障害者手帳 / disability certificate")
-    RESIDENCE_CARD = "residence_card", _("在留カード / residence card")
+    DRIVERS_LICENSE = "drivers_license", _("Driver's licence")
+    DRIVING_HISTORY = "driving_history", _("Driving history certificate")
+    PASSPORT = "passport", _("Passport")
+    DISABILITY_CERTIFICATE = "disability_certificate", _("Disability certificate")
+    RESIDENCE_CARD = "residence_card", _("Residence card")
     SPECIAL_PERMANENT_RESIDENT = (
         "special_permanent_resident",
-        _("特別永住者証明書 / special permanent resident certificate"),
+        _("Special permanent resident certificate"),
     )
     HEALTH_INSURANCE_CARD = (
         "health_insurance_card",
-        _("公的医療保険被保険者証 / health insurance card"),
+        _("Health insurance card"),
     )
-    PENSION_BOOK = "pension_book", _("年金手帳 / pension book")
+    PENSION_BOOK = "pension_book", _("Pension book")
 
 
 class NumberRecord(models.Model):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mnvault.web.views import health, home, signin
+from mnvault.web.views import dashboard, health, home, people, signin
 
 app_name = "web"
 urlpatterns = [
@@ -11,4 +11,12 @@ urlpatterns = [
     path("account/two-factor", signin.enrol, name="enrol"),
     path("account/recovery-codes", signin.recovery_codes, name="recovery_codes"),
     path("logout", signin.sign_out, name="logout"),
+    path("c/<int:company_id>/", dashboard.dashboard, name="dashboard"),
+    path("c/<int:company_id>/people/", people.people_list, name="people"),
+    path("c/<int:company_id>/people/<int:person_id>/", people.person_detail, name="person"),
+    path(
+        "c/<int:company_id>/people/<int:person_id>/reveal",
+        people.person_reveal,
+        name="person_reveal",
+    ),
 ]

@@ -44,3 +44,24 @@ def page(browser, live_server) -> Iterator:
     page = context.new_page()
     yield page
     context.close()
+
+
+def verified_client(user):
+    """A test client signed in as ``user`` with a confirmed second factor, as after the code
+    page. Each call makes a new client, so a test can hold several users at once."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client()
+    client.force_login(user)
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def signed_in():
+    return verified_client

@@ -27,6 +27,11 @@ def totp_now(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
     return f"{totp.token():06d}"
 
 
+def enrolled_device_code(user) -> str:
+    """The code for the device the enrolment page just made for ``user``."""
+    return totp_now(TOTPDevice.objects.get(user=user, confirmed=False))
+
+
 def sign_in(client, username: str, password: str = PASSWORD):
     return client.post(reverse("web:login"), {"username": username, "password": password})
 

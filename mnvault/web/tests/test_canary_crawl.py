@@ -1,0 +1,122 @@
+"""The canary crawl: with known numbers stored in two companies, sign in as each persona and
+follow every link reachable; no response body or header may hold any stored number, and no
+page reached by one company's users may be reachable by the other company's."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from mnvault.conftest import ALL_DATABASES, make_person
+from mnvault.vault.services import Verification, store_number
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+PERSONAS = [
+    "company_admin",
+    "responsible_manager",
+    "handler",
+    "auditor",
+    "staff",
+    "installation_admin",
+    "no_role",
+]
+LINK = re.compile(r"""href="([^"#]+)""")
+NOT_FOLLOWED = ("/logout", "/static/", "data:")
+
+
+@pytest.fixture
+def canaries(personas, make_number) -> list[str]:
+    """Numbers stored for people of both companies (and a dependent and a payee)."""
+    found = []
+    for company, handler in (
+        (personas.company, personas.handler),
+        (personas.other_company, personas.other_handler),
+    ):
+        employee = make_person(company, employee_code=f"C{company.pk}")
+        people = [
+            employee,
+            make_person(company, kind="dependent", employee=employee, relationship="child"),
+            make_person(company, kind="payee"),
+        ]
+        for person in people:
+            number = make_number()
+            store_number(
+                acting_user=handler,
+                person=person,
+                number=number,
+                purposes=["withholding"],
+                verification=Verification(channel="in_person"),
+            )
+            found.append(number)
+    return found
+
+
+def forms_of(number: str) -> list[str]:
+    grouped = [number[:4], number[4:8], number[8:]]
+    full = number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    return [number, " ".join(grouped), "-".join(grouped), full]
+
+
+def crawl(client) -> dict[str, object]:
+    """Every page reachable from the home page by links, with its response."""
+    seen: dict[str, object] = {}
+    queue = deque(["/"])
+    while queue:
+        url = queue.popleft()
+        if url in seen or any(url.startswith(p) for p in NOT_FOLLOWED):
+            continue
+        response = client.get(url)
+        seen[url] = response
+        if response.status_code in (301, 302):
+            queue.append(urljoin(url, response["Location"]))
+            continue
+        for href in LINK.findall(response.content.decode()):
+            target = urljoin(url, href.replace("&amp;", "&"))
+            if not urlsplit(target).netloc:
+                queue.append(target)
+    return seen
+
+
+def assert_no_canary(seen: dict[str, object], canaries: list[str]) -> None:
+    for url, response in seen.items():
+        text = response.content.decode() + str(dict(response.items()))
+        for number in canaries:
+            for form in forms_of(number):
+                assert form not in text, f"a stored number appears at {url}"
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_no_page_reachable_by_a_role_shows_a_number(signed_in, personas, canaries, persona):
+    seen = crawl(signed_in(getattr(personas, persona)))
+    assert seen["/"].status_code == 200
+    assert_no_canary(seen, canaries)
+
+
+def test_the_crawl_reaches_people_pages(signed_in, personas, canaries):
+    seen = crawl(signed_in(personas.handler))
+    assert any(re.search(r"/c/\d+/people/\d+/$", url) for url in seen), sorted(seen)
+
+
+def test_the_canary_check_can_fail():
+    class Fake:
+        content = b"<p>0000 0000 0000</p>"
+
+        def items(self):
+            return []
+
+    with pytest.raises(AssertionError):
+        assert_no_canary({"/x": Fake()}, ["000000000000"])
+
+
+def test_pages_of_one_company_are_unreachable_for_the_other(signed_in, personas, canaries):
+    from django.test import Client
+
+    ours = [url for url in crawl(signed_in(personas.handler)) if url.startswith("/c/")]
+    assert ours
+    outsider = signed_in(personas.other_handler)
+    for url in ours:
+        assert outsider.get(url).status_code == 404, url
+    assert Client().get(ours[0]).status_code == 302  # anonymous: to the sign-in page

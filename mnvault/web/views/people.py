@@ -1,0 +1,126 @@
+"""People of one company: list with search and filters, and each person's page with the
+number masked, revealed for a notified purpose only to handlers and responsible managers."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from mnvault.accounts.models import Role
+from mnvault.companies.purposes import Purpose
+from mnvault.people.models import Person, PersonKind, PersonPurpose
+from mnvault.vault import numbers
+from mnvault.vault.errors import VaultError
+from mnvault.vault.models import NumberRecord, NumberStatus
+from mnvault.vault.services import reveal_number
+from mnvault.web.company import company_page
+
+PAGE_SIZE = 50
+NUMBER_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER})
+
+
+def _with_number_status(people):
+    stored = NumberRecord.objects.filter(person=OuterRef("pk"), status=NumberStatus.ACTIVE)
+    return people.annotate(has_number=Exists(stored))
+
+
+@company_page()
+def people_list(request: HttpRequest) -> HttpResponse:
+    people = Person.objects.filter(company=request.company)
+    query = request.GET.get("q", "").strip()
+    if query and numbers.holds_number(query):
+        # Searching by number would make the number a search key (domain R12). Refused, and
+        # sent on to a clean address so the number stays neither in the page nor in the
+        # browser's history.
+        messages.error(request, _("Searching by individual number is not possible."))
+        return redirect("web:people", request.company.pk)
+    if query:
+        people = people.filter(
+            Q(family_name__icontains=query)
+            | Q(given_name__icontains=query)
+            | Q(family_name_kana__icontains=query)
+            | Q(given_name_kana__icontains=query)
+            | Q(employee_code__iexact=query)
+        )
+    kind = request.GET.get("kind", "")
+    if kind in PersonKind.values:
+        people = people.filter(kind=kind)
+    people = _with_number_status(people)
+    status = request.GET.get("status", "")
+    if status in ("stored", "missing"):
+        people = people.filter(has_number=status == "stored")
+    page = Paginator(people.order_by("family_name_kana", "given_name_kana", "pk"), PAGE_SIZE)
+    context = {
+        "page": page.get_page(request.GET.get("page")),
+        "query": query,
+        "kind": kind,
+        "status": status,
+        "kinds": PersonKind.choices,
+    }
+    return render(request, "web/people_list.html", context)
+
+
+def _person(request: HttpRequest, person_id: int) -> Person:
+    return get_object_or_404(Person, pk=person_id, company=request.company)
+
+
+def _revealable_purposes(request: HttpRequest, person: Person) -> list[tuple[str, str]]:
+    notified = (
+        set(PersonPurpose.objects.filter(person=person).values_list("purpose", flat=True))
+        & request.company.notified_purposes()
+    )
+    return [(code, label) for code, label in Purpose.choices if code in notified]
+
+
+@company_page()
+def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
+    return _render_person(request, _person(request, person_id))
+
+
+def _render_person(request: HttpRequest, person: Person, error: str = "") -> HttpResponse:
+    record = NumberRecord.objects.filter(person=person).first()
+    context = {
+        "person": person,
+        "record": record,
+        "stored": record is not None and record.status == NumberStatus.ACTIVE,
+        "mask": numbers.MASK,
+        "may_reveal": bool(request.roles & NUMBER_ROLES),
+        "purposes": _revealable_purposes(request, person),
+        "error": error,
+    }
+    return render(request, "web/person_detail.html", context, status=403 if error else 200)
+
+
+@never_cache
+@require_POST
+@company_page()
+def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
+    """The number, for the purpose chosen, on a page that returns to the masked view after
+    30 seconds (a meta refresh: no script needed). Refusals are audited by the vault."""
+    person = _person(request, person_id)
+    purpose = request.POST.get("purpose", "")
+    try:
+        number = reveal_number(
+            acting_user=request.user,
+            person=person,
+            purpose=purpose,
+            client_address=request.META.get("REMOTE_ADDR", ""),
+        )
+    except VaultError as refused:  # Refused or failed: audited by the vault either way
+        return _render_person(request, person, error=refused.message)
+    context = {
+        "person": person,
+        "number": numbers.format_grouped(number),
+        "purpose": Purpose(purpose).label,
+        "seconds": settings.MNVAULT_REVEAL_SECONDS,
+    }
+    response = render(request, "web/person_reveal.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
