@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 
 from mnvault.accounts import signin
 from mnvault.accounts.models import Membership
 from mnvault.companies.models import Company
+from mnvault.web.access import NAVIGATION
 
 
 def companies(request: HttpRequest) -> dict:
@@ -18,4 +21,19 @@ def companies(request: HttpRequest) -> dict:
         return {}
     active = Membership.objects.filter(user=user, revoked_at__isnull=True)
     mine = Company.objects.filter(pk__in=active.values("company_id")).order_by("name")
-    return {"my_companies": mine, "company": getattr(request, "company", None)}
+    company, roles = getattr(request, "company", None), getattr(request, "roles", frozenset())
+    sections = []
+    if company is not None:
+        for name, label, allowed in NAVIGATION:
+            url = _url(name, company.pk)
+            if url and roles & allowed:
+                sections.append((url, translation.gettext(label), request.path.startswith(url)))
+    return {"my_companies": mine, "company": company, "sections": sections}
+
+
+def _url(name: str, company_id: int) -> str:
+    """The page's address, or "" for a page not built yet."""
+    try:
+        return reverse(f"web:{name}", args=[company_id])
+    except NoReverseMatch:
+        return ""

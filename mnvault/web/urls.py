@@ -1,5 +1,6 @@
 from django.urls import path
 
+from mnvault.web import urls_admin, urls_audit
 from mnvault.web.views import dashboard, health, home, people, signin
 
 app_name = "web"
@@ -20,3 +21,5 @@ urlpatterns = [
         name="person_reveal",
     ),
 ]
+# Each area's pages in a module of its own (users, roles and settings; audit and ledger).
+urlpatterns += urls_admin.urlpatterns + urls_audit.urlpatterns
