@@ -1,7 +1,7 @@
 from django.urls import path
 
 from mnvault.web import urls_admin, urls_audit
-from mnvault.web.views import dashboard, health, home, people, signin
+from mnvault.web.views import companies, dashboard, health, home, people, signin
 
 app_name = "web"
 urlpatterns = [
@@ -12,9 +12,17 @@ urlpatterns = [
     path("account/two-factor", signin.enrol, name="enrol"),
     path("account/recovery-codes", signin.recovery_codes, name="recovery_codes"),
     path("logout", signin.sign_out, name="logout"),
+    path("companies/new", companies.company_new, name="company_new"),
     path("c/<int:company_id>/", dashboard.dashboard, name="dashboard"),
     path("c/<int:company_id>/people/", people.people_list, name="people"),
+    path("c/<int:company_id>/people/new", people.person_new, name="person_new"),
     path("c/<int:company_id>/people/<int:person_id>/", people.person_detail, name="person"),
+    path("c/<int:company_id>/people/<int:person_id>/edit", people.person_edit, name="person_edit"),
+    path(
+        "c/<int:company_id>/people/<int:person_id>/number",
+        people.number_entry,
+        name="number_entry",
+    ),
     path(
         "c/<int:company_id>/people/<int:person_id>/reveal",
         people.person_reveal,

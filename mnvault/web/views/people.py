@@ -11,16 +11,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from mnvault.accounts.models import Role
 from mnvault.companies.purposes import Purpose
 from mnvault.people.models import Person, PersonKind, PersonPurpose
 from mnvault.vault import numbers
-from mnvault.vault.errors import VaultError
-from mnvault.vault.models import NumberRecord, NumberStatus
-from mnvault.vault.services import reveal_number
+from mnvault.vault.errors import Refused, VaultError
+from mnvault.vault.models import NumberRecord, NumberStatus, VerificationChannel
+from mnvault.vault.services import Verification, reveal_number, store_number
+from mnvault.web.access import EDIT_PEOPLE
 from mnvault.web.company import company_page
+from mnvault.web.people_forms import NumberEntryForm, PersonForm
 
 PAGE_SIZE = 50
 NUMBER_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER})
@@ -63,6 +66,7 @@ def people_list(request: HttpRequest) -> HttpResponse:
         "kind": kind,
         "status": status,
         "kinds": PersonKind.choices,
+        "may_edit": bool(request.roles & EDIT_PEOPLE),
     }
     return render(request, "web/people_list.html", context)
 
@@ -92,6 +96,7 @@ def _render_person(request: HttpRequest, person: Person, error: str = "") -> Htt
         "stored": record is not None and record.status == NumberStatus.ACTIVE,
         "mask": numbers.MASK,
         "may_reveal": bool(request.roles & NUMBER_ROLES),
+        "may_edit": bool(request.roles & EDIT_PEOPLE),
         "purposes": _revealable_purposes(request, person),
         "error": error,
     }
@@ -124,3 +129,58 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
     response = render(request, "web/person_reveal.html", context)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@company_page(roles=EDIT_PEOPLE)
+def person_new(request: HttpRequest) -> HttpResponse:
+    return _edit(request, Person())
+
+
+@company_page(roles=EDIT_PEOPLE)
+def person_edit(request: HttpRequest, person_id: int) -> HttpResponse:
+    return _edit(request, _person(request, person_id))
+
+
+def _edit(request: HttpRequest, person: Person) -> HttpResponse:
+    form = PersonForm(request.POST or None, instance=person, company=request.company)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        return redirect("web:person", request.company.pk, saved.pk)
+    return render(request, "web/person_form.html", {"form": form, "person": person})
+
+
+@never_cache
+@sensitive_post_parameters("number")
+@company_page(roles=NUMBER_ROLES)
+def number_entry(request: HttpRequest, person_id: int) -> HttpResponse:
+    """A handler enters the number in person (対面) with its verification record (domain
+    R20, R24). The typed number never comes back in the page, not even with an error."""
+    person = _person(request, person_id)
+    form = NumberEntryForm(request.POST or None, company=request.company)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            store_number(
+                acting_user=request.user,
+                person=person,
+                number=data["number"],
+                purposes=data["purposes"],
+                verification=Verification(
+                    channel=VerificationChannel.IN_PERSON,
+                    document_kinds=data["document_kinds"],
+                    verified_on=data["verified_on"],
+                    verified_by=request.user,
+                    identity_exemption=data["identity_exemption"],
+                ),
+                client_address=request.META.get("REMOTE_ADDR", ""),
+            )
+        except Refused as refused:
+            form.add_error(None, refused.message)
+            status = 403
+        except VaultError as failed:  # a duplicate, a purpose the company does not notify
+            form.add_error(None, failed.message)
+        else:
+            return redirect("web:person", request.company.pk, person.pk)
+    context = {"form": form, "person": person}
+    return render(request, "web/number_form.html", context, status=status)

@@ -1,0 +1,113 @@
+"""Forms for people and for entering a number in person (対面, domain R20, R24)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mnvault.companies.models import Company
+from mnvault.companies.purposes import Purpose
+from mnvault.people.models import Person, PersonKind
+from mnvault.vault import numbers
+from mnvault.vault.errors import InvalidNumber
+from mnvault.vault.identity import combination_problem
+from mnvault.vault.models import DocumentKind
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TEXT_FIELDS = ("family_name", "given_name", "family_name_kana", "given_name_kana", "employee_code")
+
+
+class NoEchoInput(forms.TextInput):
+    """A text box that never sends its value back: a number typed into a form with an error
+    must not come back in the page (design invariant 1)."""
+
+    def format_value(self, value):
+        return None
+
+
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = [
+            "kind",
+            "family_name",
+            "given_name",
+            "family_name_kana",
+            "given_name_kana",
+            "birth_date",
+            "employee_code",
+            "hire_date",
+            "leave_date",
+            "employee",
+            "relationship",
+            "contract_start",
+            "contract_end",
+        ]
+        widgets = {
+            name: DATE
+            for name in ("birth_date", "hire_date", "leave_date", "contract_start", "contract_end")
+        }
+        labels = {"employee": _("Employee (for a dependent)"), "kind": _("Kind")}
+
+    def __init__(self, *args, company: Company, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.company = company
+        self.fields["employee"].queryset = Person.objects.filter(
+            company=company, kind=PersonKind.EMPLOYEE
+        ).order_by("family_name_kana", "given_name_kana")
+
+    def clean(self):
+        data = super().clean()
+        misplaced = [n for n in TEXT_FIELDS if numbers.holds_number(data.get(n) or "")]
+        if misplaced:
+            # Not even a misplaced number may come back in the page: blank it in the form.
+            self.data = self.data.copy()
+            for name in misplaced:
+                self.data[name] = ""
+                self.add_error(
+                    name, _("This looks like an individual number; it does not belong here.")
+                )
+        return data
+
+
+class NumberEntryForm(forms.Form):
+    number = forms.CharField(
+        label=_("Individual number"),
+        max_length=40,
+        widget=NoEchoInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    document_kinds = forms.MultipleChoiceField(
+        label=_("Documents checked"),
+        choices=DocumentKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    identity_exemption = forms.BooleanField(
+        label=_("Known in person: identity document not needed (employees only)"),
+        required=False,
+    )
+    verified_on = forms.DateField(label=_("Checked on"), widget=DATE)
+    purposes = forms.MultipleChoiceField(
+        label=_("Purposes notified to the person"), widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, company: Company, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        notified = company.notified_purposes()
+        self.fields["purposes"].choices = [c for c in Purpose.choices if c[0] in notified]
+        self.fields["verified_on"].initial = timezone.localdate()
+
+    def clean_number(self) -> str:
+        try:
+            return numbers.validate(self.cleaned_data["number"])
+        except InvalidNumber as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
+
+    def clean(self):
+        data = super().clean()
+        problem = combination_problem(
+            data.get("document_kinds") or (), identity_exemption=data.get("identity_exemption")
+        )
+        if problem and "document_kinds" in data:
+            self.add_error("document_kinds", problem)
+        return data
