@@ -1,0 +1,128 @@
+"""Screenshots of the main staff pages in Japanese and English, for the README.
+
+Run by hand after a change to the pages (not part of the test suite):
+
+    .venv/bin/python docs/screenshots/make.py
+
+It makes a throwaway installation with a demo company (generated numbers, never real ones),
+starts ``mnvault serve`` on it, signs in as the demo handler (enrolling the second factor
+from the key shown on the page) and photographs each page at a desktop and a phone width.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent
+ROOT = OUT.parents[1]
+PORT = 8790
+BASE = f"http://127.0.0.1:{PORT}"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def mnvault(env: dict, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "mnvault.cli.main", *args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+def totp(secret: str) -> str:
+    from django_otp.oath import totp as oath_totp
+
+    return f"{oath_totp(base64.b32decode(secret.replace(' ', ''))):06d}"
+
+
+def main() -> None:
+    data = Path(tempfile.mkdtemp(prefix="mnvault-shots-"))
+    env = {**os.environ, "MNVAULT_DATA_DIR": str(data), "MNVAULT_LOG_LEVEL": "WARNING"}
+    env.pop("DATABASE_URL", None)
+    mnvault(env, "init")
+    demo = mnvault(env, "demo", "--people", "60", "--seed", "7")
+    password = re.search(r"handler\s+user: (\S+)\s+password: (\S+)", demo)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mnvault.cli.main", "serve", "--port", str(PORT)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(50):
+            try:
+                urllib.request.urlopen(f"{BASE}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        shoot(password[1], password[2])
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def shoot(username: str, password: str) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "mnvault.settings"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 820}, locale="ja-JP")
+        page.goto(f"{BASE}/login")
+        page.screenshot(path=OUT / "sign-in-ja.png")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button.primary")
+        page.wait_for_selector("#totp-secret")
+        page.screenshot(path=OUT / "two-factor-ja.png")
+        page.fill("#id_code", totp(page.inner_text("#totp-secret")))
+        page.click("button.primary")
+        page.click("a.button.primary")
+        company = page.locator("table a").first.get_attribute("href")
+        pages = {"dashboard": company, "people": f"{company}people/"}
+        for language in ("ja", "en"):
+            if language == "en":
+                page.goto(f"{BASE}{company}")
+                page.click("button[name=language]")
+                page.wait_for_load_state()
+            for name, url in pages.items():
+                page.goto(f"{BASE}{url}")
+                page.screenshot(path=OUT / f"{name}-{language}.png", full_page=False)
+            page.goto(f"{BASE}{company}people/")
+            page.locator("#people a").first.click()
+            page.screenshot(path=OUT / f"person-{language}.png")
+            page.click("form[action$=reveal] button.primary")
+            page.wait_for_selector(".revealed")
+            page.screenshot(path=OUT / f"reveal-{language}.png")
+        phone = browser.new_page(viewport={"width": 390, "height": 760}, locale="ja-JP")
+        phone.goto(f"{BASE}/login")
+        phone.screenshot(path=OUT / "sign-in-phone-ja.png")
+        browser.close()
+    print(f"screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
