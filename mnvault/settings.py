@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "mnvault.web.middleware.idle_timeout",
     "mnvault.web.middleware.require_two_factor",
+    "mnvault.web.middleware.allowed_networks",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

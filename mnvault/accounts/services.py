@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,6 +27,10 @@ GRANTORS: dict[str, frozenset[str]] = {
 }
 
 
+# Who may open accounts in a company: those who then grant roles there.
+USER_CREATORS = frozenset({Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER})
+
+
 class RoleRefused(PermissionError):
     pass
 
@@ -39,6 +45,48 @@ def create_installation_admin(*, username: str, email: str, password: str) -> Us
         audit.record(
             actor=Actor.system("cli"),
             action="accounts.installation_admin.create",
+            detail={"user_id": user.pk},
+        )
+    return user
+
+
+def create_user(*, acting_user: User, company: Company, username: str, password: str) -> User:
+    """A new account with no role, for a person the company admin or the responsible manager
+    will then grant roles to (one person, one account: domain R2). Refused for anyone else,
+    and audited either way; a taken name or a weak password raise ValidationError keyed by
+    field, with nothing created. Accounts belong to the installation, not to one company, so
+    that an accountant can serve several client companies with one account."""
+    allowed = Membership.objects.filter(
+        user=acting_user, company=company, role__in=USER_CREATORS, revoked_at__isnull=True
+    ).exists()
+    if not allowed:
+        with transaction.atomic():
+            audit.record(
+                actor=Actor.of(acting_user),
+                action="accounts.user.create",
+                outcome="refused",
+                reason="grantor_role",
+                company_id=company.pk,
+            )
+        raise RoleRefused("ユーザーを作る権限がありません / you may not create users")
+    user = User(username=username)
+    try:
+        user.full_clean(exclude=["password"])  # the name: its characters, its length, not taken
+    except ValidationError as bad:
+        messages = bad.message_dict.get("username", bad.messages)
+        raise ValidationError({"username": messages}) from None
+    try:
+        validate_password(password, user=user)
+    except ValidationError as bad:
+        raise ValidationError({"password": bad.messages}) from None
+    user.set_password(password)
+    user.must_change_password = True  # the creator knows it: only the person may go on using one
+    with transaction.atomic():
+        user.save()
+        audit.record(
+            actor=Actor.of(acting_user),
+            action="accounts.user.create",
+            company_id=company.pk,
             detail={"user_id": user.pk},
         )
     return user

@@ -20,6 +20,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mnvault.accounts.models import LoginEvent, Membership, Role, SignInOutcome, User
+from mnvault.companies.models import Company
 
 # Roles that reach numbers or decide who does: they must use a second factor.
 TWO_FACTOR_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER, Role.COMPANY_ADMIN})
@@ -160,8 +161,11 @@ def confirm_enrolment(request: HttpRequest, user: User, code: str) -> list[str] 
     return codes
 
 
-def idle_timeout(user: User) -> timedelta:
-    """Short for those who can reveal numbers (design: 15 minutes by default)."""
+def idle_timeout(user: User, company: Company | None = None) -> timedelta:
+    """Short for those who can reveal numbers (design: 15 minutes by default). On a company's
+    pages, the company's own timeout, when it has set one, applies to everyone there."""
+    if company is not None and company.idle_minutes:
+        return timedelta(minutes=company.idle_minutes)
     minutes = (
         settings.MNVAULT_IDLE_MINUTES_REVEAL if can_reveal(user) else settings.MNVAULT_IDLE_MINUTES
     )

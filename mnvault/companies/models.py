@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from stdnum.jp import cn
 
+from mnvault.companies.countries import validate_country
+from mnvault.companies.networks import validate_network
 from mnvault.companies.purposes import Purpose
+
+# Bounds of a company's own idle timeout: at least a minute, at most a working day.
+IDLE_MINUTES_MAX = 8 * 60
 
 
 def validate_corporate_number(value: str) -> None:
@@ -29,7 +36,16 @@ class Company(models.Model):
         validators=[validate_corporate_number],
     )
     # 外的環境の把握 (domain R10): where numbers are stored and handled.
-    data_country = models.CharField(max_length=2, default="JP")
+    data_country = models.CharField(
+        _("Country where data is kept"), max_length=2, default="JP", validators=[validate_country]
+    )
+    # Overrides the installation's idle timeout on this company's pages (accounts.signin).
+    idle_minutes = models.PositiveSmallIntegerField(
+        _("Idle timeout in minutes"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(IDLE_MINUTES_MAX)],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -65,3 +81,25 @@ class CompanyPurpose(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["company", "purpose"], name="unique_company_purpose")
         ]
+
+
+class AllowedNetwork(models.Model):
+    """A network this company's pages may be reached from (domain R8). A company with none
+    is reachable from anywhere; with one or more, only from inside them (web.middleware)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="networks")
+    # Normalised CIDR form (companies.networks): IPv6 at most 39 characters plus "/128".
+    cidr = models.CharField(_("IP range"), max_length=43, validators=[validate_network])
+    note = models.CharField(_("Note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "cidr"], name="unique_company_network")
+        ]
+
+    def __str__(self) -> str:
+        return self.cidr
