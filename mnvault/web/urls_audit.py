@@ -2,4 +2,13 @@
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from mnvault.web.views import audit, ledger
+
+urlpatterns = [
+    path("c/<int:company_id>/audit/", audit.audit_page, name="audit"),
+    path("c/<int:company_id>/audit.csv", audit.audit_csv, name="audit_csv"),
+    path("c/<int:company_id>/audit/verify", audit.audit_verify, name="audit_verify"),
+    path("c/<int:company_id>/ledger/", ledger.ledger, name="ledger"),
+]

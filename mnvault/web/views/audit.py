@@ -1,0 +1,334 @@
+"""The audit log of one company for its responsible managers and auditors (domain R3, R7, R19):
+entries filtered and paged, exported as CSV, and the whole chain verified on request.
+
+Exporting and verifying are themselves recorded ("audit.export", "audit.verify"), so the log
+shows who took a copy of it out and who checked it. Merely viewing is not recorded: it shows
+nothing that is not already in the log.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from mnvault.accounts.models import User
+from mnvault.audit import log as audit
+from mnvault.audit import queries
+from mnvault.audit.models import AuditEntry, Outcome
+from mnvault.audit.verify import VerifyResult, verify
+from mnvault.companies.purposes import Purpose
+from mnvault.vault import numbers
+from mnvault.web.access import AUDIT_PAGE
+from mnvault.web.company import company_page
+
+PAGE_SIZE = 50
+JST = ZoneInfo("Asia/Tokyo")
+PICKER_SIZE = 20  # people offered by the name picker
+CSV_CHUNK = 2000  # rows fetched at a time while streaming: memory stays flat
+
+# Readable names of the action codes the application writes; others are shown as they are.
+ACTION_LABELS = {
+    "number.reveal": _("Number shown"),
+    "number.export": _("Number provided for a document"),
+    "number.store": _("Number stored"),
+    "number.import": _("Numbers imported"),
+    "people.import": _("People imported"),
+    "accounts.role.grant": _("Role granted"),
+    "accounts.role.revoke": _("Role revoked"),
+    "accounts.installation_admin.create": _("Installation administrator created"),
+    "accounts.api_client.create": _("API client created"),
+    "companies.create": _("Company created"),
+    "keys.rotate.start": _("Key rotation started"),
+    "keys.rotate.done": _("Key rotation finished"),
+    "audit.export": _("Audit log exported"),
+    "audit.verify": _("Audit chain verified"),
+    "demo.create": _("Demonstration data created"),
+}
+OUTCOME_LABELS = {
+    Outcome.OK: _("Succeeded"),
+    Outcome.REFUSED: _("Refused"),
+    Outcome.FAILED: _("Failed"),
+}
+
+
+def action_label(code: str) -> str:
+    return str(ACTION_LABELS.get(code, code))
+
+
+def purpose_label(code: str) -> str:
+    return str(Purpose(code).label) if code in Purpose.values else code
+
+
+def outcome_label(code: str) -> str:
+    return str(OUTCOME_LABELS.get(code, code))
+
+
+def _no_digits(value: str) -> None:
+    """A name has no digits; refusing them keeps every number out of the filters, and so out
+    of the ``audit.export`` entry that records them."""
+    if any(ch.isdigit() for ch in value):
+        raise forms.ValidationError(
+            _("A name has no digits; to choose a person by id, use Person ID.")
+        )
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class AuditFilterForm(forms.Form):
+    """The filters of the page and of the CSV export, validated into ``AuditFilters``."""
+
+    person = forms.IntegerField(label=_("Person ID"), required=False, min_value=1)
+    person_name = forms.CharField(
+        label=_("Person's name or kana"),
+        required=False,
+        max_length=100,
+        validators=[_no_digits],
+    )
+    actor = forms.CharField(
+        label=_("Actor (user name)"),
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"list": "actor-names", "autocomplete": "off"}),
+    )
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    outcome = forms.ChoiceField(label=_("Outcome"), required=False)
+    since = forms.DateField(label=_("Date from"), required=False, widget=DateInput)
+    until = forms.DateField(label=_("Date to"), required=False, widget=DateInput)
+
+    def __init__(self, data, *, company_id: int) -> None:
+        super().__init__(data)
+        self.company_id = company_id
+        every = [("", _("All"))]
+        self.fields["action"].choices = every + [
+            (code, action_label(code)) for code in queries.actions_present(company_id)
+        ]
+        self.fields["outcome"].choices = every + [(k, str(v)) for k, v in OUTCOME_LABELS.items()]
+
+    def clean_actor(self) -> User | None:
+        name = self.cleaned_data["actor"].strip()
+        if not name:
+            return None
+        user = queries.company_user(self.company_id, name)
+        if user is None:
+            raise forms.ValidationError(_("No user of this company has this name."))
+        return user
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("The end date is before the start date."))
+        return cleaned
+
+    def filters(self) -> queries.AuditFilters:
+        data = self.cleaned_data
+        return queries.AuditFilters(
+            person_id=data["person"],
+            person_name=data["person_name"].strip(),
+            actor=data["actor"],
+            action=data["action"],
+            outcome=data["outcome"],
+            since=data["since"],
+            until=data["until"],
+        )
+
+
+def _holds_number(request: HttpRequest) -> bool:
+    return any(numbers.holds_number(v) for vs in request.GET.lists() for v in vs[1])
+
+
+def _refuse_number(request: HttpRequest) -> HttpResponse:
+    """As on the people list: never a number as a search key, and never echoed back. The user
+    is sent to a clean address, so the number stays out of the page and the history."""
+    messages.error(request, _("Filtering by individual number is not possible."))
+    return redirect("web:audit", request.company.pk)
+
+
+def _row(entry: AuditEntry, people: dict) -> dict:
+    return {
+        "seq": entry.seq,
+        "time": timezone.localtime(entry.created_at, JST),
+        "actor": entry.actor_label,
+        "action": action_label(entry.action),
+        "action_code": entry.action,
+        "person_id": entry.person_id,
+        "person": people.get(entry.person_id),
+        "purpose": purpose_label(entry.purpose) if entry.purpose else "",
+        "outcome": entry.outcome,
+        "outcome_label": outcome_label(entry.outcome),
+        "reason": entry.reason,
+        "client_address": entry.client_address,
+    }
+
+
+def _export_params(form: AuditFilterForm) -> list[tuple[str, str]]:
+    """The filters in force, for the hidden fields of the export form."""
+    return [(name, form.data[name]) for name in form.fields if form.data.get(name)]
+
+
+def _render(
+    request: HttpRequest, form: AuditFilterForm, verified: VerifyResult | None = None
+) -> HttpResponse:
+    company_id = request.company.pk
+    valid = form.is_valid()
+    filters = form.filters() if valid else None
+    entries = queries.company_entries(company_id, filters) if filters else AuditEntry.objects.none()
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = list(page)
+    people = queries.people_in_company(company_id, {e.person_id for e in shown if e.person_id})
+    picked = []
+    if filters and filters.person_name:
+        picked = list(queries.people_named(company_id, filters.person_name)[:PICKER_SIZE])
+    context = {
+        "form": form,
+        "valid": valid,
+        "page": page,
+        "rows": [_row(entry, people) for entry in shown],
+        "picked": picked,
+        "actor_names": queries.actor_names(company_id),
+        "export_params": _export_params(form) if valid else [],
+        "verified": verified,
+    }
+    return render(request, "web/audit.html", context, status=200 if valid else 400)
+
+
+@require_GET
+@company_page(roles=AUDIT_PAGE)
+def audit_page(request: HttpRequest) -> HttpResponse:
+    if _holds_number(request):
+        return _refuse_number(request)
+    return _render(request, AuditFilterForm(request.GET, company_id=request.company.pk))
+
+
+@never_cache
+@require_POST
+@company_page(roles=AUDIT_PAGE)
+def audit_verify(request: HttpRequest) -> HttpResponse:
+    """Verify the whole installation's chain (it is global) and record that it was done, with
+    the outcome. One process: forking from a threaded web server is not safe, and the command
+    line (``mnvault audit verify``) is there for very long chains."""
+    result = verify(workers=1)
+    detail = {"entries": result.entries, "checkpoints": result.checkpoints}
+    if result.first_bad_seq is not None:
+        detail["first_bad_seq"] = result.first_bad_seq
+    with transaction.atomic(durable=True):
+        audit.record(
+            actor=audit.Actor.of(request.user),
+            action="audit.verify",
+            outcome=Outcome.OK if result.ok else Outcome.FAILED,
+            reason="" if result.ok else "chain_broken",
+            company_id=request.company.pk,
+            client_address=request.META.get("REMOTE_ADDR", ""),
+            detail=detail,
+        )
+    return _render(request, AuditFilterForm({}, company_id=request.company.pk), verified=result)
+
+
+class _Echo:
+    """A file-like object that hands back what the csv writer writes, for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """Text that a spreadsheet would run as a formula is prefixed with a quote (CSV
+    injection): the log holds labels that users and API clients chose."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_header() -> list[str]:
+    return [
+        str(label)
+        for label in (
+            _("No."),
+            _("Time (JST)"),
+            _("Actor"),
+            _("Action"),
+            _("Action code"),
+            _("Person ID"),
+            _("Purpose"),
+            _("Outcome"),
+            _("Reason"),
+            _("Client address"),
+            _("Detail"),
+            _("Entry hash"),
+        )
+    ]
+
+
+def _csv_values(entry: AuditEntry) -> list[object]:
+    return [
+        entry.seq,
+        timezone.localtime(entry.created_at, JST).isoformat(timespec="seconds"),
+        entry.actor_label,
+        action_label(entry.action),
+        entry.action,
+        entry.person_id if entry.person_id is not None else "",
+        purpose_label(entry.purpose) if entry.purpose else "",
+        outcome_label(entry.outcome),
+        entry.reason,
+        entry.client_address,
+        json.dumps(entry.detail, ensure_ascii=False, sort_keys=True) if entry.detail else "",
+        entry.entry_hash,
+    ]
+
+
+def csv_lines(header: list[str], entries: Iterable[AuditEntry]) -> Iterator[str]:
+    """The BOM (so that Excel reads UTF-8), the header, then one line per entry."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(header)
+    for entry in entries:
+        yield writer.writerow([_cell(v) for v in _csv_values(entry)])
+
+
+@never_cache
+@require_GET
+@company_page(roles=AUDIT_PAGE)
+def audit_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered entries as CSV, streamed. The export is recorded first, in its own
+    transaction with the filters used; the file holds the entries up to that record."""
+    if _holds_number(request):
+        return _refuse_number(request)
+    company_id = request.company.pk
+    form = AuditFilterForm(request.GET, company_id=company_id)
+    if not form.is_valid():  # the page shows what is wrong, field by field
+        return redirect(f"{reverse('web:audit', args=[company_id])}?{request.GET.urlencode()}")
+    filters = form.filters()
+    with transaction.atomic(durable=True):
+        exported = audit.record(
+            actor=audit.Actor.of(request.user),
+            action="audit.export",
+            company_id=company_id,
+            client_address=request.META.get("REMOTE_ADDR", ""),
+            detail=filters.as_detail(),
+        )
+    entries = queries.company_entries(company_id, filters).filter(seq__lte=exported.seq)
+    lines = csv_lines(_csv_header(), entries.iterator(chunk_size=CSV_CHUNK))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    stamp = datetime.now(JST).strftime("%Y%m%d-%H%M%S")
+    filename = f"audit-company{company_id}-{stamp}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
