@@ -1,7 +1,7 @@
 from django.urls import path
 
 from mnvault.web import urls_admin, urls_audit
-from mnvault.web.views import companies, dashboard, health, home, people, signin
+from mnvault.web.views import account, companies, dashboard, health, home, people, signin
 
 app_name = "web"
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("account/two-factor", signin.enrol, name="enrol"),
     path("account/recovery-codes", signin.recovery_codes, name="recovery_codes"),
     path("logout", signin.sign_out, name="logout"),
+    path("account/password", account.password_change, name="password_change"),
     path("companies/new", companies.company_new, name="company_new"),
     path("c/<int:company_id>/", dashboard.dashboard, name="dashboard"),
     path("c/<int:company_id>/people/", people.people_list, name="people"),

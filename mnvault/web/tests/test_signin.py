@@ -183,3 +183,24 @@ def test_a_post_without_csrf_token_is_refused(personas):
     strict = Client(enforce_csrf_checks=True)
     response = strict.post(reverse("web:login"), {"username": "staff", "password": PASSWORD})
     assert response.status_code == 403
+
+
+def test_a_one_time_password_must_be_changed_first(client, personas):
+    personas.staff.must_change_password = True
+    personas.staff.save()
+    sign_in(client, "staff")
+    assert client.get(reverse("web:home"))["Location"] == reverse("web:password_change")
+    weak = client.post(
+        reverse("web:password_change"),
+        {"old_password": PASSWORD, "new_password1": "password", "new_password2": "password"},
+    )
+    assert weak.status_code == 200 and 'id="id_new_password2_error"' in weak.content.decode()
+    new = "lantern quiet orchard 27"
+    done = client.post(
+        reverse("web:password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert done["Location"] == reverse("web:home")
+    assert client.get(reverse("web:home")).status_code == 200  # still signed in
+    personas.staff.refresh_from_db()
+    assert not personas.staff.must_change_password and personas.staff.check_password(new)
