@@ -37,6 +37,8 @@ def create_company_with_manager(
             purposes=purposes,
         )
         manager = User.objects.create_user(username=manager_username, password=manager_password)
+        manager.must_change_password = True  # the admin knows it: the manager chooses their own
+        manager.save(update_fields=["must_change_password"])
         grant_role(
             acting_user=acting_user, user=manager, company=company, role=Role.RESPONSIBLE_MANAGER
         )

@@ -33,6 +33,7 @@ def test_it_creates_the_company_and_its_manager(signed_in, personas):
         personas.installation_admin,
     )
     assert not Membership.objects.filter(user=personas.installation_admin).exists()
+    assert manager.user.must_change_password  # the admin chose it
 
 
 @pytest.mark.parametrize(
