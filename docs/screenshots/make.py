@@ -62,6 +62,7 @@ def main() -> None:
     mnvault(env, "init")
     demo = mnvault(env, "demo", "--people", "60", "--seed", "7")
     password = re.search(r"handler\s+user: (\S+)\s+password: (\S+)", demo)
+    manager = re.search(r"responsible_manager\s+user: (\S+)\s+password: (\S+)", demo)
     server = subprocess.Popen(
         [sys.executable, "-m", "mnvault.cli.main", "serve", "--port", str(PORT)],
         env=env,
@@ -75,14 +76,25 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        shoot(password[1], password[2])
+        shoot(password[1], password[2], manager[1], manager[2])
     finally:
         server.terminate()
         server.wait()
         shutil.rmtree(data, ignore_errors=True)
 
 
-def shoot(username: str, password: str) -> None:
+def sign_in_with_new_phone(page, username: str, password: str) -> None:
+    page.goto(f"{BASE}/login")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button.primary")
+    page.wait_for_selector("#totp-secret")
+    page.fill("#id_code", totp(page.inner_text("#totp-secret")))
+    page.click("button.primary")
+    page.click("a.button.primary")
+
+
+def shoot(username: str, password: str, manager: str, manager_password: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "mnvault.settings"
     from playwright.sync_api import sync_playwright
 
@@ -117,6 +129,11 @@ def shoot(username: str, password: str) -> None:
             page.click("form[action$=reveal] button.primary")
             page.wait_for_selector(".revealed")
             page.screenshot(path=OUT / f"reveal-{language}.png")
+        office = browser.new_page(viewport={"width": 1200, "height": 820}, locale="ja-JP")
+        sign_in_with_new_phone(office, manager, manager_password)
+        for name in ("users", "settings", "audit", "ledger"):
+            office.goto(f"{BASE}{company}{name}/")
+            office.screenshot(path=OUT / f"{name}-ja.png")
         phone = browser.new_page(viewport={"width": 390, "height": 760}, locale="ja-JP")
         phone.goto(f"{BASE}/login")
         phone.screenshot(path=OUT / "sign-in-phone-ja.png")
