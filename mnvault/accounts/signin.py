@@ -20,7 +20,11 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mnvault.accounts.models import LoginEvent, Membership, Role, SignInOutcome, User
+from mnvault.audit import log as audit
+from mnvault.audit.log import Actor
+from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
+from mnvault.vault import numbers
 
 # Roles that reach numbers or decide who does: they must use a second factor.
 TWO_FACTOR_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER, Role.COMPANY_ADMIN})
@@ -31,14 +35,42 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")[:64]
 
 
+# Outcomes that are refusals: also written to the audit chain, where they cannot be erased.
+REFUSALS = frozenset(
+    {
+        SignInOutcome.BAD_PASSWORD,
+        SignInOutcome.LOCKED,
+        SignInOutcome.BAD_CODE,
+        SignInOutcome.TIMEOUT,
+    }
+)
+HIDDEN = "(hidden)"
+
+
 def record(request: HttpRequest, outcome: str, *, user: User | None, username: str = "") -> None:
-    LoginEvent.objects.create(
-        user=user,
-        username=(username or (user.get_username() if user else ""))[:150],
-        outcome=outcome,
-        client_address=client_address(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:200],
-    )
+    """One line of the login history (domain R3); a refusal also goes to the audit log. What
+    was typed as a user name is kept, unless it looks like an individual number (someone
+    typing theirs into the wrong box)."""
+    typed = (username or (user.get_username() if user else ""))[:150]
+    if numbers.holds_number(typed):
+        typed = HIDDEN
+    address = client_address(request)
+    with transaction.atomic():
+        LoginEvent.objects.create(
+            user=user,
+            username=typed,
+            outcome=outcome,
+            client_address=address,
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:200],
+        )
+        if outcome in REFUSALS:
+            audit.record(
+                actor=Actor.of(user) if user else Actor(kind="anonymous", id=None, label=typed),
+                action=f"auth.{outcome}",
+                outcome=Outcome.REFUSED,
+                reason=outcome,
+                client_address=address,
+            )
 
 
 def needs_two_factor(user: User) -> bool:

@@ -204,3 +204,34 @@ def test_a_one_time_password_must_be_changed_first(client, personas):
     assert client.get(reverse("web:home")).status_code == 200  # still signed in
     personas.staff.refresh_from_db()
     assert not personas.staff.must_change_password and personas.staff.check_password(new)
+
+
+@pytest.mark.parametrize("case", ["bad_password", "bad_code", "locked"])
+def test_sign_in_refusals_are_also_in_the_audit_chain(client, personas, settings, case):
+    from mnvault.audit.models import AuditEntry
+
+    settings.MNVAULT_LOCKOUT_FAILURES = 1
+    if case == "bad_code":
+        enrolled(client, personas.handler)
+        client.post(reverse("web:logout"))
+        sign_in(client, "handler")
+        client.post(reverse("web:code"), {"code": "000000"})
+        user = personas.handler
+    else:
+        user = personas.staff
+        sign_in(client, "staff", "wrong password!")
+        if case == "locked":
+            sign_in(client, "staff")
+    entry = AuditEntry.objects.filter(action=f"auth.{case}").get()
+    assert (entry.outcome, entry.actor_id) == ("refused", user.pk)
+
+
+def test_a_number_typed_as_user_name_is_not_kept(client, personas, make_number):
+    from mnvault.audit.models import AuditEntry
+
+    number = make_number()
+    response = sign_in(client, number, "whatever it is")
+    assert number not in response.content.decode()
+    event = LoginEvent.objects.get()
+    assert event.username == "(hidden)"
+    assert AuditEntry.objects.get(action="auth.bad_password").actor_label == "(hidden)"

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from mnvault.accounts import signin
 from mnvault.accounts.models import SignInOutcome
+from mnvault.vault import numbers
 from mnvault.web.forms import CodeForm, SignInForm
 
 RECOVERY_SESSION_KEY = "mnvault_recovery_codes"
@@ -34,6 +35,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if attempt.user is not None:
             login(request, attempt.user)
             return redirect("web:home")
+        if numbers.holds_number(form.cleaned_data["username"]):
+            form.data = form.data.copy()  # a number typed in the wrong box never comes back
+            form.data["username"] = ""
         form.add_error(None, attempt.error)
     notices = {
         "expired": _("Your session expired after a period of inactivity. Please sign in again."),
