@@ -148,3 +148,23 @@ def test_the_dashboard_counts(signed_in, personas, employee, stored):
     page = signed_in(personas.staff).get(reverse("web:dashboard", args=[personas.company.pk]))
     content = page.content.decode()
     assert '<span class="n">2</span>' in content and '<span class="n">1</span>' in content
+
+
+@pytest.mark.parametrize(
+    ("persona", "shown"),
+    [("responsible_manager", True), ("auditor", True), ("handler", False), ("staff", False)],
+)
+def test_the_dashboard_alerts_on_refusals_to_those_who_audit(
+    signed_in, personas, employee, stored, persona, shown
+):
+    from mnvault.vault.errors import Refused
+    from mnvault.vault.services import reveal_number
+
+    with pytest.raises(Refused):
+        reveal_number(acting_user=personas.staff, person=employee, purpose="withholding")
+    page = (
+        signed_in(getattr(personas, persona))
+        .get(reverse("web:dashboard", args=[personas.company.pk]))
+        .content.decode()
+    )
+    assert ("過去7日間に拒否または失敗した操作が1件あります。" in page) is shown

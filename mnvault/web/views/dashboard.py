@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
+from mnvault.audit.models import AuditEntry
 from mnvault.people.models import Person, PersonKind
 from mnvault.vault.models import NumberRecord, NumberStatus
+from mnvault.web.access import AUDIT_PAGE
 from mnvault.web.company import company_page
+
+ALERT_DAYS = 7
+
+
+def _recent_refusals(request: HttpRequest) -> int:
+    """Refused or failed actions of the last week: the first thing to look at when checking
+    the access log for unauthorised use (domain R7)."""
+    since = timezone.now() - timedelta(days=ALERT_DAYS)
+    return AuditEntry.objects.filter(
+        company_id=request.company.pk, created_at__gte=since, outcome__in=("refused", "failed")
+    ).count()
 
 
 @company_page()
@@ -24,5 +40,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "total": total,
         "stored": stored,
         "missing": total - stored,
+        "refusals": _recent_refusals(request) if request.roles & AUDIT_PAGE else None,
     }
     return render(request, "web/dashboard.html", context)
