@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +24,16 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    def clean(self) -> None:
+        """A user name is shown and logged everywhere: it must never be a number."""
+        super().clean()
+        from mnvault.vault import numbers
+
+        if numbers.holds_number(self.username):
+            raise ValidationError(
+                {"username": _("This looks like an individual number; it does not belong here.")}
+            )
 
 
 class Role(models.TextChoices):

@@ -15,6 +15,7 @@ from mnvault.accounts.models import ApiClient, Membership, Role, User
 from mnvault.audit import log as audit
 from mnvault.audit.log import Actor
 from mnvault.companies.models import Company
+from mnvault.vault import numbers
 
 # Who may grant which role (domain R1, R2): the responsible manager designates handlers and
 # auditors; the installation admin appoints a company's first admins and managers.
@@ -31,11 +32,16 @@ GRANTORS: dict[str, frozenset[str]] = {
 USER_CREATORS = frozenset({Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER})
 
 
+NUMBER_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER})
+
+
 class RoleRefused(PermissionError):
     pass
 
 
 def create_installation_admin(*, username: str, email: str, password: str) -> User:
+    if numbers.holds_number(username):
+        raise ValueError("ユーザー名に個人番号は使えません / a user name cannot be a number")
     if User.objects.filter(username=username).exists():
         raise ValueError(f"ユーザー {username} は既にいます / user {username} already exists")
     with transaction.atomic():
@@ -98,6 +104,8 @@ def may_grant(actor: User, company: Company, role: str, *, to: User | None = Non
     responsible manager and reveal numbers."""
     if to is not None and to.pk == actor.pk:
         return False
+    if to is not None and to.is_installation_admin and role in NUMBER_ROLES:
+        return False  # the installation admin never reaches numbers (design.md)
     if actor.is_installation_admin and role in (Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER):
         return True
     held = set(

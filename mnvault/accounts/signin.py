@@ -35,7 +35,8 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")[:64]
 
 
-# Outcomes that are refusals: also written to the audit chain, where they cannot be erased.
+# Outcomes also written to the audit chain, where they cannot be erased: the refusals, and a
+# phone enrolled or replaced (whoever holds the phone holds the account).
 REFUSALS = frozenset(
     {
         SignInOutcome.BAD_PASSWORD,
@@ -44,6 +45,7 @@ REFUSALS = frozenset(
         SignInOutcome.TIMEOUT,
     }
 )
+AUDITED = REFUSALS | {SignInOutcome.ENROLLED}
 HIDDEN = "(hidden)"
 
 
@@ -63,14 +65,26 @@ def record(request: HttpRequest, outcome: str, *, user: User | None, username: s
             client_address=address,
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:200],
         )
-        if outcome in REFUSALS:
+        # Only for existing accounts: unknown names stay in the login history, so nobody can
+        # flood the chain (and its global append lock) without an account to lock out.
+        if outcome in AUDITED and user is not None:
+            refused = outcome in REFUSALS
             audit.record(
-                actor=Actor.of(user) if user else Actor(kind="anonymous", id=None, label=typed),
+                actor=Actor.of(user),
                 action=f"auth.{outcome}",
-                outcome=Outcome.REFUSED,
-                reason=outcome,
+                outcome=Outcome.REFUSED if refused else Outcome.OK,
+                reason=outcome if refused else "",
                 client_address=address,
             )
+
+
+def password_changed(request: HttpRequest, user: User) -> None:
+    with transaction.atomic():
+        audit.record(
+            actor=Actor.of(user),
+            action="auth.password_changed",
+            client_address=client_address(request),
+        )
 
 
 def needs_two_factor(user: User) -> bool:
@@ -114,7 +128,8 @@ def check_password(request: HttpRequest, username: str, password: str) -> Attemp
         if known is not None and _count_failure(known):
             return Attempt(None, locked_message())
         return Attempt(None, _("Wrong user name or password."))
-    _reset_failures(user)
+    if not needs_two_factor(user):  # otherwise only an accepted code clears the failures
+        _reset_failures(user)
     record(request, SignInOutcome.OK, user=user)
     return Attempt(user)
 
@@ -174,9 +189,15 @@ def start_enrolment(user: User) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="mnvault", confirmed=False)
 
 
-def confirm_enrolment(request: HttpRequest, user: User, code: str) -> list[str] | None:
+def confirm_enrolment(
+    request: HttpRequest, user: User, code: str, *, verified: bool
+) -> list[str] | None:
     """Confirm the pending TOTP device with a code from the phone; on success, the recovery
-    codes, shown once (only their device keeps them)."""
+    codes, shown once (only their device keeps them). Replacing a confirmed phone needs a
+    session that already gave a code (``verified``)."""
+    if totp_device(user) is not None and not verified:
+        record(request, SignInOutcome.BAD_CODE, user=user)
+        return None
     device = totp_device(user, confirmed=False)
     if device is None or not device.verify_token("".join(code.split())):
         record(request, SignInOutcome.BAD_CODE, user=user)
@@ -194,11 +215,16 @@ def confirm_enrolment(request: HttpRequest, user: User, code: str) -> list[str] 
 
 
 def idle_timeout(user: User, company: Company | None = None) -> timedelta:
-    """Short for those who can reveal numbers (design: 15 minutes by default). On a company's
-    pages, the company's own timeout, when it has set one, applies to everyone there."""
-    if company is not None and company.idle_minutes:
-        return timedelta(minutes=company.idle_minutes)
+    """Short for those who can reveal numbers (design: 15 minutes by default). A company may
+    set a shorter one for its members on its pages; it never lengthens the default, and a
+    company one has no role in has no say (else any URL could stretch a session)."""
     minutes = (
         settings.MNVAULT_IDLE_MINUTES_REVEAL if can_reveal(user) else settings.MNVAULT_IDLE_MINUTES
     )
+    if company is not None and company.idle_minutes:
+        member = Membership.objects.filter(
+            user=user, company=company, revoked_at__isnull=True
+        ).exists()
+        if member:
+            minutes = min(minutes, company.idle_minutes)
     return timedelta(minutes=minutes)

@@ -15,9 +15,10 @@ from mnvault.companies.models import IDLE_MINUTES_MAX
 from mnvault.companies.networks import normalise_network
 from mnvault.companies.purposes import Purpose
 from mnvault.people.models import PersonKind
+from mnvault.web.safe_forms import SafeForm
 
 
-class GrantRoleForm(forms.Form):
+class GrantRoleForm(SafeForm):
     username = forms.CharField(label=_("User name"), max_length=150)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     person_kinds = forms.MultipleChoiceField(
@@ -34,7 +35,7 @@ class GrantRoleForm(forms.Form):
         return user
 
 
-class NewUserForm(forms.Form):
+class NewUserForm(SafeForm):
     """Name and first password; accounts.services.create_user checks both (Django's password
     validators) and its errors come back to these fields."""
 
@@ -50,7 +51,7 @@ class NewUserForm(forms.Form):
     )
 
 
-class SettingsForm(forms.Form):
+class SettingsForm(SafeForm):
     corporate_number = forms.CharField(
         label=_("Corporate number (法人番号, 13 digits)"),
         max_length=20,
@@ -64,7 +65,9 @@ class SettingsForm(forms.Form):
         required=False,
     )
     idle_minutes = forms.IntegerField(
-        label=_("Idle timeout in minutes on this company's pages (empty: the default)"),
+        label=_(
+            "Idle timeout in minutes on this company's pages (it can only shorten the default)"
+        ),
         min_value=1,
         max_value=IDLE_MINUTES_MAX,
         required=False,
@@ -94,7 +97,7 @@ class SettingsForm(forms.Form):
         return value
 
 
-class NetworkForm(forms.Form):
+class NetworkForm(SafeForm):
     cidr = forms.CharField(
         label=_("IP address or range (CIDR, IPv4 or IPv6)"),
         max_length=64,

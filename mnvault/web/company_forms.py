@@ -6,9 +6,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mnvault.companies.purposes import Purpose
+from mnvault.web.safe_forms import SafeForm
 
 
-class NewCompanyForm(forms.Form):
+class NewCompanyForm(SafeForm):
     name = forms.CharField(label=_("Company name"), max_length=200)
     corporate_number = forms.CharField(
         label=_("Corporate number (法人番号, 13 digits)"), max_length=20, required=False

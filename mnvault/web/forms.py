@@ -5,8 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mnvault.web.safe_forms import SafeForm
 
-class SignInForm(forms.Form):
+
+class SignInForm(SafeForm):
     username = forms.CharField(
         label=_("User name"),
         max_length=150,
@@ -18,7 +20,7 @@ class SignInForm(forms.Form):
     )
 
 
-class CodeForm(forms.Form):
+class CodeForm(SafeForm):
     code = forms.CharField(
         label=_("Code from your authenticator app, or a recovery code"),
         max_length=16,

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
+from django.utils.cache import patch_cache_control
 
 from mnvault.accounts import signin
 from mnvault.accounts.models import SignInOutcome
@@ -61,6 +62,10 @@ def security_headers(get_response: Handler) -> Handler:
         response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.setdefault("Permissions-Policy", "geolocation=(), microphone=(), payment=()")
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # Personal data must not stay in the cache of a shared office PC.
+            patch_cache_control(response, no_store=True, private=True)
         return response
 
     return middleware

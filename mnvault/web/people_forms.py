@@ -12,10 +12,10 @@ from mnvault.people.models import Person, PersonKind
 from mnvault.vault import numbers
 from mnvault.vault.errors import InvalidNumber
 from mnvault.vault.identity import combination_problem
-from mnvault.vault.models import DocumentKind
+from mnvault.vault.models import DocumentKind, NumberRecord, NumberStatus
+from mnvault.web.safe_forms import SafeForm, SafeModelForm
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-TEXT_FIELDS = ("family_name", "given_name", "family_name_kana", "given_name_kana", "employee_code")
 
 
 class NoEchoInput(forms.TextInput):
@@ -26,7 +26,7 @@ class NoEchoInput(forms.TextInput):
         return None
 
 
-class PersonForm(forms.ModelForm):
+class PersonForm(SafeModelForm):
     class Meta:
         model = Person
         fields = [
@@ -57,21 +57,24 @@ class PersonForm(forms.ModelForm):
             company=company, kind=PersonKind.EMPLOYEE
         ).order_by("family_name_kana", "given_name_kana")
 
-    def clean(self):
-        data = super().clean()
-        misplaced = [n for n in TEXT_FIELDS if numbers.holds_number(data.get(n) or "")]
-        if misplaced:
-            # Not even a misplaced number may come back in the page: blank it in the form.
-            self.data = self.data.copy()
-            for name in misplaced:
-                self.data[name] = ""
-                self.add_error(
-                    name, _("This looks like an individual number; it does not belong here.")
-                )
-        return data
+    def clean_kind(self) -> str:
+        """The kind decides which handlers may reach the number (their scope, domain R1): it
+        is fixed once a number is stored, and an employee with dependents stays one."""
+        kind, person = self.cleaned_data["kind"], self.instance
+        if person.pk is None or kind == person.kind:
+            return kind
+        if NumberRecord.objects.filter(person=person, status=NumberStatus.ACTIVE).exists():
+            raise forms.ValidationError(
+                _("The kind of a person whose number is stored cannot change.")
+            )
+        if person.dependents.exists():
+            raise forms.ValidationError(_("This employee has dependents: the kind cannot change."))
+        return kind
 
 
-class NumberEntryForm(forms.Form):
+class NumberEntryForm(SafeForm):
+    number_fields = ("number",)
+
     number = forms.CharField(
         label=_("Individual number"),
         max_length=40,

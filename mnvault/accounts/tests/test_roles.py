@@ -99,3 +99,37 @@ def test_nobody_grants_themselves_a_role(personas, grantor, role):
         grant_role(acting_user=acting, user=acting, company=personas.company, role=role)
     assert not Membership.objects.filter(user=acting, role=role).exclude(role=grantor).exists()
     assert AuditEntry.objects.order_by("-seq").first().outcome == "refused"
+
+
+@pytest.mark.parametrize(
+    ("grantor", "role"),
+    [("company_admin", Role.RESPONSIBLE_MANAGER), ("responsible_manager", Role.HANDLER)],
+)
+def test_the_installation_admin_is_never_given_a_number_role(personas, grantor, role):
+    with pytest.raises(RoleRefused):
+        grant_role(
+            acting_user=getattr(personas, grantor),
+            user=personas.installation_admin,
+            company=personas.company,
+            role=role,
+        )
+    assert not Membership.objects.filter(user=personas.installation_admin).exists()
+
+
+def test_a_user_name_can_never_be_a_number(personas, make_number):
+    from django.core.exceptions import ValidationError
+
+    from mnvault.accounts.services import create_installation_admin, create_user
+
+    number = make_number()
+    with pytest.raises(ValidationError) as refused:
+        create_user(
+            acting_user=personas.company_admin,
+            company=personas.company,
+            username=number,
+            password="tulip cobalt harbour 91",
+        )
+    assert number not in str(refused.value)
+    with pytest.raises(ValueError) as refused_too:
+        create_installation_admin(username=number, email="", password="tulip cobalt harbour 91")
+    assert number not in str(refused_too.value)

@@ -169,3 +169,33 @@ def test_a_duplicate_is_refused_and_audited(signed_in, personas, employee, make_
     page = response.content.decode()
     assert 'role="alert"' in page and number not in page
     assert AuditEntry.objects.order_by("-seq").first().reason == "duplicate_number"
+
+
+def test_the_kind_is_fixed_once_a_number_is_stored(signed_in, personas, employee, make_number):
+    """Otherwise a handler scoped to payees could turn an employee into a payee, reveal, and
+    turn them back (review finding)."""
+    from mnvault.accounts.models import Membership
+
+    signed_in(personas.handler).post(entry_url(personas, employee), entry(make_number()))
+    Membership.objects.filter(user=personas.handler).update(person_kinds=["payee"])
+    edit = reverse("web:person_edit", args=[personas.company.pk, employee.pk])
+    response = signed_in(personas.handler).post(
+        edit, {"kind": "payee", "family_name": "山田", "given_name": "太郎"}
+    )
+    assert 'id="id_kind_error"' in response.content.decode()
+    employee.refresh_from_db()
+    assert employee.kind == "employee"
+
+
+def test_adding_and_editing_people_is_audited(signed_in, personas):
+    client = signed_in(personas.staff)
+    client.post(new_url(personas), {"kind": "payee", "family_name": "支払", "given_name": "先"})
+    person = Person.objects.get(family_name="支払")
+    edit = reverse("web:person_edit", args=[personas.company.pk, person.pk])
+    client.post(edit, {"kind": "payee", "family_name": "支払", "given_name": "先生"})
+    entries = AuditEntry.objects.filter(person_id=person.pk).order_by("seq")
+    assert [(e.action, e.detail["fields"]) for e in entries][-1] == (
+        "people.update",
+        ["given_name"],
+    )
+    assert entries.first().action == "people.create"

@@ -295,13 +295,25 @@ def test_the_company_idle_timeout_applies_on_its_pages(signed_in, personas):
     assert other.get(url(personas.other_company, "dashboard")).status_code == 200
 
 
-def test_within_the_company_idle_timeout_the_session_goes_on(signed_in, personas):
+def test_a_company_timeout_never_lengthens_the_default(signed_in, personas):
+    """A company admin (who cannot reveal) must not stretch the handlers' 15 minutes, and a
+    page of another company must not stretch anyone's session (review findings)."""
     company = personas.company
     company.idle_minutes = 30
     company.save()
     handler = signed_in(personas.handler)  # default for handlers: 15 minutes
     idle_for(handler, 20 * 60)
-    assert handler.get(url(company, "dashboard")).status_code == 200
+    assert handler.get(url(company, "dashboard")).status_code == 302
+
+
+def test_another_companys_timeout_does_not_apply(signed_in, personas):
+    other = personas.other_company
+    other.idle_minutes = 480
+    other.save()
+    handler = signed_in(personas.handler)
+    idle_for(handler, 40 * 60)
+    handler.get(url(other, "dashboard"))  # a company the handler has no role in
+    assert handler.get(url(personas.company, "dashboard")).status_code == 302
 
 
 def test_the_canary_crawl_reaches_both_pages(signed_in, personas):

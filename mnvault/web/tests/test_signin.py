@@ -232,6 +232,99 @@ def test_a_number_typed_as_user_name_is_not_kept(client, personas, make_number):
     number = make_number()
     response = sign_in(client, number, "whatever it is")
     assert number not in response.content.decode()
-    event = LoginEvent.objects.get()
-    assert event.username == "(hidden)"
-    assert AuditEntry.objects.get(action="auth.bad_password").actor_label == "(hidden)"
+    assert 'id="id_username_error"' in response.content.decode()  # refused by the form
+    assert not LoginEvent.objects.filter(username__contains=number[:6]).exists()
+    assert not AuditEntry.objects.filter(action="auth.bad_password").exists()
+
+
+def test_the_login_history_never_keeps_a_number_as_user_name(personas, make_number, rf):
+    """Defence in depth below the form: the history itself hides one."""
+    from mnvault.accounts import signin
+
+    number = make_number()
+    signin.record(rf.post("/login"), "bad_password", user=None, username=number)
+    assert LoginEvent.objects.get().username == "(hidden)"
+
+
+def test_a_password_alone_cannot_replace_an_enrolled_phone(client, personas):
+    """The second factor must not be skippable by enrolling a new phone (review finding)."""
+    from django.test import Client
+
+    original = enrolled(client, personas.handler)
+    attacker = Client()
+    sign_in(attacker, "handler")
+    assert attacker.get(reverse("web:enrol"))["Location"] == reverse("web:code")
+    assert attacker.post(reverse("web:enrol"), {"code": "123456"})["Location"] == reverse(
+        "web:code"
+    )
+    assert attacker.get(reverse("web:people", args=[personas.company.pk])).status_code == 302
+    assert TOTPDevice.objects.get(user=personas.handler, confirmed=True) == original
+
+
+def test_a_verified_user_may_replace_the_phone_and_it_is_audited(client, personas):
+    from mnvault.audit.models import AuditEntry
+
+    enrolled(client, personas.handler)
+    client.get(reverse("web:enrol"))
+    device = TOTPDevice.objects.get(user=personas.handler, confirmed=False)
+    client.post(reverse("web:enrol"), {"code": totp_now(device, steps_ahead=1)})
+    assert TOTPDevice.objects.get(user=personas.handler, confirmed=True) == device
+    assert (
+        AuditEntry.objects.filter(action="auth.enrolled", actor_id=personas.handler.pk).count() == 2
+    )
+
+
+def test_a_right_password_does_not_clear_wrong_codes(client, personas, settings):
+    settings.MNVAULT_LOCKOUT_FAILURES = 3
+    device = enrolled(client, personas.handler)
+    for _ in range(3):
+        client.post(reverse("web:logout"))
+        sign_in(client, "handler")  # the password is right every time
+        device.refresh_from_db()
+        device.throttling_failure_count, device.throttling_failure_timestamp = 0, None
+        device.save()
+        client.post(reverse("web:code"), {"code": "000000"})
+    personas.handler.refresh_from_db()
+    assert personas.handler.locked_until is not None
+
+
+def test_a_password_change_is_audited(client, personas):
+    from mnvault.audit.models import AuditEntry
+
+    sign_in(client, "staff")
+    new = "lantern quiet orchard 27"
+    client.post(
+        reverse("web:password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert AuditEntry.objects.get(action="auth.password_changed").actor_id == personas.staff.pk
+
+
+def test_signed_in_pages_are_not_kept_in_the_browser_cache(client, personas):
+    sign_in(client, "staff")
+    response = client.get(reverse("web:home"))
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_behind_a_proxy_the_client_address_comes_from_it(settings):
+    from mnvault.cli.management.commands.serve import proxy_options
+
+    settings.BEHIND_TLS = False
+    assert proxy_options() == {}
+    settings.BEHIND_TLS = True
+    options = proxy_options()
+    assert (
+        options["trusted_proxy"] == "127.0.0.1"
+        and "x-forwarded-for" in options["trusted_proxy_headers"]
+    )
+
+
+def test_not_found_and_csrf_pages_are_ours_and_in_japanese(personas):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404 and "見つかりません" in missing.content.decode()
+    refused = client.post(reverse("web:login"), {"username": "x", "password": "y"})
+    assert refused.status_code == 403 and "有効期限" in refused.content.decode()
+    assert "<style" not in refused.content.decode()

@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from mnvault.accounts import signin
+
 
 @never_cache
 @login_required
@@ -21,6 +23,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
         if user.must_change_password:
             user.must_change_password = False
             user.save(update_fields=["must_change_password"])
+        signin.password_changed(request, user)
         update_session_auth_hash(request, user)  # stay signed in with the new password
         return redirect("web:home")
     return render(request, "web/password_change.html", {"form": form})

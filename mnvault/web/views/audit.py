@@ -35,6 +35,7 @@ from mnvault.companies.purposes import Purpose
 from mnvault.vault import numbers
 from mnvault.web.access import AUDIT_PAGE
 from mnvault.web.company import company_page
+from mnvault.web.safe_forms import SafeForm
 
 PAGE_SIZE = 50
 JST = ZoneInfo("Asia/Tokyo")
@@ -58,6 +59,17 @@ ACTION_LABELS = {
     "audit.export": _("Audit log exported"),
     "audit.verify": _("Audit chain verified"),
     "demo.create": _("Demonstration data created"),
+    "people.create": _("Person added"),
+    "people.update": _("Person edited"),
+    "accounts.user.create": _("User account created"),
+    "companies.settings.update": _("Company settings changed"),
+    "web.ip_refused": _("Refused: outside the allowed networks"),
+    "auth.bad_password": _("Sign-in: wrong password"),
+    "auth.bad_code": _("Sign-in: wrong two-factor code"),
+    "auth.locked": _("Sign-in: account locked"),
+    "auth.timeout": _("Session expired"),
+    "auth.enrolled": _("Two-factor phone set up"),
+    "auth.password_changed": _("Password changed"),
 }
 OUTCOME_LABELS = {
     Outcome.OK: _("Succeeded"),
@@ -91,7 +103,7 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(SafeForm):
     """The filters of the page and of the CSV export, validated into ``AuditFilters``."""
 
     person = forms.IntegerField(label=_("Person ID"), required=False, min_value=1)

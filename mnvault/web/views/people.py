@@ -11,12 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from mnvault.accounts.models import Role
 from mnvault.companies.purposes import Purpose
 from mnvault.people.models import Person, PersonKind, PersonPurpose
+from mnvault.people.services import save_person
 from mnvault.vault import numbers
 from mnvault.vault.errors import Refused, VaultError
 from mnvault.vault.models import NumberRecord, NumberStatus, VerificationChannel
@@ -105,6 +106,7 @@ def _render_person(request: HttpRequest, person: Person, error: str = "") -> Htt
 
 @never_cache
 @require_POST
+@sensitive_variables("number")
 @company_page()
 def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
     """The number, for the purpose chosen, on a page that returns to the masked view after
@@ -144,7 +146,12 @@ def person_edit(request: HttpRequest, person_id: int) -> HttpResponse:
 def _edit(request: HttpRequest, person: Person) -> HttpResponse:
     form = PersonForm(request.POST or None, instance=person, company=request.company)
     if request.method == "POST" and form.is_valid():
-        saved = form.save()
+        saved = save_person(
+            acting_user=request.user,
+            person=form.save(commit=False),
+            changed=form.changed_data,
+            client_address=request.META.get("REMOTE_ADDR", ""),
+        )
         return redirect("web:person", request.company.pk, saved.pk)
     return render(request, "web/person_form.html", {"form": form, "person": person})
 

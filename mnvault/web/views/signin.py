@@ -18,7 +18,6 @@ from django.views.decorators.http import require_POST
 
 from mnvault.accounts import signin
 from mnvault.accounts.models import SignInOutcome
-from mnvault.vault import numbers
 from mnvault.web.forms import CodeForm, SignInForm
 
 RECOVERY_SESSION_KEY = "mnvault_recovery_codes"
@@ -35,9 +34,6 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if attempt.user is not None:
             login(request, attempt.user)
             return redirect("web:home")
-        if numbers.holds_number(form.cleaned_data["username"]):
-            form.data = form.data.copy()  # a number typed in the wrong box never comes back
-            form.data["username"] = ""
         form.add_error(None, attempt.error)
     notices = {
         "expired": _("Your session expired after a period of inactivity. Please sign in again."),
@@ -69,15 +65,22 @@ def code(request: HttpRequest) -> HttpResponse:
 @login_required
 @sensitive_post_parameters("code")
 def enrol(request: HttpRequest) -> HttpResponse:
+    """A first phone, or a new one for a user who has already given this session's code: a
+    password alone never replaces the phone (that would skip the second factor)."""
+    verified = request.user.is_verified()
+    if signin.totp_device(request.user) is not None and not verified:
+        return redirect("web:code")
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        codes = signin.confirm_enrolment(request, request.user, form.cleaned_data["code"])
+    device = signin.totp_device(request.user, confirmed=False)
+    if request.method == "POST" and form.is_valid() and device is not None:
+        codes = signin.confirm_enrolment(
+            request, request.user, form.cleaned_data["code"], verified=verified
+        )
         if codes is not None:
             django_otp.login(request, signin.totp_device(request.user))
             request.session[RECOVERY_SESSION_KEY] = codes
             return redirect("web:recovery_codes")
         form.add_error("code", _("Wrong code: check the time on your phone and try again."))
-        device = signin.totp_device(request.user, confirmed=False)
     else:
         device = signin.start_enrolment(request.user)
     secret = base64.b32encode(device.bin_key).decode()

@@ -4,6 +4,7 @@ the office PC (Windows included) and behind a firm's reverse proxy."""
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import sys
 import threading
@@ -34,6 +35,20 @@ def _checkpoint_loop(stop: threading.Event, interval: float) -> None:
             close_old_connections()
 
 
+def proxy_options() -> dict:
+    """Behind the TLS reverse proxy, take the client's address from the proxy's
+    X-Forwarded-For (only from the proxy itself): allowed networks (domain R8), the audit log
+    and the login history need the real address, not the proxy's."""
+    if not settings.BEHIND_TLS:
+        return {}
+    return {
+        "trusted_proxy": os.environ.get("MNVAULT_TRUSTED_PROXY", "127.0.0.1"),
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+        "clear_untrusted_proxy_headers": True,
+    }
+
+
 class Command(BaseCommand):
     help = "アプリを起動 / start the app"
 
@@ -62,7 +77,14 @@ class Command(BaseCommand):
         from mnvault.wsgi import application
 
         try:
-            serve(application, host=host, port=port, threads=threads, ident="mnvault")
+            serve(
+                application,
+                host=host,
+                port=port,
+                threads=threads,
+                ident="mnvault",
+                **proxy_options(),
+            )
         finally:
             stop.set()
 
