@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from mnvault.web.views import admin
+from mnvault.web.views import admin, login_history
 
 urlpatterns = [
     path("c/<int:company_id>/users/", admin.users, name="users"),
+    path(
+        "c/<int:company_id>/users/<int:user_id>/history",
+        login_history.login_history,
+        name="login_history",
+    ),
     path("c/<int:company_id>/users/grant", admin.user_grant, name="user_grant"),
     path("c/<int:company_id>/users/new", admin.user_new, name="user_new"),
     path(

@@ -39,8 +39,8 @@ def test_the_page_lists_every_membership_with_dates(signed_in, personas, persona
     response = signed_in(getattr(personas, persona)).get(url(personas.company))
     page = response.content.decode()
     assert response.status_code == 200
-    for role in Role.values:  # each persona holds its role in the company
-        assert f"<td>{role}</td>" in page
+    for role in Role.values:  # each persona holds its role in the company (a link to its history)
+        assert f">{role}</a></td>" in page
     assert "no_role" in page and "responsible_manager" in page  # granted by
     assert (
         revoked.revoked_at.astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%d") in page
