@@ -165,9 +165,9 @@ def _batches(rows: Iterator, size: int) -> Iterator[list]:
 class _Batch:
     """Valid rows of one batch, ready to insert."""
 
-    people: list[Person] = field(default_factory=list)
+    people: list[csv_rows.PersonDraft] = field(default_factory=list)
     # (person, number, its index): clear numbers, so never in a repr.
-    numbers: list[tuple[Person, str, bytes]] = field(default_factory=list, repr=False)
+    numbers: list[tuple[csv_rows.PersonDraft, str, bytes]] = field(default_factory=list, repr=False)
 
 
 class PeopleImporter:
@@ -306,7 +306,7 @@ class PeopleImporter:
                 company=self.company, kind=PersonKind.EMPLOYEE, employee_code__in=codes
             )
         }
-        in_batch: dict[str, tuple[int, Person]] = {}
+        in_batch: dict[str, tuple[int, csv_rows.PersonDraft]] = {}
         first_lines = self.seen.lines_of("code", [c.encode() for c in codes])
         for line, row in parsed:
             person, code = row.person, row.dependent_of
@@ -396,7 +396,7 @@ class PeopleImporter:
 PERSON_FIELDS = [f for f in Person._meta.concrete_fields if not f.primary_key]
 
 
-def insert_people(people: list[Person]) -> None:
+def insert_people(people: list[csv_rows.PersonDraft]) -> None:
     """``bulk_create`` for validated people, several times faster (``mnvault.fastinsert``);
     sets each person's primary key."""
     now = timezone.now()
@@ -408,7 +408,6 @@ def insert_people(people: list[Person]) -> None:
     ids = fastinsert.insert(Person, [f.name for f in PERSON_FIELDS], rows, returning_ids=True)
     for person, pk in zip(people, ids, strict=True):
         person.pk = pk
-        person._state.adding = False
 
 
 def import_people(
