@@ -224,3 +224,19 @@ def remove_network(
             company_id=company.pk,
             detail={"fields": ["networks"], "removed": network.cidr},
         )
+
+
+def clear_networks(*, actor: Actor, company: Company) -> int:
+    """Remove every allowed network of ``company``: the way back in when the office's address
+    changed and nobody can reach the pages. Only from the command line (the operator, who
+    holds the key file anyway); audited."""
+    with transaction.atomic():
+        removed = [n.cidr for n in AllowedNetwork.objects.filter(company=company)]
+        AllowedNetwork.objects.filter(company=company).delete()
+        audit.record(
+            actor=actor,
+            action="companies.settings.update",
+            company_id=company.pk,
+            detail={"fields": ["networks"], "cleared": len(removed)},
+        )
+    return len(removed)

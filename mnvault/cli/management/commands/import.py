@@ -13,18 +13,10 @@ from tqdm import tqdm
 from mnvault.accounts.models import User
 from mnvault.audit.checkpoints import write_checkpoint
 from mnvault.audit.log import Actor
-from mnvault.companies.models import Company
+from mnvault.cli.lookup import find_company
 from mnvault.companies.purposes import parse_purposes
 from mnvault.people.csv_import import ImportRejected, PeopleImporter
 from mnvault.vault.errors import VaultError
-
-
-def find_company(text: str) -> Company:
-    matches = Company.objects.filter(pk=int(text)) if text.isdigit() else Company.objects.none()
-    matches = matches or Company.objects.filter(name=text)
-    if len(matches) != 1:
-        raise CommandError(f"会社「{text}」が見つかりません / no single company '{text}'")
-    return matches[0]
 
 
 def _cli_actor(user: User) -> Actor:
