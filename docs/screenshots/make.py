@@ -26,15 +26,6 @@ OUT = Path(__file__).resolve().parent
 ROOT = OUT.parents[1]
 PORT = 8790
 BASE = f"http://127.0.0.1:{PORT}"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def mnvault(env: dict, *args: str) -> str:
@@ -97,6 +88,8 @@ def sign_in_with_new_phone(page, username: str, password: str) -> None:
 def shoot(username: str, password: str, manager: str, manager_password: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "mnvault.settings"
     from playwright.sync_api import sync_playwright
+
+    from mnvault.web.tests.conftest import CHROMIUM_ARGS  # the browser tests' own flags
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

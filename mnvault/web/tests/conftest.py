@@ -65,3 +65,19 @@ def verified_client(user):
 @pytest.fixture
 def signed_in():
     return verified_client
+
+
+@pytest.fixture
+def stored(personas, employee, make_number) -> str:
+    """A number stored for ``employee`` by the handler, notified for withholding."""
+    from mnvault.vault.services import Verification, store_number
+
+    number = make_number()
+    store_number(
+        acting_user=personas.handler,
+        person=employee,
+        number=number,
+        purposes=["withholding"],
+        verification=Verification(channel="in_person", document_kinds=["my_number_card"]),
+    )
+    return number

@@ -8,24 +8,10 @@ import re
 import pytest
 
 from mnvault.conftest import ALL_DATABASES
-from mnvault.vault.services import Verification, store_number
 from mnvault.web.tests.test_e2e_signin import sign_in
 from mnvault.web.tests.test_signin import enrolled_device_code
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, databases=ALL_DATABASES)]
-
-
-@pytest.fixture
-def stored(personas, employee, make_number):
-    number = make_number()
-    store_number(
-        acting_user=personas.handler,
-        person=employee,
-        number=number,
-        purposes=["withholding"],
-        verification=Verification(channel="in_person", document_kinds=["my_number_card"]),
-    )
-    return number
 
 
 def test_handler_reveals_and_the_number_hides_again(page, personas, employee, stored, settings):

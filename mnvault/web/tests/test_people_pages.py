@@ -8,23 +8,9 @@ from django.urls import reverse
 
 from mnvault.audit.models import AuditEntry
 from mnvault.conftest import ALL_DATABASES, make_person
-from mnvault.vault.services import Verification, store_number
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 ROLES = ["company_admin", "responsible_manager", "handler", "auditor", "staff"]
-
-
-@pytest.fixture
-def stored(personas, employee, make_number):
-    number = make_number()
-    store_number(
-        acting_user=personas.handler,
-        person=employee,
-        number=number,
-        purposes=["withholding"],
-        verification=Verification(channel="in_person", document_kinds=["my_number_card"]),
-    )
-    return number
 
 
 def pages(company, person) -> list[str]:
