@@ -387,6 +387,20 @@ def test_keys_rotate_rewraps_every_data_key_and_drops_the_old_kek(with_demo):
 # --- import -----------------------------------------------------------------------------------
 
 
+def import_file(installation, demo, path, role: str = "handler", expect: int | None = 0):
+    """``mnvault import people PATH`` into the demo company as the demo user of ``role``."""
+    return installation.run(
+        "import",
+        "people",
+        str(path),
+        "--company",
+        str(demo.company_id),
+        "--user",
+        demo.users[role][0],
+        expect=expect,
+    )
+
+
 def test_import_people_all_or_nothing_with_line_numbers(with_demo, tmp_path):
     installation, demo = with_demo
     rng = random.Random(4242)
@@ -403,10 +417,7 @@ def test_import_people_all_or_nothing_with_line_numbers(with_demo, tmp_path):
             ["G4", "鈴木", "翔", "スズキ", "ショウ", "1983-04-04", spaced],
         ],
     )
-    handler = demo.users["handler"][0]
-    imported = installation.run(
-        "import", "people", str(good_csv), "--company", str(demo.company_id), "--user", handler
-    )
+    imported = import_file(installation, demo, good_csv)
     assert "imported 4 people, 4 numbers" in imported.out
 
     new = numbers.generate_fake(rng)
@@ -423,16 +434,7 @@ def test_import_people_all_or_nothing_with_line_numbers(with_demo, tmp_path):
             ["G1", "高橋", "太郎", "タカハシ", "タロウ", "", ""],  # line 8: code exists
         ],
     )
-    rejected = installation.run(
-        "import",
-        "people",
-        str(bad_csv),
-        "--company",
-        str(demo.company_id),
-        "--user",
-        handler,
-        expect=None,
-    )
+    rejected = import_file(installation, demo, bad_csv, expect=None)
     assert rejected.returncode != 0, rejected.describe()
     lines = {int(n) for n in re.findall(r"^line (\d+): ", rejected.err, re.M)}
     assert lines == {3, 4, 5, 6, 7, 8}, rejected.err
@@ -447,9 +449,7 @@ def test_import_people_all_or_nothing_with_line_numbers(with_demo, tmp_path):
 
     # Nothing of the rejected file was kept: its one good row imports on its own.
     alone = write_csv(tmp_path / "alone.csv", [["B1", "佐藤", "美咲", "サトウ", "ミサキ", "", new]])
-    again = installation.run(
-        "import", "people", str(alone), "--company", str(demo.company_id), "--user", handler
-    )
+    again = import_file(installation, demo, alone)
     assert "imported 1 people, 1 numbers" in again.out
     installation.run("audit", "verify")
 
@@ -463,16 +463,7 @@ def test_import_dependent_of_an_employee_on_an_earlier_line(with_demo, tmp_path)
         [["従業員", "F1", "山田", "太郎", ""], ["扶養親族", "", "山田", "花子", "F1", "子"]],
         header=["区分", "社員番号", "姓", "名", "扶養元社員番号", "続柄"],
     )
-    result = installation.run(
-        "import",
-        "people",
-        str(path),
-        "--company",
-        str(demo.company_id),
-        "--user",
-        demo.users["handler"][0],
-        expect=None,
-    )
+    result = import_file(installation, demo, path, expect=None)
     assert result.returncode == 0, result.describe()
     assert "imported 2 people" in result.out
 
@@ -481,16 +472,7 @@ def test_import_by_someone_who_is_not_a_handler_is_refused(with_demo, tmp_path):
     installation, demo = with_demo
     number = numbers.generate_fake(random.Random(99))
     path = write_csv(tmp_path / "one.csv", [["S1", "山田", "太郎", "ヤマダ", "タロウ", "", number]])
-    result = installation.run(
-        "import",
-        "people",
-        str(path),
-        "--company",
-        str(demo.company_id),
-        "--user",
-        demo.users["staff"][0],
-        expect=None,
-    )
+    result = import_file(installation, demo, path, role="staff", expect=None)
     assert result.returncode != 0, result.describe()
     assert "only handlers and responsible managers may handle numbers" in result.err
     assert number not in result.out + result.err
