@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mnvault.paths import INSTALLATION_VARIABLES
+
 if TYPE_CHECKING:
     from mnvault.companies.models import Company
 
@@ -29,15 +31,7 @@ PEAK_FILE = "BENCH_PEAK_FILE"
 HANDLER = "bench-handler"
 PURPOSES = ("withholding", "social_insurance", "employment_insurance")
 # Variables that would point mnvault elsewhere than the temporary SQLite installation.
-_FOREIGN = (
-    "DATABASE_URL",
-    "MNVAULT_KEYSTORE_URL",
-    "MNVAULT_SECRET_KEY",
-    "MNVAULT_KEY_FILE",
-    "MNVAULT_KEY_PASSPHRASE",
-    "MNVAULT_CHECKPOINT_FILE",
-    "MNVAULT_DEBUG",
-)
+_FOREIGN = INSTALLATION_VARIABLES
 
 
 def environment(data_dir: Path) -> dict[str, str]:
@@ -70,9 +64,10 @@ def init(data_dir: Path) -> dict[str, str]:
 
 def use(data_dir: Path) -> None:
     """Point this process at the installation in ``data_dir`` and set Django up."""
-    os.environ.update(environment(data_dir))
+    env = environment(data_dir)  # without the foreign variables, plus this installation's
     for name in _FOREIGN:
         os.environ.pop(name, None)
+    os.environ.update(env)
     import django
 
     django.setup()

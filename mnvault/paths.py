@@ -8,6 +8,23 @@ from pathlib import Path
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
+# Every environment variable that points mnvault at an installation or changes how it runs
+# (settings.py and the CLI read them): what tests, benches and scripts remove so that a
+# throwaway installation can never reach a real one.
+INSTALLATION_VARIABLES = (
+    "DATABASE_URL",
+    "MNVAULT_KEYSTORE_URL",
+    "MNVAULT_DATA_DIR",
+    "MNVAULT_SECRET_KEY",
+    "MNVAULT_KEY_FILE",
+    "MNVAULT_CHECKPOINT_FILE",
+    "MNVAULT_KEY_PASSPHRASE",
+    "MNVAULT_ADMIN_PASSWORD",
+    "MNVAULT_LOG_LEVEL",
+    "MNVAULT_DEBUG",
+    "MNVAULT_ALLOWED_HOSTS",
+)
+
 
 def data_dir() -> Path:
     return Path(os.environ.get("MNVAULT_DATA_DIR", "./mnvault-data")).resolve()

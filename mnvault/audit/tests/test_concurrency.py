@@ -24,6 +24,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from mnvault.paths import INSTALLATION_VARIABLES
+
 pytestmark = pytest.mark.slow
 
 PROCESSES = 4
@@ -31,15 +33,7 @@ ENTRIES_EACH = 150
 REPO = Path(__file__).resolve().parents[3]
 
 # Environment of the calling shell that must not reach the throw-away installation.
-SCRUBBED = (
-    "DATABASE_URL",
-    "MNVAULT_KEYSTORE_URL",
-    "MNVAULT_DATA_DIR",
-    "MNVAULT_SECRET_KEY",
-    "MNVAULT_KEY_FILE",
-    "MNVAULT_CHECKPOINT_FILE",
-    "MNVAULT_KEY_PASSPHRASE",
-)
+SCRUBBED = INSTALLATION_VARIABLES
 
 # One writer: waits for the start signal so that all of them append at the same time, then
 # appends its entries one transaction each, as the application does. The short pause between

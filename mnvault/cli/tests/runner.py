@@ -22,22 +22,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mnvault.paths import INSTALLATION_VARIABLES
+
 MNVAULT = Path(sys.executable).parent / "mnvault"
 
 # Variables of the calling environment that must never leak into a test installation.
-SCRUBBED = (
-    "DATABASE_URL",
-    "MNVAULT_KEYSTORE_URL",
-    "MNVAULT_DATA_DIR",
-    "MNVAULT_SECRET_KEY",
-    "MNVAULT_KEY_FILE",
-    "MNVAULT_CHECKPOINT_FILE",
-    "MNVAULT_KEY_PASSPHRASE",
-    "MNVAULT_ADMIN_PASSWORD",
-    "MNVAULT_LOG_LEVEL",
-    "MNVAULT_DEBUG",
-    "MNVAULT_ALLOWED_HOSTS",
-)
+SCRUBBED = INSTALLATION_VARIABLES
 
 NOT_INITIALISED_JA = "初期化されていません。先に `mnvault init` を実行してください"
 NOT_INITIALISED_EN = "not initialised: run `mnvault init` first"
