@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "mnvault.people",
     "mnvault.vault",
     "mnvault.audit",
+    "mnvault.scheduler",
     "mnvault.web",
     "mnvault.cli",
 ]

@@ -6,7 +6,7 @@ import os
 import sys
 
 # Commands that need the key file and secret key that `mnvault init` creates.
-NEEDS_INIT = {"serve", "createadmin", "demo", "import", "audit", "keys", "networks"}
+NEEDS_INIT = {"serve", "scheduler", "createadmin", "demo", "import", "audit", "keys", "networks"}
 
 
 def _fail(message: str, code: int) -> None:

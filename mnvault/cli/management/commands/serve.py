@@ -19,6 +19,8 @@ from mnvault.accounts.services import create_installation_admin
 from mnvault.audit.checkpoints import write_checkpoint
 from mnvault.cli import setup
 from mnvault.paths import write_private_file
+from mnvault.scheduler import jobs
+from mnvault.scheduler.runner import SchedulerLoop
 
 log = logging.getLogger("mnvault.serve")
 INITIAL_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 - a file name
@@ -57,6 +59,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8)
         parser.add_argument("--checkpoint-interval", type=float, default=300.0)
+        parser.add_argument(
+            "--no-scheduler",
+            action="store_true",
+            help="定期ジョブを実行しない (別プロセスの `mnvault scheduler` で実行) / run no "
+            "periodic jobs here (a separate `mnvault scheduler` process runs them)",
+        )
 
     def handle(
         self, *args, host: str, port: int, threads: int, checkpoint_interval: float, **options
@@ -72,6 +80,11 @@ class Command(BaseCommand):
         threading.Thread(
             target=_checkpoint_loop, args=(stop, checkpoint_interval), daemon=True
         ).start()
+        # Only one scheduler runs jobs at a time (a lease in the database), so one per server
+        # is safe; --no-scheduler leaves them to a separate `mnvault scheduler` process.
+        scheduler = SchedulerLoop(jobs=jobs.JOBS, stop=stop)
+        if not options.get("no_scheduler"):
+            scheduler.start()
         from waitress import serve
 
         from mnvault.wsgi import application
@@ -87,6 +100,7 @@ class Command(BaseCommand):
             )
         finally:
             stop.set()
+            scheduler.shutdown()  # lets a tick under way end, and releases the lease
 
     def _announce(self, host: str, port: int) -> None:
         self.stdout.write(f"mnvault: http://{host}:{port}/  (data: {settings.DATA_DIR})")

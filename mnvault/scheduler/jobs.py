@@ -1,0 +1,21 @@
+"""The registry of periodic jobs.
+
+A job's target is the dotted path of a function called as ``target(now=now)`` with the aware
+datetime of the tick; it is imported only when run, so this module stays free of imports
+from the apps whose jobs it lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str  # unique: the key of its JobState row
+    target: str  # dotted path to a function taking keyword-only ``now: datetime``
+    every: timedelta
+
+
+JOBS: tuple[Job, ...] = ()

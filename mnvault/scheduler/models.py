@@ -1,0 +1,54 @@
+"""What the scheduler keeps in the database: the one lease that decides which process may run
+jobs, and each job's last run.
+
+Both live in the default database, which every server of a multi-server set-up shares, so the
+lease is seen by all of them whatever the set-up.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+LEASE_ID = 1
+
+
+class SchedulerLease(models.Model):
+    """A single row: who may run jobs, until when. A lease rather than a lock held by a
+    connection, so it works the same on SQLite and PostgreSQL and a crashed holder's claim
+    simply runs out."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=LEASE_ID, editable=False)
+    # "host:pid:random", or empty when released.
+    holder = models.CharField(max_length=255, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(id=LEASE_ID), name="scheduler_lease_single_row"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.holder or '(free)'} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Outcome(models.TextChoices):
+    OK = "ok"
+    FAILED = "failed"
+
+
+class JobState(models.Model):
+    """The last run of one job: what decides whether it is due. No exception text is kept,
+    since it may quote personal data; only the exception's class name."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    # Blank while a run is under way, or when the process died during it.
+    last_outcome = models.CharField(max_length=8, choices=Outcome.choices, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)  # exception class name only
+    runs = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_outcome or '-'} ({self.runs} runs)"

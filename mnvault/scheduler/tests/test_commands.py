@@ -1,0 +1,98 @@
+"""``mnvault scheduler`` and the scheduler thread of ``mnvault serve``, run in-process."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import waitress
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from mnvault.cli import setup
+from mnvault.cli.management.commands import serve
+from mnvault.scheduler import jobs, lease
+from mnvault.scheduler.models import JobState
+from mnvault.scheduler.tests.conftest import FAIL, RECORD
+
+
+def scheduler(*args: str) -> str:
+    out = io.StringIO()
+    call_command("scheduler", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def registered(monkeypatch) -> None:
+    monkeypatch.setattr(jobs, "JOBS", (RECORD, FAIL))
+
+
+@pytest.mark.django_db
+def test_scheduler_once_prints_the_jobs_that_ran_and_releases_the_lease(registered, calls):
+    out = scheduler("--once")
+    assert "ran: test.record (ok)" in out
+    assert "ran: test.fail (failed)" in out
+    assert [name for name, _ in calls] == ["record", "fail"]
+    assert lease.current_holder() is None
+
+
+@pytest.mark.django_db
+def test_scheduler_once_again_finds_nothing_due(registered):
+    scheduler("--once")
+    assert "no job was due" in scheduler("--once")
+    assert JobState.objects.get(name=RECORD.name).runs == 1
+
+
+@pytest.mark.django_db
+def test_scheduler_once_names_the_scheduler_that_holds_the_lease(registered, calls):
+    assert lease.acquire("elsewhere:1:ab")
+    out = scheduler("--once")
+    assert "another scheduler holds the lease: elsewhere:1:ab" in out
+    assert calls == []
+    assert lease.current_holder() == "elsewhere:1:ab"
+
+
+def test_scheduler_refuses_an_interval_of_zero():
+    with pytest.raises(CommandError, match="--interval must be more than 0"):
+        scheduler("--interval", "0")
+
+
+class FakeLoop:
+    """Stands for the scheduler loop in ``serve``: records what was done to it."""
+
+    made: list[FakeLoop] = []
+
+    def __init__(self, **options) -> None:
+        self.options = options
+        self.started = self.shut_down = False
+        FakeLoop.made.append(self)
+
+    def start(self) -> None:
+        self.started = True
+
+    def shutdown(self) -> None:
+        self.shut_down = True
+
+
+@pytest.fixture
+def serve_without_a_server(monkeypatch) -> list[FakeLoop]:
+    """``serve`` with everything but its threads stubbed: returns at once."""
+    FakeLoop.made = []
+    monkeypatch.setattr(serve, "SchedulerLoop", FakeLoop)
+    monkeypatch.setattr(setup, "is_initialised", lambda: True)
+    monkeypatch.setattr(setup, "migrate", lambda verbosity=0: None)
+    monkeypatch.setattr(serve.Command, "_announce", lambda self, host, port: None)
+    monkeypatch.setattr(waitress, "serve", lambda application, **options: None)
+    return FakeLoop.made
+
+
+def test_serve_starts_the_scheduler_thread_by_default(serve_without_a_server):
+    call_command("serve", "--port", "1")
+    [loop] = serve_without_a_server
+    assert loop.started and loop.shut_down
+    assert loop.options["stop"].is_set()
+
+
+def test_serve_with_no_scheduler_starts_no_scheduler_thread(serve_without_a_server):
+    call_command("serve", "--port", "1", "--no-scheduler")
+    assert not any(loop.started for loop in serve_without_a_server)

@@ -1,0 +1,264 @@
+"""Real separate processes against one database: only one of them runs the jobs, and a
+stopped scheduler gives the lease up.
+
+As in the audit log's concurrency test (mnvault/audit/tests/test_concurrency.py), the
+processes share a real installation made by ``mnvault init`` in a temporary data directory,
+not pytest-django's test database (on SQLite an in-memory database that no other process can
+see). SQLite by default; PostgreSQL, in a database of its own made for the test, when
+``DATABASE_URL`` names one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dj_database_url
+import psycopg
+import pytest
+from psycopg import sql
+
+from mnvault.paths import INSTALLATION_VARIABLES
+from mnvault.scheduler.tests.sample_jobs import RUNS_FILE_VARIABLE
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[3]
+TICKS = 4
+
+# One contender: waits for the start signal so that all of them try at the same moment, then
+# runs TICKS ticks an hour apart (of the job's clock), as a scheduler that keeps the lease
+# would; prints the names run at each tick.
+CONTENDER = textwrap.dedent(
+    """
+    import json, sys, time
+    from datetime import datetime, timedelta
+    from pathlib import Path
+    import django
+    django.setup()
+    from django.db import connection
+    from mnvault.scheduler.jobs import Job
+    from mnvault.scheduler.runner import run_due_jobs
+
+    holder, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    base, ticks = datetime.fromisoformat(sys.argv[4]), int(sys.argv[5])
+    hour = timedelta(hours=1)
+    job = Job("test.record", "mnvault.scheduler.tests.sample_jobs.record", hour)
+    connection.ensure_connection()
+    ready.touch()
+    deadline = time.monotonic() + 60
+    while not go.exists():
+        if time.monotonic() > deadline:
+            sys.exit("no start signal")
+        time.sleep(0.002)
+    ran = []
+    for i in range(ticks):
+        ran.append(run_due_jobs(now=base + i * hour, holder=holder, jobs=[job]))
+        time.sleep(0.05)
+    print(json.dumps(ran))
+    """
+)
+
+# Puts the lease in the state a test starts from: "absent", or held by a process that died
+# ("expired"), or given up ("released").
+PREPARE_LEASE = textwrap.dedent(
+    """
+    import sys
+    from datetime import timedelta
+    import django
+    django.setup()
+    from django.utils import timezone
+    from mnvault.scheduler import lease
+
+    state = sys.argv[1]
+    if state != "absent":
+        past = timezone.now() - timedelta(hours=1)
+        assert lease.acquire("dead-host:1:00000000", now=past)
+    if state == "released":
+        assert lease.release("dead-host:1:00000000")
+    """
+)
+
+HOLDER = textwrap.dedent(
+    """
+    import json
+    import django
+    django.setup()
+    from mnvault.scheduler import lease
+    print(json.dumps(lease.current_holder()))
+    """
+)
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _python(code: str, *args: str) -> list[str]:
+    return [sys.executable, "-c", code, *args]
+
+
+def _mnvault(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mnvault.cli.main", *args]
+
+
+def _postgres_url() -> str | None:
+    """The server to use, or None for SQLite (the suite is run once each way)."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return None
+    if not url.startswith(("postgres://", "postgresql://")):
+        pytest.skip(f"no multi-process test for DATABASE_URL scheme {url.split(':')[0]}")
+    return url
+
+
+def _admin_connection(url: str) -> psycopg.Connection:
+    config = dj_database_url.parse(url)
+    params = {
+        "host": config.get("HOST") or None,
+        "port": config.get("PORT") or None,
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+        "dbname": "postgres",
+    }
+    return psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True)
+
+
+@pytest.fixture
+def database_url() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this test alone (and its ``_keys`` twin, which
+    ``mnvault init`` creates), dropped afterwards; None on SQLite."""
+    url = _postgres_url()
+    if url is None:
+        yield None
+        return
+    name = f"mnvault_scheduler_{uuid.uuid4().hex[:12]}"
+    with _admin_connection(url) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"{url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with _admin_connection(url) as conn:
+            for db in (name, f"{name}_keys"):
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db))
+                )
+
+
+@pytest.fixture
+def installation(tmp_path, database_url) -> dict[str, str]:
+    """The environment of an initialised installation in ``tmp_path``."""
+    env = {k: v for k, v in os.environ.items() if k not in INSTALLATION_VARIABLES}
+    env |= {
+        "MNVAULT_DATA_DIR": str(tmp_path / "data"),
+        "DJANGO_SETTINGS_MODULE": "mnvault.settings",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+        "PYTHONUNBUFFERED": "1",
+        RUNS_FILE_VARIABLE: str(tmp_path / "runs.txt"),
+    }
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    init = _run(_mnvault("init"), env, tmp_path)
+    assert init.returncode == 0, init.stdout + init.stderr
+    return env
+
+
+def _holder(env: dict[str, str], cwd: Path) -> str | None:
+    found = _run(_python(HOLDER), env, cwd)
+    assert found.returncode == 0, found.stderr
+    return json.loads(found.stdout)
+
+
+def _contend(env: dict[str, str], cwd: Path, count: int) -> list[list[list[str]]]:
+    """Start ``count`` contenders, let them go at once; what each ran, tick by tick."""
+    go = cwd / "go"
+    ready = [cwd / f"ready{i}" for i in range(count)]
+    base = datetime(2026, 4, 1, tzinfo=UTC).isoformat()
+    processes = [
+        subprocess.Popen(
+            _python(CONTENDER, f"proc{i}", str(ready[i]), str(go), base, str(TICKS)),
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(count)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not all(path.exists() for path in ready):
+            assert all(p.poll() is None for p in processes), "a contender died before the start"
+            assert time.monotonic() < deadline, "contenders did not get ready"
+            time.sleep(0.01)
+        go.touch()
+        results = []
+        for i, process in enumerate(processes):
+            out, err = process.communicate(timeout=120)
+            assert process.returncode == 0, f"proc{i} failed:\n{out}\n{err}"
+            results.append(json.loads(out))
+        return results
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.parametrize("lease_state", ["absent", "expired", "released"])
+def test_only_one_of_two_processes_runs_the_job(tmp_path, installation, lease_state):
+    """Both find the lease free at the same moment (no row yet: both INSERT; an expired or
+    released row: both UPDATE); exactly one takes it and keeps it for every tick."""
+    prepared = _run(_python(PREPARE_LEASE, lease_state), installation, tmp_path)
+    assert prepared.returncode == 0, prepared.stderr
+
+    results = _contend(installation, tmp_path, count=2)
+
+    winners = [ticks for ticks in results if any(ticks)]
+    assert len(winners) == 1, results
+    assert winners[0] == [["test.record"]] * TICKS
+    assert sum(ticks == [[]] * TICKS for ticks in results) == 1
+    runs = Path(installation[RUNS_FILE_VARIABLE]).read_text().splitlines()
+    assert len(runs) == TICKS
+    assert len({line.split()[0] for line in runs}) == 1, runs  # all in one process
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_stopped_scheduler_exits_cleanly_and_releases_the_lease(tmp_path, installation, signum):
+    with (tmp_path / "out").open("w+") as out, (tmp_path / "err").open("w+") as err:
+        process = subprocess.Popen(
+            _mnvault("scheduler", "--interval", "0.2"),
+            env=installation,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=err,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while (holder := _holder(installation, tmp_path)) is None:
+                assert process.poll() is None, (tmp_path / "err").read_text()
+                assert time.monotonic() < deadline, "the scheduler never took the lease"
+                time.sleep(0.1)
+            assert holder.split(":")[1] == str(process.pid)
+            process.send_signal(signum)
+            assert process.wait(timeout=30) == 0, (tmp_path / "err").read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    printed = (tmp_path / "out").read_text()
+    assert "scheduler started" in printed
+    assert "scheduler stopped" in printed
+    assert "Traceback" not in (tmp_path / "err").read_text()
+    assert _holder(installation, tmp_path) is None
