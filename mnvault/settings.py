@@ -153,6 +153,10 @@ STATIC_URL = "static/"
 # Served by WhiteNoise from the apps' static folders: no collectstatic step on the office PC.
 WHITENOISE_USE_FINDERS = True
 
+# Uploaded identity documents stay in memory until they are encrypted: never a clear temporary file.
+FILE_UPLOAD_HANDLERS = ["mnvault.collection.upload_handler.MemoryOnlyUploadHandler"]
+MNVAULT_MAX_DOCUMENT_MB = int(os.environ.get("MNVAULT_MAX_DOCUMENT_MB", "10"))
+
 LOGIN_URL = "web:login"
 OTP_TOTP_ISSUER = "mnvault"
 MNVAULT_LOCKOUT_FAILURES = int(os.environ.get("MNVAULT_LOCKOUT_FAILURES", "5"))

@@ -18,6 +18,7 @@ from mnvault.accounts.models import User
 from mnvault.accounts.services import create_installation_admin
 from mnvault.audit.checkpoints import write_checkpoint
 from mnvault.cli import setup
+from mnvault.collection.document_files import max_document_bytes
 from mnvault.paths import write_private_file
 from mnvault.scheduler import jobs
 from mnvault.scheduler.runner import SchedulerLoop
@@ -35,6 +36,15 @@ def _checkpoint_loop(stop: threading.Event, interval: float) -> None:
             log.exception("audit checkpoint failed")
         finally:
             close_old_connections()
+
+
+def body_options() -> dict:
+    """Keep request bodies in memory: by default waitress spools a body over 512 KiB to a
+    temporary file, which would put a photo of an identity document on disk in clear before
+    it is encrypted. A body up to twice the document limit gets the page's own message; a
+    larger one is refused by waitress (413)."""
+    limit = 2 * max_document_bytes() + 2**20
+    return {"inbuf_overflow": limit, "max_request_body_size": limit}
 
 
 def proxy_options() -> dict:
@@ -96,6 +106,7 @@ class Command(BaseCommand):
                 port=port,
                 threads=threads,
                 ident="mnvault",
+                **body_options(),
                 **proxy_options(),
             )
         finally:
