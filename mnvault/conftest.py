@@ -38,6 +38,16 @@ def key_file(tmp_path, settings):
     keys.forget()
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def rng() -> random.Random:
     return random.Random(20261123)

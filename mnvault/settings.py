@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "mnvault.accounts",
     "mnvault.companies",
     "mnvault.people",
+    "mnvault.collection",
     "mnvault.vault",
     "mnvault.audit",
     "mnvault.scheduler",
@@ -152,7 +153,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 # Served by WhiteNoise from the apps' static folders: no collectstatic step on the office PC.
 WHITENOISE_USE_FINDERS = True
-
 # Uploaded identity documents stay in memory until they are encrypted: never a clear temporary file.
 FILE_UPLOAD_HANDLERS = ["mnvault.collection.upload_handler.MemoryOnlyUploadHandler"]
 MNVAULT_MAX_DOCUMENT_MB = int(os.environ.get("MNVAULT_MAX_DOCUMENT_MB", "10"))
@@ -191,6 +191,19 @@ MNVAULT_CHECKPOINT_FILE = Path(
     os.environ.get("MNVAULT_CHECKPOINT_FILE", DATA_DIR / "audit-checkpoints.jsonl")
 )
 MNVAULT_KEY_FILE = Path(os.environ.get("MNVAULT_KEY_FILE", DATA_DIR / "mnvault.key"))
+
+# E-mail (invitations, reminders, one-time codes) through the office's SMTP server.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("MNVAULT_SMTP_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("MNVAULT_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("MNVAULT_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("MNVAULT_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("MNVAULT_SMTP_STARTTLS") == "1"
+EMAIL_USE_SSL = os.environ.get("MNVAULT_SMTP_SSL") == "1"
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("MNVAULT_MAIL_FROM", "mnvault@localhost")
+# The address people reach this installation at: links in e-mails and on printed sheets.
+MNVAULT_PUBLIC_URL = os.environ.get("MNVAULT_PUBLIC_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

@@ -51,6 +51,11 @@ class Actor:
         return cls(kind="api", id=client.pk, label=f"api:{client.name}"[:150])
 
     @classmethod
+    def invitee(cls, invitation_id: int) -> Actor:
+        """A person registering their own number through an invitation (no account)."""
+        return cls(kind="invitee", id=invitation_id, label=f"invitation:{invitation_id}")
+
+    @classmethod
     def system(cls, label: str) -> Actor:
         return cls(kind="system", id=None, label=label)
 

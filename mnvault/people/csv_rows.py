@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 
 from mnvault.people.models import Person, PersonKind, Relationship, new_key_ref
 from mnvault.vault import numbers
@@ -16,6 +17,7 @@ from mnvault.vault import numbers
 COLUMNS: dict[str, tuple[str, ...]] = {
     "kind": ("区分", "種別"),
     "employee_code": ("社員番号", "従業員番号"),
+    "email": ("メールアドレス", "メール", "e-mail"),
     "family_name": ("姓", "氏"),
     "given_name": ("名",),
     "family_name_kana": ("セイ", "姓カナ", "姓(カナ)"),
@@ -122,6 +124,7 @@ class PersonDraft:
         "contract_end",
         "contract_start",
         "created_at",
+        "email",
         "employee",
         "employee_code",
         "employee_id",
@@ -144,7 +147,7 @@ class PersonDraft:
         self.contract_start = self.contract_end = None
         self.company_id, self.kind, self.key_ref = company_id, kind, new_key_ref()
         self.family_name = self.given_name = self.family_name_kana = self.given_name_kana = ""
-        self.employee_code = self.relationship = ""
+        self.employee_code = self.relationship = self.email = ""
 
     clean = Person.clean  # the same rules as a Person saved any other way
 
@@ -191,9 +194,17 @@ def parse_row(values: list[str], positions: dict[str, int], company_id: int) -> 
         person.relationship = _RELATIONSHIPS.get(_heading_key(relationship), "")
         if not person.relationship:
             row.errors.append("続柄が不明です / unknown relationship")
+    if email := unicodedata.normalize("NFKC", get("email")):
+        try:
+            validate_email(email)
+        except ValidationError:
+            row.errors.append(
+                "email: メールアドレスが正しくありません / not a valid e-mail address"
+            )
+        person.email = email[:254]
     row.dependent_of = unicodedata.normalize("NFKC", get("dependent_of"))
     row.number = get("number")
-    for name in (*TEXT_COLUMNS, "dependent_of"):
+    for name in (*TEXT_COLUMNS, "dependent_of", "email"):
         if numbers.holds_number(get(name)):
             row.errors.append(
                 f"{name}: 個人番号のような値です。個人番号の列へ / this looks like an individual "

@@ -38,6 +38,8 @@ class Person(models.Model):
     given_name_kana = models.CharField(_("Given name (kana)"), max_length=100, blank=True)
     birth_date = models.DateField(_("Birth date"), null=True, blank=True)
     employee_code = models.CharField(_("Employee code"), max_length=50, blank=True)
+    # Where the invitation to register one's number is sent (collection); never a login.
+    email = models.EmailField(_("E-mail address"), blank=True)
     hire_date = models.DateField(_("Hire date"), null=True, blank=True)
     leave_date = models.DateField(_("Leave date"), null=True, blank=True)
     # A dependent belongs to one employee of the same company.

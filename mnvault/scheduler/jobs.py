@@ -18,4 +18,11 @@ class Job:
     every: timedelta
 
 
-JOBS: tuple[Job, ...] = ()
+JOBS: tuple[Job, ...] = (
+    # Reminders every N days until expiry, and the clean-up of drafts and document photos.
+    Job(
+        "collection.reminders",
+        "mnvault.collection.reminders.send_due_reminders",
+        timedelta(hours=1),
+    ),
+)

@@ -23,6 +23,8 @@ class Operation(models.TextChoices):
     EXPORT = "number.export"
     STORE = "number.store"
     IMPORT = "number.import"
+    # Collection (取得): a handler looks at identity documents and approves or sends back.
+    REVIEW = "collection.review"
 
 
 NUMBER_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER})

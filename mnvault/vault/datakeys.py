@@ -65,16 +65,6 @@ def wrap(kek: ActiveKek, dek: bytes, person: Person) -> bytes:
     return kek.sealer.seal(dek, crypto.dek_aad(person.company_id, person.pk, kek.id))
 
 
-def wrapped(kek: ActiveKek, dek: bytes, person: Person) -> DataKey:
-    return DataKey(
-        ref=person.key_ref,
-        company_id=person.company_id,
-        person_id=person.pk,
-        kek_id=kek.id,
-        wrapped=wrap(kek, dek, person),
-    )
-
-
 def unwrap(data_key: DataKey) -> bytes:
     return crypto.open_sealed(
         _kek(data_key.kek_id),
@@ -89,16 +79,35 @@ def dek_for(person: Person, *, create: bool) -> bytes:
     Keys are found by the person's random ``key_ref``, not by id: a key left behind by a
     transaction that failed after the key store committed can never be taken for the key of
     a later person who happens to get the same id."""
-    data_key = DataKey.objects.filter(ref=person.key_ref).first()
+    return key_for(person.key_ref, person, create=create)
+
+
+def key_for(ref: str, person: Person, *, create: bool) -> bytes:
+    """A data key of ``person`` named by ``ref``: the person's DEK, or a key of their own for
+    something that must be destroyable apart from the number (identity-document photos)."""
+    data_key = DataKey.objects.filter(ref=ref).first()
     if data_key is None:
         if not create:
             raise KeyUnavailable(NO_KEY, code="no_key")
         dek = crypto.new_key()
-        wrapped(active_kek(), dek, person).save(force_insert=True)
+        kek = active_kek()
+        DataKey(
+            ref=ref,
+            company_id=person.company_id,
+            person_id=person.pk,
+            kek_id=kek.id,
+            wrapped=wrap(kek, dek, person),
+        ).save(force_insert=True)
         return dek
     if (data_key.company_id, data_key.person_id) != (person.company_id, person.pk):
         raise KeyUnavailable(NO_KEY, code="no_key")
     return unwrap(data_key)
+
+
+def destroy_key(ref: str) -> bool:
+    """Crypto-shredding: delete the wrapped key; whatever it sealed is unreadable for good."""
+    deleted, _ = DataKey.objects.filter(ref=ref).delete()
+    return bool(deleted)
 
 
 def index_key(company_id: int) -> bytes:

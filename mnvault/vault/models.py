@@ -24,6 +24,8 @@ class VerificationChannel(models.TextChoices):
     ONLINE = "online", _("Online")
     MAIL = "mail", _("By mail")
     IMPORT = "import", _("Bulk import from an existing ledger")
+    # A dependent's number, verified by the employee who declared them (domain R23).
+    BY_EMPLOYEE = "by_employee", _("Verified by the employee")
 
 
 class DocumentKind(models.TextChoices):

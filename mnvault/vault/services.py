@@ -250,23 +250,7 @@ def store_number(
     guard(actor, company, Operation.STORE, person=person, client_address=client_address)
     extra = {"person_id": person.pk, "client_address": client_address}
     with _failures_audited(actor, Operation.STORE, company, **extra), vault_transaction():
-        check_purposes(company, purposes)
-        index = index_of(company, normalised)
-        clash = NumberRecord.objects.filter(company=company, number_index=index)
-        if clash.exclude(person=person).exists():
-            raise DuplicateNumber()
-        dek = datakeys.dek_for(person, create=True)
-        record, created = NumberRecord.objects.update_or_create(
-            person=person,
-            defaults={
-                "company": company,
-                "ciphertext": seal_number(person, dek, normalised),
-                "number_index": index,
-                "status": NumberStatus.ACTIVE,
-                **verification_fields(verification),
-            },
-        )
-        notify_purposes(person, purposes)
+        record, created = write_number(person, company, normalised, purposes, verification)
         audit.record(
             actor=actor,
             action=Operation.STORE,
@@ -275,6 +259,36 @@ def store_number(
             **extra,
         )
     return record
+
+
+@sensitive_variables("normalised", "dek")
+def write_number(
+    person: Person,
+    company: Company,
+    normalised: str,
+    purposes: Sequence[str],
+    verification: Verification,
+) -> tuple[NumberRecord, bool]:
+    """Seal and store an already validated number, inside the caller's vault transaction and
+    after the caller's own role check; the caller writes the audit entry."""
+    check_purposes(company, purposes)
+    index = index_of(company, normalised)
+    clash = NumberRecord.objects.filter(company=company, number_index=index)
+    if clash.exclude(person=person).exists():
+        raise DuplicateNumber()
+    dek = datakeys.dek_for(person, create=True)
+    record, created = NumberRecord.objects.update_or_create(
+        person=person,
+        defaults={
+            "company": company,
+            "ciphertext": seal_number(person, dek, normalised),
+            "number_index": index,
+            "status": NumberStatus.ACTIVE,
+            **verification_fields(verification),
+        },
+    )
+    notify_purposes(person, purposes)
+    return record, created
 
 
 def verification_fields(verification: Verification) -> dict:

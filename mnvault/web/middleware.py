@@ -35,6 +35,8 @@ LAST_SEEN = "mnvault_last_seen"
 BEFORE_SECOND_FACTOR = frozenset(
     {"login", "code", "enrol", "recovery_codes", "logout", "healthz", "set_language"}
 )
+# The public registration pages (collection), opened from an invitation without an account.
+PUBLIC_PREFIX = "reg_"
 BEFORE_PASSWORD_CHANGE = BEFORE_SECOND_FACTOR | {"password_change"}
 
 
@@ -106,6 +108,8 @@ def require_two_factor(get_response: Handler) -> Handler:
         if user.is_authenticated:
             match = _match(request)
             name = match.url_name if match else None
+            if name and name.startswith(PUBLIC_PREFIX):
+                return get_response(request)  # registration pages need no account at all
             if not user.is_verified() and signin.needs_two_factor(user):
                 if name not in BEFORE_SECOND_FACTOR:
                     enrolled = signin.totp_device(user) is not None

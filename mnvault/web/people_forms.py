@@ -37,6 +37,7 @@ class PersonForm(SafeModelForm):
             "given_name_kana",
             "birth_date",
             "employee_code",
+            "email",
             "hire_date",
             "leave_date",
             "employee",

@@ -304,7 +304,7 @@ def test_a_dependent_needs_a_relationship_and_an_employee_cannot_have_one(person
     [
         ("family_name,number", "missing required columns: given_name"),
         ("社員番号,個人番号", "missing required columns: family_name, given_name"),
-        ("姓,名,メールアドレス,個人番号", "unknown column #3「メールアドレス」"),
+        ("姓,名,住所,個人番号", "unknown column #3「住所」"),
         ("姓,名,family_name,個人番号", "column #3「family_name」 appears twice"),
     ],
 )
@@ -585,7 +585,7 @@ def test_an_unknown_column_and_bad_rows_are_reported_together(personas, make_num
     path = write_lines(
         tmp_path / "both.csv",
         [
-            "姓,名,メールアドレス,個人番号",
+            "姓,名,住所,個人番号",
             f"山田,太郎,a@example.jp,{number}",
             f"佐藤,花子,b@example.jp,{wrong_check_digit(make_number())}",
             f"鈴木,一郎,c@example.jp,{number}",
@@ -625,3 +625,11 @@ def test_a_number_in_another_column_is_refused_and_not_echoed(
     assert any("belongs in the number column" in m for m in messages)
     assert all(number[:4] not in m for m in messages)
     assert not Person.objects.exists()
+
+
+def test_a_bad_email_is_reported_with_its_line(tmp_path, personas):
+    path = tmp_path / "people.csv"
+    path.write_text("姓,名,メールアドレス\n山田,太郎,not-an-address\n", encoding="utf-8")
+    error = rejected(path, acting_user=personas.handler, company=personas.company)
+    assert sorted(by_line(error)) == [2]
+    assert "メールアドレス" in by_line(error)[2][0]

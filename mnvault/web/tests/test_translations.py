@@ -15,6 +15,9 @@ SOURCES = [
     *(ROOT / "web").rglob("*.py"),
     ROOT / "accounts" / "signin.py",
     ROOT / "accounts" / "models.py",
+    *(ROOT / "collection").rglob("*.py"),
+    *(ROOT / "collection").rglob("*.txt"),
+    ROOT / "vault" / "identity.py",
 ]
 PATTERNS = [
     re.compile(r"""\{% translate "([^"]+)" %\}"""),

@@ -10,7 +10,11 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from mnvault.audit.models import AuditEntry
+from mnvault.collection import review
+from mnvault.collection.invitations import INVITABLE_KINDS
+from mnvault.collection.status import CollectionStatus, status_counts
 from mnvault.people.models import Person, PersonKind
+from mnvault.vault.access import NUMBER_ROLES
 from mnvault.vault.models import NumberRecord, NumberStatus
 from mnvault.web.access import AUDIT_PAGE
 from mnvault.web.company import company_page
@@ -27,6 +31,12 @@ def _recent_refusals(request: HttpRequest) -> int:
     ).count()
 
 
+def _collection(company) -> list[tuple[str, str, int]]:
+    people = Person.objects.filter(company=company, kind__in=INVITABLE_KINDS)
+    counts = status_counts(people)
+    return [(code, label, counts[code]) for code, label in CollectionStatus.choices]
+
+
 @company_page()
 def dashboard(request: HttpRequest) -> HttpResponse:
     company = request.company
@@ -41,5 +51,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "stored": stored,
         "missing": total - stored,
         "refusals": _recent_refusals(request) if request.roles & AUDIT_PAGE else None,
+        "collection": _collection(company),
+        "to_review": review.queue(company).count() if request.roles & NUMBER_ROLES else None,
     }
     return render(request, "web/dashboard.html", context)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -15,6 +15,8 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 
 from mnvault.accounts.models import Role
+from mnvault.collection.status import CollectionStatus, with_collection_status
+from mnvault.collection.status import summary as collection_summary
 from mnvault.companies.purposes import Purpose
 from mnvault.people.models import Person, PersonKind, PersonPurpose
 from mnvault.people.services import save_person
@@ -22,17 +24,12 @@ from mnvault.vault import numbers
 from mnvault.vault.errors import Refused, VaultError
 from mnvault.vault.models import NumberRecord, NumberStatus, VerificationChannel
 from mnvault.vault.services import Verification, reveal_number, store_number
-from mnvault.web.access import EDIT_PEOPLE
+from mnvault.web.access import EDIT_PEOPLE, INVITE_PAGE
 from mnvault.web.company import company_page
 from mnvault.web.people_forms import NumberEntryForm, PersonForm
 
 PAGE_SIZE = 50
 NUMBER_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER})
-
-
-def _with_number_status(people):
-    stored = NumberRecord.objects.filter(person=OuterRef("pk"), status=NumberStatus.ACTIVE)
-    return people.annotate(has_number=Exists(stored))
 
 
 @company_page()
@@ -56,16 +53,25 @@ def people_list(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     if kind in PersonKind.values:
         people = people.filter(kind=kind)
-    people = _with_number_status(people)
+    people = with_collection_status(people)
     status = request.GET.get("status", "")
     if status in ("stored", "missing"):
         people = people.filter(has_number=status == "stored")
+    collection = request.GET.get("collection", "")
+    if collection in CollectionStatus.values:
+        people = people.filter(collection_status=collection)
     page = Paginator(people.order_by("family_name_kana", "given_name_kana", "pk"), PAGE_SIZE)
+    shown = page.get_page(request.GET.get("page"))
+    labels = dict(CollectionStatus.choices)
+    for person in shown:
+        person.collection_label = labels[person.collection_status]
     context = {
-        "page": page.get_page(request.GET.get("page")),
+        "page": shown,
         "query": query,
         "kind": kind,
         "status": status,
+        "collection": collection,
+        "collection_statuses": CollectionStatus.choices,
         "kinds": PersonKind.choices,
         "may_edit": bool(request.roles & EDIT_PEOPLE),
     }
@@ -100,6 +106,8 @@ def _render_person(request: HttpRequest, person: Person, error: str = "") -> Htt
         "may_edit": bool(request.roles & EDIT_PEOPLE),
         "purposes": _revealable_purposes(request, person),
         "error": error,
+        "collection": collection_summary(person) if person.kind != PersonKind.DEPENDENT else None,
+        "may_invite": bool(request.roles & INVITE_PAGE),
     }
     return render(request, "web/person_detail.html", context, status=403 if error else 200)
 

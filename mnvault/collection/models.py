@@ -1,0 +1,175 @@
+"""Collection (取得): invitations, what a person submits through one, and each company's
+collection settings.
+
+Everything secret that a person submits — their number, their dependents' numbers, the photos
+of their identity documents — is stored here only as ciphertext sealed by the vault core
+(``mnvault.vault.collected``); nothing in this app ever decrypts.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from mnvault.people.models import Relationship
+from mnvault.vault.models import DocumentKind
+
+
+def new_ref() -> str:
+    return secrets.token_hex(16)
+
+
+class CollectionSettings(models.Model):
+    """A company's choices for collection; a company without a row has the defaults."""
+
+    company = models.OneToOneField(
+        "companies.Company", on_delete=models.CASCADE, related_name="collection_settings"
+    )
+    invitation_days = models.PositiveSmallIntegerField(
+        _("Days an invitation stays valid"),
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
+    # 0: no automatic reminders.
+    reminder_every_days = models.PositiveSmallIntegerField(
+        _("Remind every N days (0: never)"),
+        default=3,
+        validators=[MaxValueValidator(30)],
+    )
+    email_code_required = models.BooleanField(
+        _("Also ask for a one-time code sent by e-mail"), default=False
+    )
+    # 0: the document photos are destroyed the moment the handler approves.
+    document_retention_days = models.PositiveSmallIntegerField(
+        _("Days the identity document photos are kept after approval (0: none)"),
+        default=0,
+        validators=[MaxValueValidator(3660)],
+    )
+
+
+class Invitation(models.Model):
+    """A single-use invitation to register one's own number. The token is never stored: only
+    its SHA-256, so the table alone opens no registration."""
+
+    class Delivery(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        PRINT = "print", _("Printed sheet")
+
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.PROTECT, related_name="invitations"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    delivery = models.CharField(max_length=8, choices=Delivery.choices)
+    email = models.EmailField(blank=True)
+    # The purposes notified to the person with this invitation (domain R11).
+    purposes = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    # Issued because the handler sent the previous submission back.
+    follows_send_back = models.BooleanField(default=False)
+    birth_date_failures = models.PositiveSmallIntegerField(default=0)
+    email_code_hash = models.CharField(max_length=64, blank=True)
+    email_code_expires_at = models.DateTimeField(null=True, blank=True)
+    email_code_failures = models.PositiveSmallIntegerField(default=0)
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "person"])]
+
+    def __repr__(self) -> str:
+        return f"<Invitation {self.pk} person={self.person_id}>"
+
+
+class SubmissionStatus(models.TextChoices):
+    DRAFT = "draft", _("Being entered")
+    SUBMITTED = "submitted", _("Submitted")
+    APPROVED = "approved", _("Approved")
+    SENT_BACK = "sent_back", _("Sent back")
+
+
+class Submission(models.Model):
+    """What one person entered through one invitation: at most one per invitation, which is
+    what makes a link submitted twice at once register once."""
+
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.PROTECT, related_name="submissions"
+    )
+    invitation = models.OneToOneField(
+        Invitation, on_delete=models.PROTECT, related_name="submission"
+    )
+    # Binds the ciphertexts below to this submission (associated data of the seal).
+    ref = models.CharField(max_length=32, unique=True, default=new_ref, editable=False)
+    status = models.CharField(
+        max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.DRAFT
+    )
+    number_ciphertext = models.BinaryField(null=True)
+    document_kinds = models.JSONField(default=list)
+    purposes = models.JSONField(default=list)
+    notice_acknowledged_at = models.DateTimeField(null=True)
+    # 扶養親族の本人確認は従業員が行う (domain R23): the employee says they verified them.
+    dependents_attested_at = models.DateTimeField(null=True)
+    submitted_at = models.DateTimeField(null=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True)
+    send_back_reason = models.CharField(max_length=500, blank=True)
+    # Names the key (in the key store) that seals the document photos; destroying that key
+    # destroys the photos for good, backups of the data included.
+    document_key_ref = models.CharField(max_length=32, unique=True, default=new_ref)
+    documents_expire_at = models.DateTimeField(null=True)
+    documents_destroyed_at = models.DateTimeField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "status"])]
+
+    def __repr__(self) -> str:
+        return f"<Submission {self.pk} person={self.person_id} status={self.status}>"
+
+
+class SubmittedDependent(models.Model):
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="dependents")
+    ref = models.CharField(max_length=32, unique=True, default=new_ref, editable=False)
+    family_name = models.CharField(_("Family name"), max_length=100)
+    given_name = models.CharField(_("Given name"), max_length=100)
+    family_name_kana = models.CharField(_("Family name (kana)"), max_length=100)
+    given_name_kana = models.CharField(_("Given name (kana)"), max_length=100)
+    relationship = models.CharField(_("Relationship"), max_length=16, choices=Relationship.choices)
+    birth_date = models.DateField(_("Birth date"))
+    number_ciphertext = models.BinaryField(null=True)
+    # The dependent's own record, made when the handler approves.
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    def __repr__(self) -> str:
+        return f"<SubmittedDependent {self.pk} submission={self.submission_id}>"
+
+
+class IdentityDocument(models.Model):
+    """One photo (or PDF) of an identity document, cleaned of its metadata and sealed."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="documents")
+    ref = models.CharField(max_length=32, unique=True, default=new_ref, editable=False)
+    kind = models.CharField(max_length=32, choices=DocumentKind.choices)
+    content_type = models.CharField(max_length=32)
+    size = models.PositiveIntegerField()
+    ciphertext = models.BinaryField()
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    def __repr__(self) -> str:
+        return f"<IdentityDocument {self.pk} kind={self.kind}>"

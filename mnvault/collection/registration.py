@@ -1,0 +1,242 @@
+"""Self-registration through an invitation, as a state machine the public pages drive: the
+link's state, the identity check that the link alone does not pass (birth date, and a one-time
+code by e-mail where the company asks for it), and the final, race-safe submission.
+
+What the person enters (number, dependents, photos) is sealed by the vault core
+(``mnvault.vault.collected``); this module never sees a ciphertext opened.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mnvault.audit import log as audit
+from mnvault.audit.log import Actor
+from mnvault.audit.models import Outcome
+from mnvault.collection import invitations, mail
+from mnvault.collection.models import (
+    IdentityDocument,
+    Invitation,
+    Submission,
+    SubmissionStatus,
+    SubmittedDependent,
+)
+from mnvault.people.models import Person, PersonKind
+from mnvault.vault import identity
+from mnvault.vault.collected import InvitationClosed
+
+MAX_BIRTH_DATE_FAILURES = 5
+MAX_CODE_FAILURES = 5
+CODE_MINUTES = 10
+
+
+class LinkState:
+    OPEN = "open"
+    USED = "used"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+def find(token: str) -> Invitation | None:
+    if not token or len(token) > 100 or not token.isascii():
+        return None
+    return Invitation.objects.filter(token_hash=invitations.token_hash(token)).first()
+
+
+def state_of(invitation: Invitation | None, now: datetime | None = None) -> str:
+    if invitation is None:
+        return LinkState.UNKNOWN
+    if invitation.used_at:
+        return LinkState.USED
+    if invitation.revoked_at:
+        return LinkState.REVOKED
+    if invitation.expires_at <= (now or timezone.now()):
+        return LinkState.EXPIRED
+    return LinkState.OPEN
+
+
+def reload(invitation_id: int) -> Invitation | None:
+    return Invitation.objects.filter(pk=invitation_id).first()
+
+
+def _refusal(invitation: Invitation, action: str, reason: str, client_address: str) -> None:
+    audit.record(
+        actor=Actor.invitee(invitation.pk),
+        action=action,
+        outcome=Outcome.REFUSED,
+        reason=reason,
+        company_id=invitation.company_id,
+        person_id=invitation.person_id,
+        client_address=client_address,
+    )
+
+
+def refuse(invitation: Invitation, action: str, reason: str, client_address: str) -> None:
+    """Audit a refused input (a bad number, a bad file): nothing else is written."""
+    with transaction.atomic():
+        _refusal(invitation, action, reason, client_address)
+
+
+def opened(invitation: Invitation, client_address: str) -> None:
+    with transaction.atomic():
+        audit.record(
+            actor=Actor.invitee(invitation.pk),
+            action="collection.link_opened",
+            company_id=invitation.company_id,
+            person_id=invitation.person_id,
+            client_address=client_address,
+        )
+
+
+def refuse_closed_link(invitation: Invitation, state: str, client_address: str) -> None:
+    with transaction.atomic():
+        _refusal(invitation, "collection.link_opened", f"link_{state}", client_address)
+
+
+def check_birth_date(invitation: Invitation, given: date, client_address: str) -> bool:
+    """The birth date on file must match. Each miss is audited; after five the invitation is
+    withdrawn and the person needs a new one from the office."""
+    with transaction.atomic():
+        fresh = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if state_of(fresh) != LinkState.OPEN:
+            raise InvitationClosed()
+        person = Person.objects.get(pk=fresh.person_id)
+        if person.birth_date is not None and person.birth_date == given:
+            audit.record(
+                actor=Actor.invitee(fresh.pk),
+                action="collection.identity_check",
+                company_id=fresh.company_id,
+                person_id=fresh.person_id,
+                client_address=client_address,
+                detail={"factor": "birth_date"},
+            )
+            return True
+        fresh.birth_date_failures += 1
+        fresh.save(update_fields=["birth_date_failures"])
+        _refusal(fresh, "collection.identity_check", "wrong_birth_date", client_address)
+        if fresh.birth_date_failures >= MAX_BIRTH_DATE_FAILURES:
+            invitations.withdraw(fresh, actor=Actor.invitee(fresh.pk), reason="too_many_attempts")
+    return False
+
+
+def _code_hash(invitation: Invitation, code: str) -> str:
+    return invitations.token_hash(f"{invitation.pk}:{invitation.token_hash}:{code}")
+
+
+def send_code(invitation: Invitation) -> bool:
+    """A six-digit one-time code to the invited address, valid ten minutes."""
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    with transaction.atomic():
+        fresh = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if state_of(fresh) != LinkState.OPEN or not fresh.email:
+            return False
+        fresh.email_code_hash = _code_hash(fresh, code)
+        fresh.email_code_expires_at = timezone.now() + timedelta(minutes=CODE_MINUTES)
+        fresh.save(update_fields=["email_code_hash", "email_code_expires_at"])
+    try:
+        mail.send(to=fresh.email, template="code", context={"code": code, "minutes": CODE_MINUTES})
+    except (OSError, mail.MailRefused):
+        return False
+    return True
+
+
+def check_code(invitation: Invitation, code: str, client_address: str) -> bool:
+    with transaction.atomic():
+        fresh = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if state_of(fresh) != LinkState.OPEN:
+            raise InvitationClosed()
+        live = fresh.email_code_expires_at and fresh.email_code_expires_at > timezone.now()
+        expected = fresh.email_code_hash
+        if live and expected and hmac.compare_digest(expected, _code_hash(fresh, code.strip())):
+            fresh.email_code_hash = ""
+            fresh.save(update_fields=["email_code_hash"])
+            audit.record(
+                actor=Actor.invitee(fresh.pk),
+                action="collection.identity_check",
+                company_id=fresh.company_id,
+                person_id=fresh.person_id,
+                client_address=client_address,
+                detail={"factor": "email_code"},
+            )
+            return True
+        fresh.email_code_failures += 1
+        fresh.save(update_fields=["email_code_failures"])
+        _refusal(fresh, "collection.identity_check", "wrong_email_code", client_address)
+        if fresh.email_code_failures >= MAX_CODE_FAILURES:
+            invitations.withdraw(fresh, actor=Actor.invitee(fresh.pk), reason="too_many_attempts")
+    return False
+
+
+def draft_of(invitation: Invitation) -> Submission | None:
+    return Submission.objects.filter(invitation=invitation).first()
+
+
+def missing(invitation: Invitation, *, attested: bool) -> list[str]:
+    """What still stops the submission, as messages for the person; [] when complete."""
+    draft = draft_of(invitation)
+    problems: list[str] = []
+    if draft is None or draft.number_ciphertext is None:
+        problems.append(str(_("Enter your individual number.")))
+    kinds = set(
+        IdentityDocument.objects.filter(submission=draft).values_list("kind", flat=True)
+        if draft
+        else ()
+    )
+    problem = identity.combination_problem(kinds, identity_exemption=False)
+    if problem:
+        problems.append(problem)
+    has_dependents = (
+        draft is not None and SubmittedDependent.objects.filter(submission=draft).exists()
+    )
+    if has_dependents and not attested:
+        problems.append(str(_("Confirm that you checked your dependents' identity.")))
+    return problems
+
+
+def submit(
+    *,
+    invitation: Invitation,
+    notice_acknowledged_at: datetime,
+    attested: bool,
+    client_address: str = "",
+) -> Submission:
+    """Hand the draft in. The invitation is marked used by one conditional UPDATE, so the
+    same link submitted twice at once registers once: the second finds it used."""
+    now = timezone.now()
+    with transaction.atomic():
+        taken = Invitation.objects.filter(
+            Q(pk=invitation.pk, used_at__isnull=True, revoked_at__isnull=True),
+            expires_at__gt=now,
+        ).update(used_at=now)
+        if not taken:
+            raise InvitationClosed()
+        if missing(invitation, attested=attested):
+            raise ValueError("incomplete submission")
+        draft = Submission.objects.select_for_update().get(invitation=invitation)
+        draft.status = SubmissionStatus.SUBMITTED
+        draft.submitted_at = now
+        draft.notice_acknowledged_at = notice_acknowledged_at
+        if attested:
+            draft.dependents_attested_at = now
+        draft.save()
+        audit.record(
+            actor=Actor.invitee(invitation.pk),
+            action="collection.submit",
+            company_id=invitation.company_id,
+            person_id=invitation.person_id,
+            client_address=client_address,
+            detail={"submission": draft.pk},
+        )
+    return draft
+
+
+def is_employee(invitation: Invitation) -> bool:
+    return Person.objects.filter(pk=invitation.person_id, kind=PersonKind.EMPLOYEE).exists()

@@ -1,0 +1,117 @@
+"""Forms of the public registration pages (phone, no account). Like every form here they never
+hand a number back (``SafeForm``)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from mnvault.people.models import Relationship
+from mnvault.vault import numbers
+from mnvault.vault.errors import InvalidNumber
+from mnvault.vault.identity import COMBINATIONS
+from mnvault.vault.models import DocumentKind
+from mnvault.web.people_forms import DATE, NoEchoInput
+from mnvault.web.safe_forms import SafeForm
+
+
+def number_input() -> NoEchoInput:
+    """Checked as the person types (static/web/number-check.js) and again on the server."""
+    return NoEchoInput(
+        attrs={
+            "autocomplete": "off",
+            "inputmode": "numeric",
+            "data-mynumber": "",
+            "aria-describedby": "number_check",
+        }
+    )
+
+
+def clean_number(value: str) -> str:
+    try:
+        return numbers.validate(value)
+    except InvalidNumber as error:
+        raise forms.ValidationError(_number_message(error.code), code=error.code) from None
+
+
+def _number_message(code: str) -> str:
+    if code == "length":
+        return gettext("An individual number has 12 digits.")
+    if code == "checksum":
+        return gettext("This number is not valid: its check digit does not match.")
+    return gettext("This number is not valid: use only digits, spaces and hyphens.")
+
+
+class BirthDateForm(SafeForm):
+    birth_date = forms.DateField(label=_("Your birth date"), widget=DATE)
+
+
+class CodeForm(SafeForm):
+    code = forms.RegexField(
+        label=_("The 6-digit code we sent by e-mail"),
+        regex=r"^\s*\d{6}\s*$",
+        max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+
+class NoticeForm(SafeForm):
+    acknowledged = forms.BooleanField(label=_("I have read the purposes above."), required=True)
+
+
+class NumberForm(SafeForm):
+    number_fields = ("number",)
+    number = forms.CharField(
+        label=_("Your individual number"), max_length=40, widget=number_input()
+    )
+
+    def clean_number(self) -> str:
+        return clean_number(self.cleaned_data["number"])
+
+
+class CombinationForm(SafeForm):
+    combination = forms.ChoiceField(
+        label=_("Which documents will you show?"),
+        choices=[(code, _(label)) for code, (label, _kinds) in COMBINATIONS.items()],
+        widget=forms.RadioSelect,
+    )
+
+
+class DocumentForm(SafeForm):
+    kind = forms.ChoiceField(label=_("Document"))
+    file = forms.FileField(
+        label=_("Photo or PDF"),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/heic,image/heif,application/pdf"}
+        ),
+    )
+
+    def __init__(self, *args, combination: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        kinds = COMBINATIONS[combination][1]
+        labels = dict(DocumentKind.choices)
+        self.fields["kind"].choices = [(k, labels[k]) for k in kinds]
+
+
+class DependentForm(SafeForm):
+    number_fields = ("number",)
+    family_name = forms.CharField(label=_("Family name"), max_length=100)
+    given_name = forms.CharField(label=_("Given name"), max_length=100)
+    family_name_kana = forms.CharField(label=_("Family name (kana)"), max_length=100)
+    given_name_kana = forms.CharField(label=_("Given name (kana)"), max_length=100)
+    relationship = forms.ChoiceField(label=_("Relationship"), choices=Relationship.choices)
+    birth_date = forms.DateField(label=_("Birth date"), widget=DATE)
+    number = forms.CharField(
+        label=_("Their individual number"), max_length=40, widget=number_input()
+    )
+
+    def clean_number(self) -> str:
+        return clean_number(self.cleaned_data["number"])
+
+
+class ConfirmForm(SafeForm):
+    attested = forms.BooleanField(
+        label=_("I checked each dependent's identity and number with their documents myself."),
+        required=False,
+    )

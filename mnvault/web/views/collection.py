@@ -1,0 +1,171 @@
+"""Staff pages of collection: where everyone stands, sending invitations (by e-mail or on a
+printed sheet with a QR code), withdrawing them, reminders, and the company's collection
+settings."""
+
+from __future__ import annotations
+
+import segno
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from mnvault.audit import log as audit
+from mnvault.audit.log import Actor
+from mnvault.collection import invitations, review
+from mnvault.collection.invitations import INVITERS, InviteResult
+from mnvault.collection.mail import registration_link
+from mnvault.collection.models import CollectionSettings, Invitation
+from mnvault.collection.status import CollectionStatus, status_counts, with_collection_status
+from mnvault.people.models import Person
+from mnvault.vault.access import NUMBER_ROLES
+from mnvault.web.access import SETTINGS_PAGE
+from mnvault.web.collection_forms import CollectionSettingsForm, InviteForm
+from mnvault.web.company import company_page
+from mnvault.web.views.registration import client_address
+
+WAITING = (CollectionStatus.NOT_INVITED, CollectionStatus.EXPIRED)
+
+
+@company_page(roles=INVITERS)
+def collection_overview(request: HttpRequest) -> HttpResponse:
+    company = request.company
+    people = Person.objects.filter(company=company, kind__in=invitations.INVITABLE_KINDS)
+    context = {
+        "counts": [
+            (code, label, n)
+            for (code, label), n in zip(
+                CollectionStatus.choices, status_counts(people).values(), strict=True
+            )
+        ],
+        "queue": review.queue(company).count(),
+        "may_review": bool(request.roles & NUMBER_ROLES),
+        "may_configure": bool(request.roles & SETTINGS_PAGE),
+    }
+    return render(request, "web/collection/overview.html", context)
+
+
+def _targets(request: HttpRequest, form: InviteForm) -> list[Person]:
+    people = Person.objects.filter(company=request.company, kind__in=invitations.INVITABLE_KINDS)
+    if form.cleaned_data["everyone_waiting"]:
+        waiting = with_collection_status(people).filter(collection_status__in=WAITING)
+        return list(waiting.order_by("family_name_kana", "given_name_kana", "pk"))
+    return list(people.filter(pk__in=form.cleaned_data["people"]).order_by("pk"))
+
+
+@never_cache
+@require_POST
+@company_page(roles=INVITERS)
+def invite(request: HttpRequest) -> HttpResponse:
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whom to invite, and how."))
+        return redirect("web:collection", request.company.pk)
+    result = invitations.invite(
+        acting_user=request.user,
+        company=request.company,
+        people=_targets(request, form),
+        delivery=form.cleaned_data["delivery"],
+        client_address=client_address(request),
+    )
+    report(request, result)
+    if result.printed:
+        return render_sheets(request, result)
+    back = form.cleaned_data.get("next_person")
+    if back:
+        return redirect("web:person", request.company.pk, back)
+    return redirect("web:collection", request.company.pk)
+
+
+def report(request: HttpRequest, result: InviteResult) -> None:
+    """One line per outcome, with counts: never an address or a name in a message."""
+    if result.sent:
+        n = len(result.sent)
+        messages.success(
+            request, ngettext("%(n)d invitation sent.", "%(n)d invitations sent.", n) % {"n": n}
+        )
+    for group, text in (
+        (result.no_email, _("%(n)d without an e-mail address: print their sheets instead.")),
+        (result.no_birth_date, _("%(n)d without a birth date on file: add it first.")),
+        (result.no_purpose, _("%(n)d with no purpose the company notifies for them.")),
+        (result.not_needed, _("%(n)d already stored or awaiting review: not invited.")),
+        (result.failed, _("%(n)d e-mails could not be sent: check the SMTP settings.")),
+    ):
+        if group:
+            messages.warning(request, text % {"n": len(group)})
+
+
+def render_sheets(request: HttpRequest, result: InviteResult) -> HttpResponse:
+    """The printed invitations: shown once (the tokens are not kept), one sheet per person."""
+    sheets = []
+    for invitation, token in result.printed:
+        link = registration_link(token)
+        sheets.append(
+            {
+                "person": Person.objects.get(pk=invitation.person_id),
+                "link": link,
+                "qr": segno.make(link, error="m").svg_data_uri(scale=4),
+                "expires_at": invitation.expires_at,
+            }
+        )
+    return render(request, "web/collection/sheets.html", {"sheets": sheets})
+
+
+@require_POST
+@company_page(roles=INVITERS)
+def withdraw(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation, pk=invitation_id, company=request.company)
+    if invitations.revoke(
+        acting_user=request.user, invitation=invitation, client_address=client_address(request)
+    ):
+        messages.success(request, _("The invitation was withdrawn: its link no longer works."))
+    else:
+        messages.info(request, _("This invitation was already used or withdrawn."))
+    return redirect("web:person", request.company.pk, invitation.person_id)
+
+
+@require_POST
+@company_page(roles=INVITERS)
+def remind_all(request: HttpRequest) -> HttpResponse:
+    """Remind now everyone invited by e-mail who has not submitted."""
+    now = timezone.now()
+    sent = 0
+    for invitation in invitations.open_by_email(request.company, now):
+        sent += invitations.remind(invitation, actor=Actor.of(request.user), now=now)
+    messages.success(
+        request, ngettext("%(n)d reminder sent.", "%(n)d reminders sent.", sent) % {"n": sent}
+    )
+    return redirect("web:collection", request.company.pk)
+
+
+@company_page(roles=SETTINGS_PAGE)
+def collection_settings(request: HttpRequest) -> HttpResponse:
+    company = request.company
+    current = invitations.settings_of(company)
+    form = CollectionSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        changed = form.changed_data
+        if changed:
+            _save_settings(request, form.save(commit=False), changed)
+            messages.success(request, _("Settings saved."))
+        else:
+            messages.info(request, _("Nothing was changed."))
+        return redirect("web:collection_settings", company.pk)
+    return render(request, "web/collection/settings.html", {"form": form})
+
+
+def _save_settings(request: HttpRequest, found: CollectionSettings, changed: list[str]) -> None:
+    with transaction.atomic():
+        found.save()
+        audit.record(
+            actor=Actor.of(request.user),
+            action="collection.settings.update",
+            company_id=request.company.pk,
+            client_address=client_address(request),
+            detail={"fields": sorted(changed)},
+        )

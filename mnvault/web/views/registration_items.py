@@ -1,0 +1,134 @@
+"""The registration steps that collect several items: identity-document photos (for the
+combination the person chose, domain R20) and dependents (declared and verified by the
+employee, domain R23)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from mnvault.collection.document_files import DocumentRefused, clean_document, max_document_bytes
+from mnvault.vault import collected, identity
+from mnvault.vault.collected import DependentDetails
+from mnvault.vault.errors import VaultError
+from mnvault.web.registration_forms import CombinationForm, DependentForm, DocumentForm
+from mnvault.web.views.registration import (
+    Flow,
+    dependents_of,
+    documents_of,
+    registration,
+    step,
+)
+
+
+def _remove(request: HttpRequest, flow: Flow, remover) -> bool:
+    value = request.POST.get("remove", "")
+    if request.method != "POST" or not value.isdigit():
+        return False
+    remover(int(value))
+    return True
+
+
+@step(needs=("verified", "notice"))
+def reg_documents(request: HttpRequest, flow: Flow) -> HttpResponse:
+    def remove(document_id: int) -> None:
+        collected.remove_document(
+            invitation=flow.invitation, document_id=document_id, client_address=flow.address
+        )
+
+    if _remove(request, flow, remove):
+        return redirect("web:reg_documents")
+    if request.method == "POST" and "combination" in request.POST:
+        choice = CombinationForm(request.POST)
+        if choice.is_valid():
+            flow.save(combination=choice.cleaned_data["combination"])
+        return redirect("web:reg_documents")
+    combination = flow.state.get("combination")
+    form = DocumentForm(combination=combination) if combination else None
+    status = 200
+    if combination and request.method == "POST":
+        form = DocumentForm(request.POST, request.FILES, combination=combination)
+        if _store_upload(request, flow, form):
+            return redirect("web:reg_documents")
+        status = 400
+    documents = list(documents_of(flow))
+    problem = identity.combination_problem({d.kind for d in documents}, identity_exemption=False)
+    context = {
+        "step": 4,
+        "choice": CombinationForm(initial={"combination": combination}),
+        "combination": combination,
+        "form": form,
+        "documents": documents,
+        "complete": not problem and bool(documents),
+        "problem": problem,
+        "max_mb": max_document_bytes() // (1024 * 1024),
+    }
+    return render(request, "web/reg/documents.html", context, status=status)
+
+
+def _store_upload(request: HttpRequest, flow: Flow, form: DocumentForm) -> bool:
+    """Clean the file in memory and hand it to the vault core; on any refusal, say why on
+    the form and store nothing."""
+    if "file" in getattr(request, "too_large_uploads", ()):
+        registration.refuse(flow.invitation, "collection.document_added", "too_large", flow.address)
+        form.is_valid()
+        form.errors.pop("file", None)
+        form.add_error(
+            "file",
+            _("The file is larger than %(mb)s MB.") % {"mb": max_document_bytes() // 2**20},
+        )
+        return False
+    if not form.is_valid():
+        return False
+    try:
+        clean = clean_document(form.cleaned_data["file"].read())
+    except DocumentRefused as refused:
+        form.add_error("file", refused.message)
+        registration.refuse(
+            flow.invitation, "collection.document_added", refused.code, flow.address
+        )
+        return False
+    collected.add_document(
+        invitation=flow.invitation,
+        kind=form.cleaned_data["kind"],
+        content=clean.content,
+        content_type=clean.content_type,
+        client_address=flow.address,
+    )
+    return True
+
+
+@sensitive_post_parameters("number")
+@step(needs=("verified", "notice"))
+def reg_dependents(request: HttpRequest, flow: Flow) -> HttpResponse:
+    if not registration.is_employee(flow.invitation):
+        return redirect("web:reg_confirm")
+
+    def remove(dependent_id: int) -> None:
+        collected.remove_dependent(
+            invitation=flow.invitation, dependent_id=dependent_id, client_address=flow.address
+        )
+
+    if _remove(request, flow, remove):
+        return redirect("web:reg_dependents")
+    form = DependentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        number = data.pop("number")
+        try:
+            collected.add_dependent(
+                invitation=flow.invitation,
+                details=DependentDetails(**data),
+                number=number,
+                client_address=flow.address,
+            )
+        except VaultError as failed:
+            form.add_error(None, failed.message)
+        else:
+            return redirect("web:reg_dependents")
+    if form.errors.get("number"):
+        registration.refuse(flow.invitation, "collection.dependent_added", "number", flow.address)
+    context = {"form": form, "step": 5, "dependents": dependents_of(flow)}
+    return render(request, "web/reg/dependents.html", context, status=400 if form.errors else 200)

@@ -1,0 +1,137 @@
+"""The handler's review of submissions (本人確認, domain R20): a queue, each submission with its
+documents beside the entered details, then approve or send back. Opening the entered numbers
+and each document photo is an audited action of the vault core."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from mnvault.collection import review
+from mnvault.collection.models import IdentityDocument, Submission, SubmissionStatus
+from mnvault.companies.purposes import Purpose
+from mnvault.vault import collected, numbers
+from mnvault.vault.access import NUMBER_ROLES
+from mnvault.vault.errors import Refused, VaultError
+from mnvault.web.company import company_page
+from mnvault.web.review_forms import ApproveForm, SendBackForm
+from mnvault.web.views.collection import render_sheets, report
+from mnvault.web.views.registration import client_address
+
+
+@company_page(roles=NUMBER_ROLES)
+def review_queue(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/collection/queue.html", {"queue": review.queue(request.company)})
+
+
+def _submission(request: HttpRequest, submission_id: int) -> Submission:
+    return get_object_or_404(
+        Submission, pk=submission_id, company=request.company, status=SubmissionStatus.SUBMITTED
+    )
+
+
+@never_cache
+@company_page(roles=NUMBER_ROLES)
+def review_submission(request: HttpRequest, submission_id: int) -> HttpResponse:
+    submission = _submission(request, submission_id)
+    return _render_review(request, submission)
+
+
+def _render_review(
+    request: HttpRequest,
+    submission: Submission,
+    approve_form: ApproveForm | None = None,
+    send_back_form: SendBackForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    try:
+        opened = collected.open_submitted_numbers(
+            acting_user=request.user, submission=submission, client_address=client_address(request)
+        )
+    except Refused as refused:
+        messages.error(request, refused.message)
+        return redirect("web:review_queue", request.company.pk)
+    documents = list(submission.documents.order_by("pk"))
+    labels = dict(Purpose.choices)
+    dependents = [
+        (d, numbers.format_grouped(opened.dependents[d.pk]))
+        for d in submission.dependents.order_by("pk")
+    ]
+    context = {
+        "submission": submission,
+        "person": submission.person,
+        "number": numbers.format_grouped(opened.number),
+        "dependents": dependents,
+        "documents": documents,
+        "purposes": [labels.get(p, p) for p in submission.purposes],
+        "approve_form": approve_form
+        or ApproveForm(initial={"document_kinds": sorted({d.kind for d in documents})}),
+        "send_back_form": send_back_form or SendBackForm(),
+    }
+    return render(request, "web/collection/review.html", context, status=status)
+
+
+@never_cache
+@company_page(roles=NUMBER_ROLES)
+def review_document(request: HttpRequest, document_id: int) -> HttpResponse:
+    document = get_object_or_404(IdentityDocument, pk=document_id)
+    if document.submission.company_id != request.company.pk:
+        raise Http404
+    try:
+        content = collected.open_document(
+            acting_user=request.user, document=document, client_address=client_address(request)
+        )
+    except Refused:
+        raise Http404 from None
+    response = HttpResponse(content, content_type=document.content_type)
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+@require_POST
+@company_page(roles=NUMBER_ROLES)
+def approve(request: HttpRequest, submission_id: int) -> HttpResponse:
+    submission = _submission(request, submission_id)
+    form = ApproveForm(request.POST)
+    if not form.is_valid():
+        return _render_review(request, submission, approve_form=form, status=400)
+    try:
+        review.approve(
+            acting_user=request.user,
+            submission=submission,
+            document_kinds=form.cleaned_data["document_kinds"],
+            client_address=client_address(request),
+        )
+    except VaultError as failed:  # a refusal, a duplicate number, a bad combination
+        form.add_error(None, failed.message)
+        return _render_review(request, submission, approve_form=form, status=400)
+    messages.success(request, _("Approved: the number is stored."))
+    return redirect("web:person", request.company.pk, submission.person_id)
+
+
+@require_POST
+@company_page(roles=NUMBER_ROLES)
+def send_back(request: HttpRequest, submission_id: int) -> HttpResponse:
+    submission = _submission(request, submission_id)
+    form = SendBackForm(request.POST)
+    if not form.is_valid():
+        return _render_review(request, submission, send_back_form=form, status=400)
+    try:
+        result = review.send_back(
+            acting_user=request.user,
+            submission=submission,
+            reason=form.cleaned_data["reason"],
+            client_address=client_address(request),
+        )
+    except VaultError as failed:
+        form.add_error(None, failed.message)
+        return _render_review(request, submission, send_back_form=form, status=400)
+    messages.success(request, _("Sent back. The person gets a new invitation."))
+    report(request, result)
+    if result.printed:
+        return render_sheets(request, result)
+    return redirect("web:review_queue", request.company.pk)
