@@ -76,6 +76,7 @@ def main() -> None:
             "first page": {},
             "search by kana": {"q": "サトウ"},
             "kind + number filter": {"kind": "employee", "status": "stored"},
+            "collection status filter": {"collection": "not_invited"},
             "last page": {"page": last},
         }
         results = {}

@@ -20,6 +20,10 @@ from mnvault.vault.keys import KeyFileProvider, KeyMaterial
 
 ALL_DATABASES = ["default", "keys"]
 
+# The browser and signed-in client fixtures, defined once here for every app's tests: a
+# session-scoped browser registered by two conftest files would start Playwright twice.
+from mnvault.web.tests.fixtures import browser, page, signed_in, stored  # noqa: E402, F401
+
 # A fresh clone has no data directory and so no secret key; tests use a throwaway one.
 django_settings.SECRET_KEY = "test-only-" + "x" * 50
 COMPANY_PURPOSES = [Purpose.WITHHOLDING, Purpose.SOCIAL_INSURANCE]

@@ -89,7 +89,7 @@ def shoot(username: str, password: str, manager: str, manager_password: str) -> 
     os.environ["DJANGO_SETTINGS_MODULE"] = "mnvault.settings"
     from playwright.sync_api import sync_playwright
 
-    from mnvault.web.tests.conftest import CHROMIUM_ARGS  # the browser tests' own flags
+    from mnvault.web.tests.fixtures import CHROMIUM_ARGS  # the browser tests' own flags
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

@@ -60,6 +60,7 @@ def mode(path) -> int:
         ["import", "people", "people.csv", "--company", "1", "--user", "someone"],
         ["audit", "verify"],
         ["keys", "rotate"],
+        ["scheduler", "--once"],
     ],
     ids=lambda args: args[0],
 )

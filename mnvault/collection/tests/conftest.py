@@ -12,10 +12,10 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from mnvault.audit.tests.test_concurrency import database_url, installation  # noqa: F401
 from mnvault.collection import invitations
 from mnvault.collection.models import Invitation
 from mnvault.conftest import make_person
-from mnvault.web.tests.conftest import signed_in  # noqa: F401 - a fixture shared with web
 
 BIRTH_DATE = date(1990, 4, 1)
 LINK = re.compile(r"https?://[^\s]+/r/([A-Za-z0-9_\-]+)")
@@ -64,7 +64,6 @@ def payee(personas):
 
 
 def invite_by_email(user, person) -> tuple[Invitation, str]:
-    mail.outbox.clear()
     result = invitations.invite(
         acting_user=user, company=person.company, people=[person], delivery="email"
     )

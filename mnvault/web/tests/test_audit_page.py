@@ -368,7 +368,7 @@ def test_verification_needs_post(signed_in, personas):
 
 
 def test_verification_needs_the_csrf_token(personas):
-    from mnvault.web.tests.conftest import verified_client
+    from mnvault.web.tests.fixtures import verified_client
 
     client = verified_client(personas.auditor)
     client.handler.enforce_csrf_checks = True

@@ -29,11 +29,13 @@
     var out = document.getElementById("number_check");
     var input = document.querySelector("input[data-mynumber]");
     if (!out || !input) return;
-    input.addEventListener("input", function () {
+    function show() {
       var v = verdict(input.value);
       out.textContent = v ? out.dataset[v] : "";
       out.className = v === "ok" ? "ok" : v ? "error" : "muted";
       input.setAttribute("aria-invalid", v && v !== "ok" ? "true" : "false");
-    });
+    }
+    input.addEventListener("input", show);
+    if (input.value) show(); // typed before this script was ready
   });
 })();

@@ -1,5 +1,6 @@
 """Headless Chromium (Debian's, installed by run-tests) driven by Playwright, for tests of the
-pages as a person uses them."""
+pages as a person uses them, and signed-in test clients. Registered as fixtures by the root
+``mnvault/conftest.py``, once for every app's tests."""
 
 from __future__ import annotations
 
