@@ -208,6 +208,7 @@ MNVAULT_PUBLIC_URL = os.environ.get("MNVAULT_PUBLIC_URL", "http://127.0.0.1:8000
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"tokens": {"()": "mnvault.web.logfilters.MaskInvitationTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["tokens"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("MNVAULT_LOG_LEVEL", "INFO")},
 }

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from smtplib import SMTPException
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from mnvault.accounts.models import Membership, Role, User
@@ -247,35 +248,27 @@ def revoke(*, acting_user: User, invitation: Invitation, client_address: str = "
 
 def remind(invitation: Invitation, *, actor: Actor, now: datetime) -> bool:
     """A reminder carries a fresh link (the old token is not kept, so it cannot be sent
-    again); the old link stops working, the expiry stays."""
+    again). The new link replaces the old only once the e-mail is out: a mail server that
+    is down must not leave the person with no working link."""
     token = new_token()
+    fresh = Invitation.objects.get(pk=invitation.pk)
+    if fresh.used_at or fresh.revoked_at or fresh.expires_at <= now or not fresh.email:
+        return False
+    sent = deliver(fresh, token, template="reminder", now=now)
     with transaction.atomic():
-        fresh = Invitation.objects.select_for_update().get(pk=invitation.pk)
-        if fresh.used_at or fresh.revoked_at or fresh.expires_at <= now or not fresh.email:
-            return False
-        fresh.token_hash = token_hash(token)
-        fresh.reminders_sent += 1
-        fresh.save(update_fields=["token_hash", "reminders_sent"])
+        switched = sent and Invitation.objects.filter(
+            pk=fresh.pk, used_at__isnull=True, revoked_at__isnull=True
+        ).update(token_hash=token_hash(token), reminders_sent=F("reminders_sent") + 1)
         audit.record(
             actor=actor,
             action="collection.remind",
+            outcome=Outcome.OK if switched else Outcome.FAILED,
+            reason="" if switched else "send_failed" if not sent else "closed",
             company_id=fresh.company_id,
             person_id=fresh.person_id,
             detail={"invitation": fresh.pk},
         )
-    if deliver(fresh, token, template="reminder", now=now):
-        return True
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action="collection.remind",
-            outcome=Outcome.FAILED,
-            reason="send_failed",
-            company_id=fresh.company_id,
-            person_id=fresh.person_id,
-            detail={"invitation": fresh.pk},
-        )
-    return False
+    return bool(switched)
 
 
 def open_by_email(company: Company, now: datetime) -> Iterable[Invitation]:

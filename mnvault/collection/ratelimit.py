@@ -17,6 +17,7 @@ from django.core.cache import cache
 PER_ADDRESS = (600, 600)
 PER_INVITATION = (120, 600)
 UNKNOWN_LINKS_PER_ADDRESS = (10, 600)
+CODES_PER_INVITATION = (3, 3600)  # e-mails with a one-time code
 
 
 def _key(scope: str, subject: str) -> str:

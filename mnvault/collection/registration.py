@@ -31,6 +31,7 @@ from mnvault.collection.models import (
 from mnvault.people.models import Person, PersonKind
 from mnvault.vault import identity
 from mnvault.vault.collected import InvitationClosed
+from mnvault.vault.models import DocumentKind
 
 MAX_BIRTH_DATE_FAILURES = 5
 MAX_CODE_FAILURES = 5
@@ -179,18 +180,31 @@ def draft_of(invitation: Invitation) -> Submission | None:
     return Submission.objects.filter(invitation=invitation).first()
 
 
+def documents_problem(kinds: list[str]) -> str:
+    """What the uploaded photos still lack: an R20 combination, and both sides of the My
+    Number card (the number is on the back, the photo on the front)."""
+    problem = identity.combination_problem(set(kinds), identity_exemption=False)
+    if problem:
+        return problem
+    if set(kinds) & identity.NUMBER_PROOFS == {DocumentKind.MY_NUMBER_CARD} and (
+        kinds.count(DocumentKind.MY_NUMBER_CARD) < 2
+    ):
+        return str(_("Upload both sides of the My Number card."))
+    return ""
+
+
 def missing(invitation: Invitation, *, attested: bool) -> list[str]:
     """What still stops the submission, as messages for the person; [] when complete."""
     draft = draft_of(invitation)
     problems: list[str] = []
     if draft is None or draft.number_ciphertext is None:
         problems.append(str(_("Enter your individual number.")))
-    kinds = set(
+    kinds = list(
         IdentityDocument.objects.filter(submission=draft).values_list("kind", flat=True)
         if draft
         else ()
     )
-    problem = identity.combination_problem(kinds, identity_exemption=False)
+    problem = documents_problem(kinds)
     if problem:
         problems.append(problem)
     has_dependents = (

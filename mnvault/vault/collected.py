@@ -35,7 +35,7 @@ from mnvault.people.models import Person, PersonKind
 from mnvault.vault import crypto, datakeys, identity, numbers
 from mnvault.vault.access import Operation, decide, kinds_in_scope
 from mnvault.vault.errors import Refused, VaultError
-from mnvault.vault.models import VerificationChannel
+from mnvault.vault.models import NumberRecord, NumberStatus, VerificationChannel
 from mnvault.vault.services import (
     Verification,
     _audit,
@@ -45,11 +45,13 @@ from mnvault.vault.services import (
     write_number,
 )
 
-# Purposes that concern a dependent's number: the withholding declaration (扶養控除等申告書)
-# and the social-insurance filings (domain R11, R23).
-DEPENDENT_PURPOSES = frozenset(
-    {Purpose.WITHHOLDING, Purpose.SOCIAL_INSURANCE, Purpose.NATIONAL_PENSION_3}
-)
+# Purposes a dependent's number, verified by the employee, may serve: the withholding
+# declaration (扶養控除等申告書) and the health-insurance dependant filings (domain R11,
+# R23). Not the 国民年金第3号被保険者届: for it the employer verifies the spouse itself (R23).
+DEPENDENT_PURPOSES = frozenset({Purpose.WITHHOLDING, Purpose.SOCIAL_INSURANCE})
+# What one invitation may bring: enough for any R20 combination and any family, no more.
+MAX_DOCUMENTS = 8
+MAX_DEPENDENTS = 20
 
 
 class InvitationClosed(VaultError):
@@ -57,6 +59,19 @@ class InvitationClosed(VaultError):
     message = (
         "この招待は使えません (使用済み・期限切れ・取消し) / "
         "this invitation can no longer be used (used, expired or withdrawn)"
+    )
+
+
+class TooMany(VaultError):
+    code = "too_many"
+    message = "これ以上追加できません / no more can be added"
+
+
+class AlreadyStored(VaultError):
+    code = "already_stored"
+    message = (
+        "この人の番号は既に保管されています。置き換えは対面で行ってください / "
+        "a number is already stored for this person: replace it in person"
     )
 
 
@@ -146,6 +161,8 @@ def add_dependent(
                 "扶養親族は従業員だけが登録できます / only employees declare dependents",
                 code="not_employee",
             )
+        if SubmittedDependent.objects.filter(submission=submission).count() >= MAX_DEPENDENTS:
+            raise TooMany()
         dependent = SubmittedDependent(submission=submission, **details.__dict__)
         dek = datakeys.dek_for(person, create=True)
         aad = crypto.field_aad(
@@ -184,6 +201,8 @@ def add_document(
     with vault_transaction():
         invitation = _open_invitation(invitation)
         submission = _draft(invitation)
+        if IdentityDocument.objects.filter(submission=submission).count() >= MAX_DOCUMENTS:
+            raise TooMany()
         person = Person.objects.get(pk=invitation.person_id)
         key = datakeys.key_for(submission.document_key_ref, person, create=True)
         document = IdentityDocument(
@@ -226,6 +245,8 @@ def open_document(
     decision = decide(actor, company, Operation.REVIEW, person=person)
     if not decision.allowed:
         _refuse(actor, company, person, decision, "collection.document_view", **extra)
+    if submission.status not in (SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED):
+        raise NotSubmitted()  # a draft is the person's until handed in; sent back is gone
     with (
         _failures_audited(actor, "collection.document_view", company, person_id=person.pk),
         vault_transaction(),
@@ -295,6 +316,7 @@ def approve(
         vault_transaction(),
     ):
         submission = _locked_submitted(submission)
+        _check_approvable(person, submission, document_kinds)
         now = timezone.now()
         verification = Verification(
             channel=VerificationChannel.ONLINE,
@@ -331,25 +353,66 @@ def approve(
             _destroy_documents(actor, submission, "approved")
 
 
+def _check_approvable(person: Person, submission: Submission, kinds: Sequence[str]) -> None:
+    """Inside the approval's transaction: the documents ticked were uploaded (the record must
+    say what was really seen, R24), no number was stored for the person meanwhile (in person
+    or by import: never replaced silently), and each dependent has a purpose to be held for."""
+    uploaded = set(
+        IdentityDocument.objects.filter(submission=submission).values_list("kind", flat=True)
+    )
+    if not set(kinds) <= uploaded:
+        raise VaultError(
+            "提出されていない書類が選ばれています / a document was ticked that was not uploaded",
+            code="documents_not_uploaded",
+        )
+    if NumberRecord.objects.filter(person=person, status=NumberStatus.ACTIVE).exists():
+        raise AlreadyStored()
+    declared = SubmittedDependent.objects.filter(submission=submission).exists()
+    if declared and not set(submission.purposes) & DEPENDENT_PURPOSES:
+        raise VaultError(
+            "扶養親族の番号を保管する利用目的がありません / "
+            "no purpose notified for which dependents' numbers may be kept",
+            code="no_dependent_purpose",
+        )
+
+
+def _dependent_person(company: Company, employee: Person, declared: SubmittedDependent) -> Person:
+    """The employee's dependent of that name and birth date, if already on record (then
+    without a stored number, or the approval stops), else a new one."""
+    same = Person.objects.filter(
+        company=company,
+        kind=PersonKind.DEPENDENT,
+        employee=employee,
+        family_name=declared.family_name,
+        given_name=declared.given_name,
+        birth_date=declared.birth_date,
+    ).first()
+    if same is not None:
+        if NumberRecord.objects.filter(person=same, status=NumberStatus.ACTIVE).exists():
+            raise AlreadyStored()
+        return same
+    return Person.objects.create(
+        company=company,
+        kind=PersonKind.DEPENDENT,
+        employee=employee,
+        relationship=declared.relationship,
+        family_name=declared.family_name,
+        given_name=declared.given_name,
+        family_name_kana=declared.family_name_kana,
+        given_name_kana=declared.given_name_kana,
+        birth_date=declared.birth_date,
+    )
+
+
 def _store_dependents(actor, company, person, submission, extra) -> int:
-    purposes = [p for p in submission.purposes if p in DEPENDENT_PURPOSES] or submission.purposes
+    purposes = [p for p in submission.purposes if p in DEPENDENT_PURPOSES]
     verified_on = (submission.submitted_at or timezone.now()).date()
     count = 0
     for declared in SubmittedDependent.objects.filter(submission=submission).order_by("pk"):
         number = _open_number(
             person, submission, f"dependent:{declared.ref}", declared.number_ciphertext
         )
-        dependent = Person.objects.create(
-            company=company,
-            kind=PersonKind.DEPENDENT,
-            employee=person,
-            relationship=declared.relationship,
-            family_name=declared.family_name,
-            given_name=declared.given_name,
-            family_name_kana=declared.family_name_kana,
-            given_name_kana=declared.given_name_kana,
-            birth_date=declared.birth_date,
-        )
+        dependent = _dependent_person(company, person, declared)
         verification = Verification(
             channel=VerificationChannel.BY_EMPLOYEE, verified_on=verified_on
         )
@@ -403,7 +466,12 @@ def send_back(
 def _destroy_documents(actor: Actor, submission: Submission, reason: str) -> int:
     """Inside a vault transaction: delete the photos and shred their key."""
     count, _ = IdentityDocument.objects.filter(submission=submission).delete()
-    datakeys.destroy_key(submission.document_key_ref)
+    # The key goes once the rows are gone for sure: the key store commits before the data,
+    # so destroying it inside this transaction could leave photos that nothing opens if the
+    # data then failed to commit. A crash in between leaves a key to no data, which the
+    # scheduled clean-up (collection.reminders) destroys.
+    ref = submission.document_key_ref
+    transaction.on_commit(lambda: destroy_document_key(ref))
     Submission.objects.filter(pk=submission.pk).update(documents_destroyed_at=timezone.now())
     audit.record(
         actor=actor,
@@ -415,6 +483,11 @@ def _destroy_documents(actor: Actor, submission: Submission, reason: str) -> int
         detail={"submission": submission.pk, "documents": count},
     )
     return count
+
+
+def destroy_document_key(ref: str) -> bool:
+    with datakeys.key_store_atomic(durable=True):
+        return datakeys.destroy_key(ref)
 
 
 def destroy_documents(*, actor: Actor, submission: Submission, reason: str) -> int:

@@ -216,3 +216,33 @@ def _code(body: str) -> str:
     import re
 
     return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def test_staff_selects_people_on_the_list_and_invites_them(signed_in, personas, invitee):
+    other = make_person(personas.company, birth_date=timezone.localdate(), email="o@example.test")
+    make_person(personas.company, birth_date=timezone.localdate(), email="n@example.test")
+    client = signed_in(personas.staff)
+    page = client.get(f"/c/{personas.company.pk}/people/").content.decode()
+    assert f'name="people" value="{invitee.pk}" form="invite-form"' in page
+    response = client.post(
+        f"/c/{personas.company.pk}/collection/invite",
+        {"people": [invitee.pk, other.pk], "delivery": "email"},
+    )
+    assert response.status_code == 302
+    assert sorted(m.to[0] for m in mail.outbox) == ["o@example.test", "taro@example.test"]
+
+
+def test_people_of_another_company_cannot_be_invited_by_id(signed_in, personas, invitee):
+    outsider = make_person(personas.other_company, birth_date=timezone.localdate(), email="x@x.x")
+    client = signed_in(personas.staff)
+    client.post(
+        f"/c/{personas.company.pk}/collection/invite",
+        {"people": [outsider.pk], "delivery": "email"},
+    )
+    assert not Invitation.objects.filter(person=outsider).exists()
+    assert not mail.outbox
+
+
+def test_auditor_sees_no_invitation_checkboxes(signed_in, personas, invitee):
+    page = signed_in(personas.auditor).get(f"/c/{personas.company.pk}/people/").content.decode()
+    assert "invite-form" not in page

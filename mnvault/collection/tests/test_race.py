@@ -46,9 +46,10 @@ SETUP = textwrap.dedent(
         expires_at=timezone.now() + timedelta(days=1),
     )
     collected.enter_number(invitation=invitation, number="{number}")
-    collected.add_document(
-        invitation=invitation, kind="my_number_card", content=b"x", content_type="image/jpeg"
-    )
+    for side in (b"front", b"back"):
+        collected.add_document(
+            invitation=invitation, kind="my_number_card", content=side, content_type="image/jpeg"
+        )
     print(invitation.pk)
     """
 )

@@ -168,6 +168,7 @@ def test_submission_needs_the_documents_of_a_combination(walker, make_number):
 def test_dependents_need_the_employees_attestation(walker, make_number):
     walker.enter_number(make_number())
     walker.upload("my_number_card", jpeg())
+    walker.upload("my_number_card", jpeg())
     walker.add_dependent(make_number())
     response = walker.confirm(attested=False)
     assert response.status_code == 400
@@ -190,6 +191,7 @@ def test_payee_registers_with_the_payment_purposes_and_no_dependents(personas, p
     assert "報酬" in walker.get("/register/purposes").content.decode()
     walker.post("/register/purposes", {"acknowledged": "on"})
     walker.post("/register/number", {"number": make_number()})
+    walker.upload("my_number_card", jpeg())
     walker.upload("my_number_card", jpeg())
     assert walker.get("/register/dependents")["Location"] == "/register/confirm"
     assert walker.confirm(attested=False)["Location"] == "/register/done"
@@ -239,7 +241,9 @@ def test_too_many_unknown_links_from_one_address_are_limited(db):
     assert statuses[-1] == 429
 
 
-def test_an_expired_draft_is_discarded_by_the_scheduler(walker, invited, make_number):
+def test_an_expired_draft_is_discarded_by_the_scheduler(
+    walker, invited, make_number, django_capture_on_commit_callbacks
+):
     from mnvault.collection.reminders import send_due_reminders
     from mnvault.vault.models import DataKey
 
@@ -248,7 +252,8 @@ def test_an_expired_draft_is_discarded_by_the_scheduler(walker, invited, make_nu
     submission = Submission.objects.get()
     assert DataKey.objects.filter(ref=submission.document_key_ref).exists()
     later = timezone.now() + timedelta(days=15)
-    assert send_due_reminders(now=later)["drafts_discarded"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_due_reminders(now=later)["drafts_discarded"] == 1
     submission.refresh_from_db()
     assert submission.number_ciphertext is None
     assert not IdentityDocument.objects.exists()
@@ -272,3 +277,14 @@ def test_upload_of_a_pdf_is_accepted(walker, make_number):
     )
     assert response.status_code == 302
     assert IdentityDocument.objects.get().content_type == "application/pdf"
+
+
+def test_the_my_number_card_needs_both_sides(walker, make_number):
+    walker.enter_number(make_number())
+    walker.upload("my_number_card", jpeg())
+    page = walker.get("/register/documents").content.decode()
+    assert "documents-next" not in page
+    assert "両面" in page
+    assert walker.confirm(attested=False).status_code == 400
+    walker.upload("my_number_card", jpeg(color=(1, 2, 3)))
+    assert "documents-next" in walker.get("/register/documents").content.decode()

@@ -109,9 +109,10 @@ def test_handler_scoped_to_employees_cannot_approve_dependents(signed_in, person
 
 
 def test_approve_stores_the_numbers_and_destroys_the_photos(
-    signed_in, personas, submitted, invitee, numbers_entered
+    signed_in, personas, submitted, invitee, numbers_entered, django_capture_on_commit_callbacks
 ):
-    response = signed_in(personas.handler).post(url(personas, submitted, "approve"), APPROVE)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in(personas.handler).post(url(personas, submitted, "approve"), APPROVE)
     assert response.status_code == 302
     record = NumberRecord.objects.get(person=invitee)
     assert record.status == NumberStatus.ACTIVE and record.channel == "online"
@@ -134,12 +135,16 @@ def test_approve_stores_the_numbers_and_destroys_the_photos(
     assert not DataKey.objects.filter(ref=submitted.document_key_ref).exists()
 
 
-def test_photos_are_kept_as_long_as_the_company_says_then_destroyed(signed_in, personas, submitted):
+def test_photos_are_kept_as_long_as_the_company_says_then_destroyed(
+    signed_in, personas, submitted, django_capture_on_commit_callbacks
+):
     CollectionSettings.objects.create(company=personas.company, document_retention_days=30)
     signed_in(personas.handler).post(url(personas, submitted, "approve"), APPROVE)
     assert IdentityDocument.objects.count() == 2
     assert send_due_reminders(now=timezone.now() + timedelta(days=29))["documents_destroyed"] == 0
-    assert send_due_reminders(now=timezone.now() + timedelta(days=31))["documents_destroyed"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        later = send_due_reminders(now=timezone.now() + timedelta(days=31))
+    assert later["documents_destroyed"] == 1
     assert not IdentityDocument.objects.exists()
     assert not DataKey.objects.filter(ref=submitted.document_key_ref).exists()
     assert AuditEntry.objects.filter(

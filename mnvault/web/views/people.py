@@ -74,6 +74,7 @@ def people_list(request: HttpRequest) -> HttpResponse:
         "collection_statuses": CollectionStatus.choices,
         "kinds": PersonKind.choices,
         "may_edit": bool(request.roles & EDIT_PEOPLE),
+        "may_invite": bool(request.roles & INVITE_PAGE),
     }
     return render(request, "web/people_list.html", context)
 

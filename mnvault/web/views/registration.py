@@ -84,15 +84,22 @@ class Flow:
         return client_address(self.request)
 
 
+def unlogged(response: HttpResponse) -> HttpResponse:
+    """Django logs the path of every 4xx response, and the path of a link holds its token:
+    these answers are expected, and are in the audit log where they matter."""
+    response._has_been_logged = True
+    return response
+
+
 def closed(request: HttpRequest, state: str) -> HttpResponse:
     """A used, expired, withdrawn or unknown link says so plainly, and nothing more."""
     request.session.pop(SESSION, None)
     status = 404 if state == LinkState.UNKNOWN else 410
-    return render(request, "web/reg/closed.html", {"state": state}, status=status)
+    return unlogged(render(request, "web/reg/closed.html", {"state": state}, status=status))
 
 
 def too_many(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/reg/too_many.html", status=429)
+    return unlogged(render(request, "web/reg/too_many.html", status=429))
 
 
 def _limited(request: HttpRequest, invitation_id: int | None = None) -> bool:
@@ -119,7 +126,7 @@ def step(*, needs: tuple[str, ...] = ()) -> Callable:
                 return too_many(request)
             link_state = registration.state_of(invitation)
             if link_state != LinkState.OPEN:
-                return closed(request, link_state)
+                return _closed_midway(request, invitation, link_state)
             flow = Flow(request, invitation, state)
             if "verified" in needs and not flow.verified:
                 return redirect("web:reg_start")
@@ -128,11 +135,19 @@ def step(*, needs: tuple[str, ...] = ()) -> Callable:
             try:
                 return view(request, flow, *args, **kwargs)
             except InvitationClosed:
-                return closed(request, registration.state_of(registration.reload(invitation.pk)))
+                link_state = registration.state_of(registration.reload(invitation.pk))
+                return _closed_midway(request, invitation, link_state)
 
         return wrapped
 
     return decorate
+
+
+def _closed_midway(request: HttpRequest, invitation: Invitation, state: str) -> HttpResponse:
+    """The link closed while the person was on it (withdrawn, expired, used on another
+    phone): refused, and audited like a closed link opened anew."""
+    registration.refuse_closed_link(invitation, state, client_address(request))
+    return closed(request, state)
 
 
 @never_cache
@@ -188,7 +203,11 @@ def reg_code(request: HttpRequest, flow: Flow) -> HttpResponse:
         return redirect("web:reg_notice")
     form = CodeForm(request.POST if "code" in request.POST else None)
     if request.method == "POST" and "send" in request.POST:
-        if registration.send_code(flow.invitation):
+        if not ratelimit.hit("code", str(flow.invitation.pk), ratelimit.CODES_PER_INVITATION):
+            messages.error(
+                request, _("Too many codes were sent. Wait an hour, or ask your office.")
+            )
+        elif registration.send_code(flow.invitation):
             messages.info(request, _("We sent a code to the e-mail address of your invitation."))
         else:
             messages.error(request, _("The code could not be sent. Ask your office."))

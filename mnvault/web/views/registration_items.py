@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mnvault.collection.document_files import DocumentRefused, clean_document, max_document_bytes
-from mnvault.vault import collected, identity
-from mnvault.vault.collected import DependentDetails
+from mnvault.vault import collected
+from mnvault.vault.collected import DependentDetails, TooMany
 from mnvault.vault.errors import VaultError
 from mnvault.web.registration_forms import CombinationForm, DependentForm, DocumentForm
 from mnvault.web.views.registration import (
@@ -54,7 +54,7 @@ def reg_documents(request: HttpRequest, flow: Flow) -> HttpResponse:
             return redirect("web:reg_documents")
         status = 400
     documents = list(documents_of(flow))
-    problem = identity.combination_problem({d.kind for d in documents}, identity_exemption=False)
+    problem = registration.documents_problem([d.kind for d in documents])
     context = {
         "step": 4,
         "choice": CombinationForm(initial={"combination": combination}),
@@ -90,13 +90,18 @@ def _store_upload(request: HttpRequest, flow: Flow, form: DocumentForm) -> bool:
             flow.invitation, "collection.document_added", refused.code, flow.address
         )
         return False
-    collected.add_document(
-        invitation=flow.invitation,
-        kind=form.cleaned_data["kind"],
-        content=clean.content,
-        content_type=clean.content_type,
-        client_address=flow.address,
-    )
+    try:
+        collected.add_document(
+            invitation=flow.invitation,
+            kind=form.cleaned_data["kind"],
+            content=clean.content,
+            content_type=clean.content_type,
+            client_address=flow.address,
+        )
+    except TooMany:
+        form.add_error("file", _("No more files can be added: remove one first."))
+        registration.refuse(flow.invitation, "collection.document_added", "too_many", flow.address)
+        return False
     return True
 
 

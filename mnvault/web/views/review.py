@@ -16,6 +16,7 @@ from mnvault.collection.models import IdentityDocument, Submission, SubmissionSt
 from mnvault.companies.purposes import Purpose
 from mnvault.vault import collected, numbers
 from mnvault.vault.access import NUMBER_ROLES
+from mnvault.vault.collected import NotSubmitted
 from mnvault.vault.errors import Refused, VaultError
 from mnvault.web.company import company_page
 from mnvault.web.review_forms import ApproveForm, SendBackForm
@@ -52,8 +53,8 @@ def _render_review(
         opened = collected.open_submitted_numbers(
             acting_user=request.user, submission=submission, client_address=client_address(request)
         )
-    except Refused as refused:
-        messages.error(request, refused.message)
+    except VaultError as failed:  # refused (audited), or no longer awaiting review
+        messages.error(request, failed.message)
         return redirect("web:review_queue", request.company.pk)
     documents = list(submission.documents.order_by("pk"))
     labels = dict(Purpose.choices)
@@ -85,7 +86,7 @@ def review_document(request: HttpRequest, document_id: int) -> HttpResponse:
         content = collected.open_document(
             acting_user=request.user, document=document, client_address=client_address(request)
         )
-    except Refused:
+    except (Refused, NotSubmitted):
         raise Http404 from None
     response = HttpResponse(content, content_type=document.content_type)
     response["Content-Disposition"] = "inline"
