@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -33,8 +35,7 @@ from mnvault.vault import identity
 from mnvault.vault.collected import InvitationClosed
 from mnvault.vault.models import DocumentKind
 
-MAX_BIRTH_DATE_FAILURES = 5
-MAX_CODE_FAILURES = 5
+MAX_FAILURES = 5  # wrong birth dates, or wrong codes, before the invitation is withdrawn
 CODE_MINUTES = 10
 
 
@@ -102,30 +103,49 @@ def refuse_closed_link(invitation: Invitation, state: str, client_address: str) 
         _refusal(invitation, "collection.link_opened", f"link_{state}", client_address)
 
 
-def check_birth_date(invitation: Invitation, given: date, client_address: str) -> bool:
-    """The birth date on file must match. Each miss is audited; after five the invitation is
-    withdrawn and the person needs a new one from the office."""
+@contextmanager
+def _identity_check(invitation: Invitation) -> Iterator[Invitation]:
+    """The invitation, locked, for one identity check; closed links are refused."""
     with transaction.atomic():
         fresh = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if state_of(fresh) != LinkState.OPEN:
             raise InvitationClosed()
+        yield fresh
+
+
+def _passed(invitation: Invitation, factor: str, client_address: str) -> bool:
+    audit.record(
+        actor=Actor.invitee(invitation.pk),
+        action="collection.identity_check",
+        company_id=invitation.company_id,
+        person_id=invitation.person_id,
+        client_address=client_address,
+        detail={"factor": factor},
+    )
+    return True
+
+
+def _failed(invitation: Invitation, counter: str, reason: str, client_address: str) -> bool:
+    """Count and audit a miss; at the limit the invitation is withdrawn for good."""
+    failures = getattr(invitation, counter) + 1
+    setattr(invitation, counter, failures)
+    invitation.save(update_fields=[counter])
+    _refusal(invitation, "collection.identity_check", reason, client_address)
+    if failures >= MAX_FAILURES:
+        invitations.withdraw(
+            invitation, actor=Actor.invitee(invitation.pk), reason="too_many_attempts"
+        )
+    return False
+
+
+def check_birth_date(invitation: Invitation, given: date, client_address: str) -> bool:
+    """The birth date on file must match. Each miss is audited; after five the invitation is
+    withdrawn and the person needs a new one from the office."""
+    with _identity_check(invitation) as fresh:
         person = Person.objects.get(pk=fresh.person_id)
         if person.birth_date is not None and person.birth_date == given:
-            audit.record(
-                actor=Actor.invitee(fresh.pk),
-                action="collection.identity_check",
-                company_id=fresh.company_id,
-                person_id=fresh.person_id,
-                client_address=client_address,
-                detail={"factor": "birth_date"},
-            )
-            return True
-        fresh.birth_date_failures += 1
-        fresh.save(update_fields=["birth_date_failures"])
-        _refusal(fresh, "collection.identity_check", "wrong_birth_date", client_address)
-        if fresh.birth_date_failures >= MAX_BIRTH_DATE_FAILURES:
-            invitations.withdraw(fresh, actor=Actor.invitee(fresh.pk), reason="too_many_attempts")
-    return False
+            return _passed(fresh, "birth_date", client_address)
+        return _failed(fresh, "birth_date_failures", "wrong_birth_date", client_address)
 
 
 def _code_hash(invitation: Invitation, code: str) -> str:
@@ -150,30 +170,14 @@ def send_code(invitation: Invitation) -> bool:
 
 
 def check_code(invitation: Invitation, code: str, client_address: str) -> bool:
-    with transaction.atomic():
-        fresh = Invitation.objects.select_for_update().get(pk=invitation.pk)
-        if state_of(fresh) != LinkState.OPEN:
-            raise InvitationClosed()
+    with _identity_check(invitation) as fresh:
         live = fresh.email_code_expires_at and fresh.email_code_expires_at > timezone.now()
         expected = fresh.email_code_hash
         if live and expected and hmac.compare_digest(expected, _code_hash(fresh, code.strip())):
-            fresh.email_code_hash = ""
+            fresh.email_code_hash = ""  # used once
             fresh.save(update_fields=["email_code_hash"])
-            audit.record(
-                actor=Actor.invitee(fresh.pk),
-                action="collection.identity_check",
-                company_id=fresh.company_id,
-                person_id=fresh.person_id,
-                client_address=client_address,
-                detail={"factor": "email_code"},
-            )
-            return True
-        fresh.email_code_failures += 1
-        fresh.save(update_fields=["email_code_failures"])
-        _refusal(fresh, "collection.identity_check", "wrong_email_code", client_address)
-        if fresh.email_code_failures >= MAX_CODE_FAILURES:
-            invitations.withdraw(fresh, actor=Actor.invitee(fresh.pk), reason="too_many_attempts")
-    return False
+            return _passed(fresh, "email_code", client_address)
+        return _failed(fresh, "email_code_failures", "wrong_email_code", client_address)
 
 
 def draft_of(invitation: Invitation) -> Submission | None:

@@ -325,15 +325,7 @@ def approve(
             verified_by=actor.user,
         )
         number = _open_number(person, submission, "number", submission.number_ciphertext)
-        write_number(person, company, number, submission.purposes, verification)
-        audit.record(
-            actor=actor,
-            action=Operation.STORE,
-            company_id=company.pk,
-            person_id=person.pk,
-            detail={"channel": verification.channel, "submission": submission.pk},
-            **extra,
-        )
+        _store(actor, person, number, submission.purposes, verification, submission, extra)
         created = _store_dependents(actor, company, person, submission, extra)
         submission.status = SubmissionStatus.APPROVED
         submission.document_kinds = list(document_kinds)
@@ -351,6 +343,21 @@ def approve(
         )
         if retention_days == 0:
             _destroy_documents(actor, submission, "approved")
+
+
+@sensitive_variables("number")
+def _store(actor, person, number, purposes, verification, submission, extra) -> None:
+    """One number of an approved submission, stored with its own audit entry."""
+    company = Company.objects.get(pk=person.company_id)
+    write_number(person, company, number, purposes, verification)
+    audit.record(
+        actor=actor,
+        action=Operation.STORE,
+        company_id=company.pk,
+        person_id=person.pk,
+        detail={"channel": verification.channel, "submission": submission.pk},
+        **extra,
+    )
 
 
 def _check_approvable(person: Person, submission: Submission, kinds: Sequence[str]) -> None:
@@ -416,17 +423,9 @@ def _store_dependents(actor, company, person, submission, extra) -> int:
         verification = Verification(
             channel=VerificationChannel.BY_EMPLOYEE, verified_on=verified_on
         )
-        write_number(dependent, company, number, purposes, verification)
+        _store(actor, dependent, number, purposes, verification, submission, extra)
         declared.person, declared.number_ciphertext = dependent, None
         declared.save(update_fields=["person", "number_ciphertext"])
-        audit.record(
-            actor=actor,
-            action=Operation.STORE,
-            company_id=company.pk,
-            person_id=dependent.pk,
-            detail={"channel": verification.channel, "submission": submission.pk},
-            **extra,
-        )
         count += 1
     return count
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from mnvault.audit.tests.test_concurrency import database_url  # noqa: F401 - a fixture
 from mnvault.scheduler.jobs import Job
 from mnvault.scheduler.tests import sample_jobs
 

@@ -17,16 +17,14 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dj_database_url
-import psycopg
 import pytest
-from psycopg import sql
 
+# The throw-away installation's helpers, as in the audit log's concurrency test (its
+# database_url fixture comes through this folder's conftest).
+from mnvault.audit.tests.test_concurrency import _mnvault, _run
 from mnvault.paths import INSTALLATION_VARIABLES
 from mnvault.scheduler.tests.sample_jobs import RUNS_FILE_VARIABLE
 
@@ -99,61 +97,8 @@ HOLDER = textwrap.dedent(
 )
 
 
-def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
 def _python(code: str, *args: str) -> list[str]:
     return [sys.executable, "-c", code, *args]
-
-
-def _mnvault(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mnvault.cli.main", *args]
-
-
-def _postgres_url() -> str | None:
-    """The server to use, or None for SQLite (the suite is run once each way)."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        return None
-    if not url.startswith(("postgres://", "postgresql://")):
-        pytest.skip(f"no multi-process test for DATABASE_URL scheme {url.split(':')[0]}")
-    return url
-
-
-def _admin_connection(url: str) -> psycopg.Connection:
-    config = dj_database_url.parse(url)
-    params = {
-        "host": config.get("HOST") or None,
-        "port": config.get("PORT") or None,
-        "user": config.get("USER") or None,
-        "password": config.get("PASSWORD") or None,
-        "dbname": "postgres",
-    }
-    return psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True)
-
-
-@pytest.fixture
-def database_url() -> Iterator[str | None]:
-    """A fresh PostgreSQL database for this test alone (and its ``_keys`` twin, which
-    ``mnvault init`` creates), dropped afterwards; None on SQLite."""
-    url = _postgres_url()
-    if url is None:
-        yield None
-        return
-    name = f"mnvault_scheduler_{uuid.uuid4().hex[:12]}"
-    with _admin_connection(url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"{url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with _admin_connection(url) as conn:
-            for db in (name, f"{name}_keys"):
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db))
-                )
 
 
 @pytest.fixture
