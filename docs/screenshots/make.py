@@ -46,6 +46,27 @@ def totp(secret: str) -> str:
     return f"{oath_totp(base64.b32decode(secret.replace(' ', ''))):06d}"
 
 
+# A newcomer of the demo company without a number, invited on a printed sheet by the demo
+# handler: prints the link's token, for the phone registration screenshots.
+INVITE = """
+import sys
+from datetime import date
+import django
+django.setup()
+from mnvault.accounts.models import User
+from mnvault.collection.invitations import invite
+from mnvault.companies.models import Company
+from mnvault.people.models import Person
+company = Company.objects.order_by("pk").first()
+person = Person.objects.create(company=company, kind="employee", family_name="新入",
+    given_name="花子", family_name_kana="シンニュウ", given_name_kana="ハナコ",
+    birth_date=date(1995, 6, 15), email="hanako@example.test")
+result = invite(acting_user=User.objects.get(username=sys.argv[1]), company=company,
+    people=[person], delivery="print")
+print(result.printed[0][1])
+"""
+
+
 def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="mnvault-shots-"))
     env = {**os.environ, "MNVAULT_DATA_DIR": str(data), "MNVAULT_LOG_LEVEL": "WARNING"}
@@ -54,6 +75,16 @@ def main() -> None:
     demo = mnvault(env, "demo", "--people", "60", "--seed", "7")
     password = re.search(r"handler\s+user: (\S+)\s+password: (\S+)", demo)
     manager = re.search(r"responsible_manager\s+user: (\S+)\s+password: (\S+)", demo)
+    invited = subprocess.run(
+        [sys.executable, "-c", INVITE, password[1]],
+        env={**env, "DJANGO_SETTINGS_MODULE": "mnvault.settings"},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    global TOKEN
+    TOKEN = invited.stdout.strip()
     server = subprocess.Popen(
         [sys.executable, "-m", "mnvault.cli.main", "serve", "--port", str(PORT)],
         env=env,
@@ -130,8 +161,35 @@ def shoot(username: str, password: str, manager: str, manager_password: str) -> 
         phone = browser.new_page(viewport={"width": 390, "height": 760}, locale="ja-JP")
         phone.goto(f"{BASE}/login")
         phone.screenshot(path=OUT / "sign-in-phone-ja.png")
+        page.goto(f"{BASE}{company}collection/")
+        page.screenshot(path=OUT / "collection-en.png")
+        office.goto(f"{BASE}{company}collection/")
+        office.screenshot(path=OUT / "collection-ja.png")
+        register_on_a_phone(browser)
         browser.close()
     print(f"screenshots written to {OUT}")
+
+
+TOKEN = ""
+
+
+def register_on_a_phone(browser) -> None:
+    """The invited newcomer's first steps on a phone, with a generated number."""
+    import random
+
+    from mnvault.vault.numbers import generate_fake
+
+    phone = browser.new_page(viewport={"width": 390, "height": 760}, locale="ja-JP")
+    phone.goto(f"{BASE}/r/{TOKEN}")
+    phone.wait_for_url("**/register/")
+    phone.fill("#id_birth_date", "1995-06-15")
+    phone.click("button.primary")
+    phone.screenshot(path=OUT / "register-purposes-phone-ja.png", full_page=True)
+    phone.check("#id_acknowledged")
+    phone.click("button.primary")
+    phone.wait_for_load_state()
+    phone.type("#id_number", generate_fake(random.Random(7)))
+    phone.screenshot(path=OUT / "register-number-phone-ja.png", full_page=True)
 
 
 if __name__ == "__main__":
