@@ -28,7 +28,7 @@ from mnvault.companies.models import Company
 from mnvault.companies.purposes import Purpose
 from mnvault.people.models import Person, PersonKind
 from mnvault.vault import numbers
-from mnvault.vault.models import NumberRecord, NumberStatus
+from mnvault.vault.models import has_active_number
 
 log = logging.getLogger("mnvault.collection")
 
@@ -101,7 +101,7 @@ def needs_invitation(person: Person) -> bool:
     """Not for someone whose number is stored or whose submission awaits review."""
     if person.kind not in INVITABLE_KINDS:
         return False
-    if NumberRecord.objects.filter(person=person, status=NumberStatus.ACTIVE).exists():
+    if has_active_number(person):
         return False
     return not Submission.objects.filter(person=person, status=SubmissionStatus.SUBMITTED).exists()
 
@@ -182,7 +182,7 @@ def deliver(
         "person": person,
         "link": mail.registration_link(token),
         "expires_at": invitation.expires_at,
-        "reason": _send_back_reason(invitation),
+        "reason": send_back_reason(invitation),
     }
     try:
         mail.send(to=invitation.email, template=template, context=context)
@@ -193,7 +193,9 @@ def deliver(
     return True
 
 
-def _send_back_reason(invitation: Invitation) -> str:
+def send_back_reason(invitation: Invitation) -> str:
+    """Why the person's previous submission was sent back, for an invitation that follows
+    one (its e-mail, and the registration pages once the person is verified); else ""."""
     if not invitation.follows_send_back:
         return ""
     last = (

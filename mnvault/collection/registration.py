@@ -19,7 +19,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from mnvault.audit import log as audit
 from mnvault.audit.log import Actor
 from mnvault.audit.models import Outcome
 from mnvault.collection import invitations, mail
@@ -32,7 +31,7 @@ from mnvault.collection.models import (
 )
 from mnvault.people.models import Person, PersonKind
 from mnvault.vault import identity
-from mnvault.vault.collected import InvitationClosed
+from mnvault.vault.collected import InvitationClosed, record_invitee
 from mnvault.vault.models import DocumentKind
 
 MAX_FAILURES = 5  # wrong birth dates, or wrong codes, before the invitation is withdrawn
@@ -70,15 +69,7 @@ def reload(invitation_id: int) -> Invitation | None:
 
 
 def _refusal(invitation: Invitation, action: str, reason: str, client_address: str) -> None:
-    audit.record(
-        actor=Actor.invitee(invitation.pk),
-        action=action,
-        outcome=Outcome.REFUSED,
-        reason=reason,
-        company_id=invitation.company_id,
-        person_id=invitation.person_id,
-        client_address=client_address,
-    )
+    record_invitee(invitation, action, client_address, outcome=Outcome.REFUSED, reason=reason)
 
 
 def refuse(invitation: Invitation, action: str, reason: str, client_address: str) -> None:
@@ -89,13 +80,7 @@ def refuse(invitation: Invitation, action: str, reason: str, client_address: str
 
 def opened(invitation: Invitation, client_address: str) -> None:
     with transaction.atomic():
-        audit.record(
-            actor=Actor.invitee(invitation.pk),
-            action="collection.link_opened",
-            company_id=invitation.company_id,
-            person_id=invitation.person_id,
-            client_address=client_address,
-        )
+        record_invitee(invitation, "collection.link_opened", client_address)
 
 
 def refuse_closed_link(invitation: Invitation, state: str, client_address: str) -> None:
@@ -114,14 +99,7 @@ def _identity_check(invitation: Invitation) -> Iterator[Invitation]:
 
 
 def _passed(invitation: Invitation, factor: str, client_address: str) -> bool:
-    audit.record(
-        actor=Actor.invitee(invitation.pk),
-        action="collection.identity_check",
-        company_id=invitation.company_id,
-        person_id=invitation.person_id,
-        client_address=client_address,
-        detail={"factor": factor},
-    )
+    record_invitee(invitation, "collection.identity_check", client_address, factor=factor)
     return True
 
 
@@ -245,14 +223,7 @@ def submit(
         if attested:
             draft.dependents_attested_at = now
         draft.save()
-        audit.record(
-            actor=Actor.invitee(invitation.pk),
-            action="collection.submit",
-            company_id=invitation.company_id,
-            person_id=invitation.person_id,
-            client_address=client_address,
-            detail={"submission": draft.pk},
-        )
+        record_invitee(invitation, "collection.submit", client_address, submission=draft.pk)
     return draft
 
 

@@ -61,13 +61,3 @@ def send_back(
         client_address=client_address,
         follows_send_back=True,
     )
-
-
-def last_send_back_reason(person: Person) -> str:
-    last = (
-        Submission.objects.filter(person=person, status=SubmissionStatus.SENT_BACK)
-        .order_by("-pk")
-        .values_list("send_back_reason", flat=True)
-        .first()
-    )
-    return last or ""

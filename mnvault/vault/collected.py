@@ -35,7 +35,7 @@ from mnvault.people.models import Person, PersonKind
 from mnvault.vault import crypto, datakeys, identity, numbers
 from mnvault.vault.access import Operation, decide, kinds_in_scope
 from mnvault.vault.errors import Refused, VaultError
-from mnvault.vault.models import NumberRecord, NumberStatus, VerificationChannel
+from mnvault.vault.models import VerificationChannel, has_active_number
 from mnvault.vault.services import (
     Verification,
     _audit,
@@ -107,10 +107,22 @@ def _draft(invitation: Invitation) -> Submission:
     return submission
 
 
-def _invitee_audit(invitation: Invitation, action: str, client_address: str, **detail) -> None:
+def record_invitee(
+    invitation: Invitation,
+    action: str,
+    client_address: str,
+    *,
+    outcome: str = Outcome.OK,
+    reason: str = "",
+    **detail,
+) -> None:
+    """The audit entry of something the invited person did (or was refused), inside the
+    caller's transaction."""
     audit.record(
         actor=Actor.invitee(invitation.pk),
         action=action,
+        outcome=outcome,
+        reason=reason,
         company_id=invitation.company_id,
         person_id=invitation.person_id,
         client_address=client_address,
@@ -131,7 +143,7 @@ def enter_number(*, invitation: Invitation, number: str, client_address: str = "
         aad = crypto.field_aad(person.company_id, person.pk, _field(submission.ref, "number"))
         submission.number_ciphertext = crypto.seal(dek, normalised.encode("ascii"), aad)
         submission.save(update_fields=["number_ciphertext"])
-        _invitee_audit(invitation, "collection.number_entered", client_address)
+        record_invitee(invitation, "collection.number_entered", client_address)
     return submission
 
 
@@ -170,7 +182,7 @@ def add_dependent(
         )
         dependent.number_ciphertext = crypto.seal(dek, normalised.encode("ascii"), aad)
         dependent.save(force_insert=True)
-        _invitee_audit(invitation, "collection.dependent_added", client_address)
+        record_invitee(invitation, "collection.dependent_added", client_address)
     return dependent
 
 
@@ -184,7 +196,7 @@ def remove_dependent(
             pk=dependent_id, submission=submission
         ).delete()
         if deleted:
-            _invitee_audit(invitation, "collection.dependent_removed", client_address)
+            record_invitee(invitation, "collection.dependent_removed", client_address)
 
 
 @sensitive_variables("content", "key")
@@ -211,7 +223,7 @@ def add_document(
         aad = crypto.field_aad(person.company_id, person.pk, f"document:{document.ref}")
         document.ciphertext = crypto.seal(key, content, aad)
         document.save(force_insert=True)
-        _invitee_audit(
+        record_invitee(
             invitation, "collection.document_added", client_address, document=document.pk
         )
     return document
@@ -223,7 +235,7 @@ def remove_document(*, invitation: Invitation, document_id: int, client_address:
         submission = _draft(invitation)
         deleted, _ = IdentityDocument.objects.filter(pk=document_id, submission=submission).delete()
         if deleted:
-            _invitee_audit(invitation, "collection.document_removed", client_address)
+            record_invitee(invitation, "collection.document_removed", client_address)
 
 
 def _refuse(actor: Actor, company: Company, person: Person, decision, action, **extra) -> None:
@@ -372,7 +384,7 @@ def _check_approvable(person: Person, submission: Submission, kinds: Sequence[st
             "提出されていない書類が選ばれています / a document was ticked that was not uploaded",
             code="documents_not_uploaded",
         )
-    if NumberRecord.objects.filter(person=person, status=NumberStatus.ACTIVE).exists():
+    if has_active_number(person):
         raise AlreadyStored()
     declared = SubmittedDependent.objects.filter(submission=submission).exists()
     if declared and not set(submission.purposes) & DEPENDENT_PURPOSES:
@@ -395,7 +407,7 @@ def _dependent_person(company: Company, employee: Person, declared: SubmittedDep
         birth_date=declared.birth_date,
     ).first()
     if same is not None:
-        if NumberRecord.objects.filter(person=same, status=NumberStatus.ACTIVE).exists():
+        if has_active_number(same):
             raise AlreadyStored()
         return same
     return Person.objects.create(

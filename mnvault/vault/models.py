@@ -87,6 +87,12 @@ class NumberRecord(models.Model):
         return f"<NumberRecord person={self.person_id} status={self.status}>"
 
 
+def has_active_number(person) -> bool:
+    """Whether a number is stored (active) for ``person``: the one check that decides who
+    still needs collecting and what must never be replaced silently."""
+    return NumberRecord.objects.filter(person=person, status=NumberStatus.ACTIVE).exists()
+
+
 class DataKey(models.Model):
     """A person's data key (DEK), wrapped by the KEK named in ``kek_id``. Deleting the row is
     crypto-shredding: every copy of the ciphertext, backups included, becomes unreadable.

@@ -12,7 +12,7 @@ from mnvault.people.models import Person, PersonKind
 from mnvault.vault import numbers
 from mnvault.vault.errors import InvalidNumber
 from mnvault.vault.identity import combination_problem
-from mnvault.vault.models import DocumentKind, NumberRecord, NumberStatus
+from mnvault.vault.models import DocumentKind, has_active_number
 from mnvault.web.safe_forms import SafeForm, SafeModelForm
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -64,7 +64,7 @@ class PersonForm(SafeModelForm):
         kind, person = self.cleaned_data["kind"], self.instance
         if person.pk is None or kind == person.kind:
             return kind
-        if NumberRecord.objects.filter(person=person, status=NumberStatus.ACTIVE).exists():
+        if has_active_number(person):
             raise forms.ValidationError(
                 _("The kind of a person whose number is stored cannot change.")
             )

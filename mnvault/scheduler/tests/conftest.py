@@ -8,7 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from mnvault.audit.tests.test_concurrency import database_url  # noqa: F401 - a fixture
+from mnvault.audit.tests.test_concurrency import (  # noqa: F401 - fixtures
+    database_url,
+    installation,
+)
 from mnvault.scheduler.jobs import Job
 from mnvault.scheduler.tests import sample_jobs
 

@@ -11,7 +11,6 @@ see). SQLite by default; PostgreSQL, in a database of its own made for the test,
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,14 +22,12 @@ from pathlib import Path
 import pytest
 
 # The throw-away installation's helpers, as in the audit log's concurrency test (its
-# database_url fixture comes through this folder's conftest).
+# database_url and installation fixtures come through this folder's conftest).
 from mnvault.audit.tests.test_concurrency import _mnvault, _run
-from mnvault.paths import INSTALLATION_VARIABLES
 from mnvault.scheduler.tests.sample_jobs import RUNS_FILE_VARIABLE
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[3]
 TICKS = 4
 
 # One contender: waits for the start signal so that all of them try at the same moment, then
@@ -102,21 +99,11 @@ def _python(code: str, *args: str) -> list[str]:
 
 
 @pytest.fixture
-def installation(tmp_path, database_url) -> dict[str, str]:
-    """The environment of an initialised installation in ``tmp_path``."""
-    env = {k: v for k, v in os.environ.items() if k not in INSTALLATION_VARIABLES}
-    env |= {
-        "MNVAULT_DATA_DIR": str(tmp_path / "data"),
-        "DJANGO_SETTINGS_MODULE": "mnvault.settings",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        "PYTHONUNBUFFERED": "1",
-        RUNS_FILE_VARIABLE: str(tmp_path / "runs.txt"),
-    }
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    init = _run(_mnvault("init"), env, tmp_path)
-    assert init.returncode == 0, init.stdout + init.stderr
-    return env
+def scheduler_env(tmp_path, installation) -> dict[str, str]:
+    """The environment of the audit tests' throw-away installation, plus where the sample
+    jobs record their runs."""
+    env, _data = installation
+    return {**env, "PYTHONUNBUFFERED": "1", RUNS_FILE_VARIABLE: str(tmp_path / "runs.txt")}
 
 
 def _holder(env: dict[str, str], cwd: Path) -> str | None:
@@ -162,36 +149,36 @@ def _contend(env: dict[str, str], cwd: Path, count: int) -> list[list[list[str]]
 
 
 @pytest.mark.parametrize("lease_state", ["absent", "expired", "released"])
-def test_only_one_of_two_processes_runs_the_job(tmp_path, installation, lease_state):
+def test_only_one_of_two_processes_runs_the_job(tmp_path, scheduler_env, lease_state):
     """Both find the lease free at the same moment (no row yet: both INSERT; an expired or
     released row: both UPDATE); exactly one takes it and keeps it for every tick."""
-    prepared = _run(_python(PREPARE_LEASE, lease_state), installation, tmp_path)
+    prepared = _run(_python(PREPARE_LEASE, lease_state), scheduler_env, tmp_path)
     assert prepared.returncode == 0, prepared.stderr
 
-    results = _contend(installation, tmp_path, count=2)
+    results = _contend(scheduler_env, tmp_path, count=2)
 
     winners = [ticks for ticks in results if any(ticks)]
     assert len(winners) == 1, results
     assert winners[0] == [["test.record"]] * TICKS
     assert sum(ticks == [[]] * TICKS for ticks in results) == 1
-    runs = Path(installation[RUNS_FILE_VARIABLE]).read_text().splitlines()
+    runs = Path(scheduler_env[RUNS_FILE_VARIABLE]).read_text().splitlines()
     assert len(runs) == TICKS
     assert len({line.split()[0] for line in runs}) == 1, runs  # all in one process
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_a_stopped_scheduler_exits_cleanly_and_releases_the_lease(tmp_path, installation, signum):
+def test_a_stopped_scheduler_exits_cleanly_and_releases_the_lease(tmp_path, scheduler_env, signum):
     with (tmp_path / "out").open("w+") as out, (tmp_path / "err").open("w+") as err:
         process = subprocess.Popen(
             _mnvault("scheduler", "--interval", "0.2"),
-            env=installation,
+            env=scheduler_env,
             cwd=tmp_path,
             stdout=out,
             stderr=err,
         )
         try:
             deadline = time.monotonic() + 30
-            while (holder := _holder(installation, tmp_path)) is None:
+            while (holder := _holder(scheduler_env, tmp_path)) is None:
                 assert process.poll() is None, (tmp_path / "err").read_text()
                 assert time.monotonic() < deadline, "the scheduler never took the lease"
                 time.sleep(0.1)
@@ -206,4 +193,4 @@ def test_a_stopped_scheduler_exits_cleanly_and_releases_the_lease(tmp_path, inst
     assert "scheduler started" in printed
     assert "scheduler stopped" in printed
     assert "Traceback" not in (tmp_path / "err").read_text()
-    assert _holder(installation, tmp_path) is None
+    assert _holder(scheduler_env, tmp_path) is None

@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mnvault.collection import ratelimit, registration
-from mnvault.collection.invitations import settings_of
+from mnvault.collection.invitations import send_back_reason, settings_of
 from mnvault.collection.models import (
     IdentityDocument,
     Invitation,
@@ -30,7 +30,6 @@ from mnvault.collection.models import (
     SubmittedDependent,
 )
 from mnvault.collection.registration import LinkState
-from mnvault.collection.review import last_send_back_reason
 from mnvault.companies.models import Company
 from mnvault.companies.purposes import Purpose
 from mnvault.people.models import Person
@@ -237,7 +236,7 @@ def reg_notice(request: HttpRequest, flow: Flow) -> HttpResponse:
         "company": flow.company,
         "person": flow.person,
         "purposes": [labels[p] for p in flow.invitation.purposes if p in labels],
-        "reason": last_send_back_reason(flow.person) if flow.invitation.follows_send_back else "",
+        "reason": send_back_reason(flow.invitation),
     }
     return render(request, "web/reg/notice.html", context)
 
