@@ -246,3 +246,23 @@ def test_people_of_another_company_cannot_be_invited_by_id(signed_in, personas, 
 def test_auditor_sees_no_invitation_checkboxes(signed_in, personas, invitee):
     page = signed_in(personas.auditor).get(f"/c/{personas.company.pk}/people/").content.decode()
     assert "invite-form" not in page
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"delivery": "email"}, {"people": "x", "delivery": "email"}, {"everyone_waiting": "1"}],
+    ids=["nobody", "bad-id", "no-delivery"],
+)
+def test_a_bad_invitation_request_says_so_and_invites_nobody(signed_in, personas, invitee, data):
+    client = signed_in(personas.staff)
+    response = client.post(f"/c/{personas.company.pk}/collection/invite", data, follow=True)
+    assert "招待する人と方法を選んでください。" in response.content.decode()
+    assert not Invitation.objects.exists() and not mail.outbox
+
+
+@pytest.mark.parametrize("role", ["auditor", "other_handler", "no_role"])
+def test_roles_that_may_not_invite_cannot_send_reminders(signed_in, personas, invited, role):
+    mail.outbox.clear()
+    client = signed_in(getattr(personas, role))
+    assert client.post(f"/c/{personas.company.pk}/collection/remind").status_code == 404
+    assert not mail.outbox
