@@ -64,7 +64,7 @@ BASELINE_BATCH = 1000
 def write_csvs(paths: dict[int, Path], seed: int) -> None:
     """One pass writes every size: each smaller file is a prefix of the larger ones. Numbers
     have valid check digits and are random (``generate_fake``), never real."""
-    from mnvault.vault.numbers import generate_fake
+    from mnvault.domain.numbers import generate_fake
 
     rng = random.Random(seed)
     handles = {size: path.open("w", encoding="utf-8", newline="") for size, path in paths.items()}

@@ -14,8 +14,9 @@ from django.utils import timezone
 from mnvault.accounts.models import Membership, Role, User
 from mnvault.companies.models import Company, CompanyPurpose
 from mnvault.companies.purposes import Purpose
+from mnvault.domain import numbers
 from mnvault.people.models import Person, PersonKind
-from mnvault.vault import keys, numbers
+from mnvault.vault import keys
 from mnvault.vault.keys import KeyFileProvider, KeyMaterial
 
 ALL_DATABASES = ["default", "keys"]

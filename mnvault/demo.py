@@ -19,8 +19,8 @@ from mnvault.audit.log import Actor
 from mnvault.companies.models import Company
 from mnvault.companies.purposes import Purpose
 from mnvault.companies.services import create_company
+from mnvault.domain import numbers
 from mnvault.people.models import Person, PersonKind, Relationship
-from mnvault.vault import numbers
 from mnvault.vault.bulk import BulkStore
 from mnvault.vault.models import VerificationChannel
 from mnvault.vault.services import Verification, vault_transaction

@@ -177,7 +177,7 @@ def register_on_a_phone(browser) -> None:
     """The invited newcomer's first steps on a phone, with a generated number."""
     import random
 
-    from mnvault.vault.numbers import generate_fake
+    from mnvault.domain.numbers import generate_fake
 
     phone = browser.new_page(viewport={"width": 390, "height": 760}, locale="ja-JP")
     phone.goto(f"{BASE}/r/{TOKEN}")

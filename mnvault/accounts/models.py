@@ -8,6 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from mnvault.domain import numbers
+from mnvault.domain.roles import Role
+
+__all__ = ["ApiClient", "LoginEvent", "Membership", "Role", "SignInOutcome", "User"]
+
 
 class User(AbstractUser):
     """One person, one account (domain R2: no shared accounts).
@@ -28,20 +33,10 @@ class User(AbstractUser):
     def clean(self) -> None:
         """A user name is shown and logged everywhere: it must never be a number."""
         super().clean()
-        from mnvault.vault import numbers
-
         if numbers.holds_number(self.username):
             raise ValidationError(
                 {"username": _("This looks like an individual number; it does not belong here.")}
             )
-
-
-class Role(models.TextChoices):
-    COMPANY_ADMIN = "company_admin", _("Company administrator")
-    RESPONSIBLE_MANAGER = "responsible_manager", _("Responsible manager")
-    HANDLER = "handler", _("Handler")
-    AUDITOR = "auditor", _("Auditor")
-    STAFF = "staff", _("HR staff")
 
 
 class Membership(models.Model):

@@ -15,24 +15,15 @@ from mnvault.accounts.models import ApiClient, Membership, Role, User
 from mnvault.audit import log as audit
 from mnvault.audit.log import Actor
 from mnvault.companies.models import Company
-from mnvault.vault import numbers
-
-# Who may grant which role (domain R1, R2): the responsible manager designates handlers and
-# auditors; the installation admin appoints a company's first admins and managers.
-GRANTORS: dict[str, frozenset[str]] = {
-    Role.HANDLER: frozenset({Role.RESPONSIBLE_MANAGER}),
-    Role.AUDITOR: frozenset({Role.RESPONSIBLE_MANAGER}),
-    Role.RESPONSIBLE_MANAGER: frozenset({Role.COMPANY_ADMIN}),
-    Role.STAFF: frozenset({Role.COMPANY_ADMIN}),
-    Role.COMPANY_ADMIN: frozenset({Role.COMPANY_ADMIN}),
-}
-
-
-# Who may open accounts in a company: those who then grant roles there.
-USER_CREATORS = frozenset({Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER})
-
-
-NUMBER_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER})
+from mnvault.domain import numbers
+from mnvault.domain.roles import (
+    GRANT_CAPABILITY,
+    INSTALLATION_ADMIN_APPOINTS,
+    Capability,
+    can,
+    reaches_numbers,
+    roles_with,
+)
 
 
 class RoleRefused(PermissionError):
@@ -63,7 +54,10 @@ def create_user(*, acting_user: User, company: Company, username: str, password:
     field, with nothing created. Accounts belong to the installation, not to one company, so
     that an accountant can serve several client companies with one account."""
     allowed = Membership.objects.filter(
-        user=acting_user, company=company, role__in=USER_CREATORS, revoked_at__isnull=True
+        user=acting_user,
+        company=company,
+        role__in=roles_with(Capability.USERS_CREATE),
+        revoked_at__isnull=True,
     ).exists()
     if not allowed:
         with transaction.atomic():
@@ -104,16 +98,16 @@ def may_grant(actor: User, company: Company, role: str, *, to: User | None = Non
     responsible manager and reveal numbers."""
     if to is not None and to.pk == actor.pk:
         return False
-    if to is not None and to.is_installation_admin and role in NUMBER_ROLES:
-        return False  # the installation admin never reaches numbers (design.md)
-    if actor.is_installation_admin and role in (Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER):
+    if to is not None and to.is_installation_admin and reaches_numbers(role):
+        return False  # the installation admin never reaches numbers (docs/architecture.md)
+    if actor.is_installation_admin and role in INSTALLATION_ADMIN_APPOINTS:
         return True
     held = set(
         Membership.objects.filter(user=actor, company=company, revoked_at__isnull=True).values_list(
             "role", flat=True
         )
     )
-    return bool(held & GRANTORS[role])
+    return can(held, GRANT_CAPABILITY[role])
 
 
 def _audit_role_change(
@@ -170,9 +164,13 @@ def revoke_role(*, acting_user: User, membership: Membership) -> None:
 
 def create_api_client(*, acting_user: User, company: Company, name: str) -> tuple[ApiClient, str]:
     """A handler-role API client; the token is returned once and only its hash is kept. The
-    responsible manager decides who handles numbers, so only they create one."""
+    responsible manager decides who handles numbers, so only who may designate a handler
+    creates one."""
     allowed = Membership.objects.filter(
-        user=acting_user, company=company, role=Role.RESPONSIBLE_MANAGER, revoked_at__isnull=True
+        user=acting_user,
+        company=company,
+        role__in=roles_with(Capability.GRANT_HANDLER),
+        revoked_at__isnull=True,
     ).exists()
     token = secrets.token_urlsafe(32)
     client = None

@@ -19,15 +19,16 @@ from django_otp import devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from mnvault.accounts.models import LoginEvent, Membership, Role, SignInOutcome, User
+from mnvault.accounts.models import LoginEvent, Membership, SignInOutcome, User
 from mnvault.audit import log as audit
 from mnvault.audit.log import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
-from mnvault.vault import numbers
+from mnvault.domain import numbers
+from mnvault.domain.roles import Capability, Role, needs_second_factor, roles_with
 
 # Roles that reach numbers or decide who does: they must use a second factor.
-TWO_FACTOR_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER, Role.COMPANY_ADMIN})
+TWO_FACTOR_ROLES = frozenset(role for role in Role.values if needs_second_factor(role))
 RECOVERY_CODES = 10
 
 
@@ -98,7 +99,7 @@ def needs_two_factor(user: User) -> bool:
 
 def can_reveal(user: User) -> bool:
     return Membership.objects.filter(
-        user=user, role__in=(Role.HANDLER, Role.RESPONSIBLE_MANAGER), revoked_at__isnull=True
+        user=user, role__in=roles_with(Capability.NUMBER_REVEAL), revoked_at__isnull=True
     ).exists()
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead, Outcome
-from mnvault.vault import numbers
+from mnvault.domain import numbers
 
 if TYPE_CHECKING:
     from mnvault.accounts.models import ApiClient, User

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from mnvault.accounts.models import Membership, Role, User
+from mnvault.accounts.models import Membership, User
 from mnvault.audit import log as audit
 from mnvault.audit.log import Actor
 from mnvault.audit.models import Outcome
@@ -26,15 +26,13 @@ from mnvault.collection import mail
 from mnvault.collection.models import CollectionSettings, Invitation, Submission, SubmissionStatus
 from mnvault.companies.models import Company
 from mnvault.companies.purposes import Purpose
+from mnvault.domain import numbers
+from mnvault.domain.roles import Capability, roles_with
 from mnvault.people.models import Person, PersonKind
-from mnvault.vault import numbers
 from mnvault.vault.models import has_active_number
 
 log = logging.getLogger("mnvault.collection")
 
-# Who sends invitations: HR staff, the company admin, handlers and the responsible manager
-# (design.md: HR "sends invitations, sees who has submitted — never the numbers").
-INVITERS = frozenset({Role.COMPANY_ADMIN, Role.STAFF, Role.HANDLER, Role.RESPONSIBLE_MANAGER})
 INVITABLE_KINDS = (PersonKind.EMPLOYEE, PersonKind.PAYEE)
 PAYEE_PURPOSES = frozenset(
     {
@@ -80,7 +78,7 @@ def purposes_for(company: Company, person: Person) -> list[str]:
 
 def check_inviter(user: User, company: Company) -> None:
     held = Membership.objects.filter(
-        user=user, company=company, revoked_at__isnull=True, role__in=INVITERS
+        user=user, company=company, revoked_at__isnull=True, role__in=roles_with(Capability.INVITE)
     )
     if not held.exists():
         raise InvitationRefused()

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from mnvault.vault import numbers
+from mnvault.domain import numbers
 
 
 class MailRefused(Exception):

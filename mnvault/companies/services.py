@@ -11,16 +11,15 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from stdnum.jp import cn
 
-from mnvault.accounts.models import Membership, Role, User
+from mnvault.accounts.models import Membership, User
 from mnvault.audit import log as audit
 from mnvault.audit.log import Actor
 from mnvault.companies.countries import normalise_country
 from mnvault.companies.models import AllowedNetwork, Company, CompanyPurpose
 from mnvault.companies.networks import address_allowed, normalise_network
 from mnvault.companies.purposes import Purpose
+from mnvault.domain.roles import Capability, roles_with
 
-# Who changes a company's settings: its administrator and its responsible manager.
-SETTINGS_ROLES = frozenset({Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER})
 SETTINGS_ACTION = "companies.settings.update"
 
 
@@ -72,7 +71,10 @@ def create_company(
 
 def may_change_settings(user: User, company: Company) -> bool:
     return Membership.objects.filter(
-        user=user, company=company, role__in=SETTINGS_ROLES, revoked_at__isnull=True
+        user=user,
+        company=company,
+        role__in=roles_with(Capability.SETTINGS_EDIT),
+        revoked_at__isnull=True,
     ).exists()
 
 

@@ -24,9 +24,9 @@ from mnvault.audit import log as audit
 from mnvault.audit.log import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
+from mnvault.domain import numbers
 from mnvault.people import csv_rows
 from mnvault.people.models import Person, PersonKind
-from mnvault.vault import numbers
 from mnvault.vault.bulk import BulkStore
 from mnvault.vault.errors import InvalidNumber
 from mnvault.vault.models import VerificationChannel

@@ -11,8 +11,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from mnvault.domain import numbers
 from mnvault.people.models import Person, PersonKind, Relationship, new_key_ref
-from mnvault.vault import numbers
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "kind": ("区分", "種別"),

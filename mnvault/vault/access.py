@@ -12,23 +12,24 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils import timezone
 
-from mnvault.accounts.models import ApiClient, Membership, Role
+from mnvault.accounts.models import ApiClient, Membership
 from mnvault.audit.log import Actor
 from mnvault.companies.models import Company
+from mnvault.domain.roles import Capability, can
 from mnvault.people.models import Person, PersonPurpose
 
 
 class Operation(models.TextChoices):
-    REVEAL = "number.reveal"
-    EXPORT = "number.export"
-    STORE = "number.store"
-    IMPORT = "number.import"
+    """What the vault decides on; each is the capability of the same name in the role table."""
+
+    REVEAL = Capability.NUMBER_REVEAL.value
+    EXPORT = Capability.NUMBER_EXPORT.value
+    STORE = Capability.NUMBER_STORE.value
+    IMPORT = Capability.NUMBER_IMPORT.value
     # Collection (取得): a handler looks at identity documents and approves or sends back.
-    REVIEW = "collection.review"
+    REVIEW = Capability.COLLECTION_REVIEW.value
 
 
-NUMBER_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER})
-ALLOWED_ROLES: dict[str, frozenset[str]] = {op: NUMBER_ROLES for op in Operation.values}
 NEEDS_PURPOSE = frozenset({Operation.REVEAL, Operation.EXPORT})
 
 
@@ -76,7 +77,7 @@ def decide(
     purposes, so callers can audit the refusal before they raise."""
     if person is not None and person.company_id != company.pk:
         return _refuse("other_company", "他社の人です / the person belongs to another company")
-    granting = [m for m in active_memberships(actor, company) if m.role in ALLOWED_ROLES[operation]]
+    granting = [m for m in active_memberships(actor, company) if can([m.role], operation)]
     if not granting:
         return _refuse(
             "role",
@@ -99,7 +100,7 @@ def kinds_in_scope(actor: Actor, company: Company, operation: str) -> frozenset[
     work that checks the role once and the scope row by row (domain R1)."""
     kinds: set[str] = set()
     for membership in active_memberships(actor, company):
-        if membership.role in ALLOWED_ROLES[operation]:
+        if can([membership.role], operation):
             if not membership.person_kinds:
                 return None
             kinds.update(membership.person_kinds)

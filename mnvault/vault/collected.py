@@ -31,8 +31,9 @@ from mnvault.collection.models import (
 )
 from mnvault.companies.models import Company
 from mnvault.companies.purposes import Purpose
+from mnvault.domain import numbers
 from mnvault.people.models import Person, PersonKind
-from mnvault.vault import crypto, datakeys, identity, numbers
+from mnvault.vault import crypto, datakeys, identity
 from mnvault.vault.access import Operation, decide, kinds_in_scope
 from mnvault.vault.errors import Refused, VaultError
 from mnvault.vault.models import VerificationChannel, has_active_number

@@ -25,8 +25,9 @@ from mnvault.audit import log as audit
 from mnvault.audit.log import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
+from mnvault.domain import numbers
 from mnvault.people.models import Person, PersonPurpose
-from mnvault.vault import crypto, datakeys, numbers
+from mnvault.vault import crypto, datakeys
 from mnvault.vault.access import Decision, Operation, decide
 from mnvault.vault.errors import DuplicateNumber, KeyUnavailable, Refused, VaultError
 from mnvault.vault.models import DocumentKind, NumberRecord, NumberStatus, VerificationChannel

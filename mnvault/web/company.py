@@ -1,20 +1,35 @@
 """Company scope of the staff pages: every company page lives under ``/c/<company_id>/`` and is
 reachable only by users with an active role there. Anyone else gets 404, so not even the
-existence of another company's records leaks (design invariant 5)."""
+existence of another company's records leaks (docs/architecture.md, invariant 5)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
+from typing import Any, Concatenate
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 
-from mnvault.accounts.models import Membership
+from mnvault.accounts.models import Membership, User
 from mnvault.companies.models import Company
+from mnvault.domain.roles import can
 
 
-def roles_in(user, company_id: int) -> frozenset[str]:
+class AuthenticatedRequest(HttpRequest):
+    """A request past ``login_required``: its user is a real account."""
+
+    user: User  # type: ignore[assignment]
+
+
+class CompanyRequest(AuthenticatedRequest):
+    """A request to a company page, as ``company_page`` hands it to the view."""
+
+    company: Company
+    roles: frozenset[str]
+
+
+def roles_in(user: User, company_id: int) -> frozenset[str]:
     return frozenset(
         Membership.objects.filter(
             user=user, company_id=company_id, revoked_at__isnull=True
@@ -22,21 +37,28 @@ def roles_in(user, company_id: int) -> frozenset[str]:
     )
 
 
-def company_page(*, roles: Iterable[str] | None = None) -> Callable:
-    """The view gets ``request.company`` and ``request.roles``; ``roles`` limits who may see
-    the page at all (others get 404 as well)."""
-    required = frozenset(roles) if roles else None
+CompanyView = Callable[Concatenate[CompanyRequest, ...], HttpResponse]
 
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+
+def company_page(
+    *, capability: str | None = None
+) -> Callable[[CompanyView], Callable[..., HttpResponse]]:
+    """The view gets a ``CompanyRequest``; ``capability`` (from the role table) limits who may
+    see the page at all (others get 404 as well)."""
+
+    def decorate(view: CompanyView) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, company_id: int, *args, **kwargs) -> HttpResponse:
-            held = roles_in(request.user, company_id)
-            if not held or (required is not None and not held & required):
+        def wrapped(
+            request: HttpRequest, company_id: int, *args: Any, **kwargs: Any
+        ) -> HttpResponse:
+            held = roles_in(request.user, company_id)  # type: ignore[arg-type]
+            if not held or (capability is not None and not can(held, capability)):
                 raise Http404
-            request.company = Company.objects.get(pk=company_id)
-            request.roles = held
-            return view(request, *args, **kwargs)
+            company_request: CompanyRequest = request  # type: ignore[assignment]
+            company_request.company = Company.objects.get(pk=company_id)
+            company_request.roles = held
+            return view(company_request, *args, **kwargs)
 
         return wrapped
 

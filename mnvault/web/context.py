@@ -9,6 +9,7 @@ from django.utils import translation
 from mnvault.accounts import signin
 from mnvault.accounts.models import Membership
 from mnvault.companies.models import Company
+from mnvault.domain.roles import can
 from mnvault.web.access import NAVIGATION
 
 
@@ -26,7 +27,7 @@ def companies(request: HttpRequest) -> dict:
     if company is not None:
         for name, label, allowed in NAVIGATION:
             url = _url(name, company.pk)
-            if url and roles & allowed:
+            if url and can(roles, allowed):
                 sections.append((url, translation.gettext(label), request.path.startswith(url)))
     return {"my_companies": mine, "company": company, "sections": sections}
 

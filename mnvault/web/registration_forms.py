@@ -7,8 +7,8 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from mnvault.domain import numbers
 from mnvault.people.models import Relationship
-from mnvault.vault import numbers
 from mnvault.vault.errors import InvalidNumber
 from mnvault.vault.identity import COMBINATIONS
 from mnvault.vault.models import DocumentKind

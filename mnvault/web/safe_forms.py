@@ -14,7 +14,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from mnvault.vault import numbers
+from mnvault.domain import numbers
 
 MISPLACED = _("This looks like an individual number; it does not belong here.")
 INVALID = _("This value is not valid.")

@@ -16,7 +16,7 @@ from mnvault.audit.log import Actor, entry_hash, hashed_fields, record
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead, Outcome
 from mnvault.audit.verify import verify
 from mnvault.conftest import ALL_DATABASES
-from mnvault.vault import numbers
+from mnvault.domain import numbers
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 

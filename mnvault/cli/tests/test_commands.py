@@ -30,7 +30,7 @@ from mnvault.cli.tests.runner import (
     write_csv,
 )
 from mnvault.demo import DEMO_ROLES
-from mnvault.vault import numbers
+from mnvault.domain import numbers
 from mnvault.vault.keys import KeyFileProvider
 
 pytestmark = pytest.mark.slow

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from mnvault.cli.tests.runner import Installation, parse_demo, write_csv
-from mnvault.vault import numbers
+from mnvault.domain import numbers
 
 SEED = 7
 DEMO_PEOPLE = 50
@@ -183,7 +183,7 @@ log = logging.getLogger("mnvault.leaktest")
 from mnvault.accounts.models import User
 from mnvault.companies.models import Company
 from mnvault.people.models import Person
-from mnvault.vault import numbers
+from mnvault.domain import numbers
 from mnvault.vault.errors import VaultError
 from mnvault.vault.services import Verification, reveal_number, store_number
 

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_POST
 
 from mnvault.accounts.models import Membership
 from mnvault.accounts.services import (
-    USER_CREATORS,
     RoleRefused,
     create_user,
     grant_role,
@@ -31,8 +30,9 @@ from mnvault.companies.services import (
     remove_network,
     update_settings,
 )
+from mnvault.domain.roles import Capability as C
+from mnvault.domain.roles import can
 from mnvault.people.models import PersonKind
-from mnvault.web.access import SETTINGS_PAGE, USERS_PAGE
 from mnvault.web.admin_forms import GrantRoleForm, NetworkForm, NewUserForm, SettingsForm
 from mnvault.web.company import company_page
 
@@ -46,7 +46,7 @@ def _client_address(request: HttpRequest) -> str:
 # Users and roles ------------------------------------------------------------------------------
 
 
-@company_page(roles=USERS_PAGE)
+@company_page(capability=C.USERS_VIEW)
 def users(request: HttpRequest) -> HttpResponse:
     """Every membership, active and revoked, with who granted it and when: rights are
     reviewable (domain R2). Those who may manage people's roles also get the forms."""
@@ -78,7 +78,7 @@ def _render_users(
     ]
     context = {
         "rows": rows,
-        "may_manage": bool(request.roles & USER_CREATORS),
+        "may_manage": can(request.roles, C.USERS_CREATE),
         "grant_form": grant or GrantRoleForm(prefix=GRANT),
         "new_form": new or NewUserForm(prefix=NEW),
         "password_rules": password_validators_help_texts(),
@@ -88,7 +88,7 @@ def _render_users(
 
 
 @require_POST
-@company_page(roles=USERS_PAGE)
+@company_page(capability=C.USERS_VIEW)
 def user_grant(request: HttpRequest) -> HttpResponse:
     form = GrantRoleForm(request.POST, prefix=GRANT)
     if not form.is_valid():
@@ -109,7 +109,7 @@ def user_grant(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@company_page(roles=USERS_PAGE)
+@company_page(capability=C.USERS_VIEW)
 def user_revoke(request: HttpRequest, membership_id: int) -> HttpResponse:
     membership = get_object_or_404(
         Membership, pk=membership_id, company=request.company, revoked_at__isnull=True
@@ -124,7 +124,7 @@ def user_revoke(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @sensitive_post_parameters(f"{NEW}-password")
 @require_POST
-@company_page(roles=USERS_PAGE)
+@company_page(capability=C.USERS_VIEW)
 def user_new(request: HttpRequest) -> HttpResponse:
     """A new account, without any role: the next step is to grant one."""
     form = NewUserForm(request.POST, prefix=NEW)
@@ -152,7 +152,7 @@ def user_new(request: HttpRequest) -> HttpResponse:
 # Company settings -----------------------------------------------------------------------------
 
 
-@company_page(roles=SETTINGS_PAGE)
+@company_page(capability=C.SETTINGS_EDIT)
 def settings_page(request: HttpRequest) -> HttpResponse:
     """法人番号, purposes notified (domain R11), idle timeout, where numbers are kept (R10)
     and the networks the company's pages may be reached from (R8)."""
@@ -203,7 +203,7 @@ def _render_settings(
 
 
 @require_POST
-@company_page(roles=SETTINGS_PAGE)
+@company_page(capability=C.SETTINGS_EDIT)
 def network_add(request: HttpRequest) -> HttpResponse:
     form = NetworkForm(request.POST)
     if not form.is_valid():
@@ -227,7 +227,7 @@ def network_add(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@company_page(roles=SETTINGS_PAGE)
+@company_page(capability=C.SETTINGS_EDIT)
 def network_remove(request: HttpRequest, network_id: int) -> HttpResponse:
     network = get_object_or_404(AllowedNetwork, pk=network_id, company=request.company)
     try:

@@ -32,8 +32,8 @@ from mnvault.audit import queries
 from mnvault.audit.models import AuditEntry, Outcome
 from mnvault.audit.verify import VerifyResult, verify
 from mnvault.companies.purposes import Purpose
-from mnvault.vault import numbers
-from mnvault.web.access import AUDIT_PAGE
+from mnvault.domain import numbers
+from mnvault.domain.roles import Capability as C
 from mnvault.web.company import company_page
 from mnvault.web.safe_forms import SafeForm
 
@@ -222,7 +222,7 @@ def _render(
 
 
 @require_GET
-@company_page(roles=AUDIT_PAGE)
+@company_page(capability=C.AUDIT_READ)
 def audit_page(request: HttpRequest) -> HttpResponse:
     if _holds_number(request):
         return _refuse_number(request)
@@ -231,7 +231,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_POST
-@company_page(roles=AUDIT_PAGE)
+@company_page(capability=C.AUDIT_READ)
 def audit_verify(request: HttpRequest) -> HttpResponse:
     """Verify the whole installation's chain (it is global) and record that it was done, with
     the outcome. One process: forking from a threaded web server is not safe, and the command
@@ -318,7 +318,7 @@ def csv_lines(header: list[str], entries: Iterable[AuditEntry]) -> Iterator[str]
 
 @never_cache
 @require_GET
-@company_page(roles=AUDIT_PAGE)
+@company_page(capability=C.AUDIT_READ)
 def audit_csv(request: HttpRequest) -> HttpResponse:
     """The filtered entries as CSV, streamed. The export is recorded first, in its own
     transaction with the filters used; the file holds the entries up to that record."""

@@ -18,13 +18,13 @@ from django.views.decorators.http import require_POST
 from mnvault.audit import log as audit
 from mnvault.audit.log import Actor
 from mnvault.collection import invitations, review
-from mnvault.collection.invitations import INVITERS, InviteResult
+from mnvault.collection.invitations import InviteResult
 from mnvault.collection.mail import registration_link
 from mnvault.collection.models import CollectionSettings, Invitation
 from mnvault.collection.status import CollectionStatus, status_counts, with_collection_status
+from mnvault.domain.roles import Capability as C
+from mnvault.domain.roles import can
 from mnvault.people.models import Person
-from mnvault.vault.access import NUMBER_ROLES
-from mnvault.web.access import SETTINGS_PAGE
 from mnvault.web.collection_forms import CollectionSettingsForm, InviteForm
 from mnvault.web.company import company_page
 from mnvault.web.views.registration import client_address
@@ -32,7 +32,7 @@ from mnvault.web.views.registration import client_address
 WAITING = (CollectionStatus.NOT_INVITED, CollectionStatus.EXPIRED)
 
 
-@company_page(roles=INVITERS)
+@company_page(capability=C.INVITE)
 def collection_overview(request: HttpRequest) -> HttpResponse:
     company = request.company
     people = Person.objects.filter(company=company, kind__in=invitations.INVITABLE_KINDS)
@@ -44,8 +44,8 @@ def collection_overview(request: HttpRequest) -> HttpResponse:
             )
         ],
         "queue": review.queue(company).count(),
-        "may_review": bool(request.roles & NUMBER_ROLES),
-        "may_configure": bool(request.roles & SETTINGS_PAGE),
+        "may_review": can(request.roles, C.COLLECTION_REVIEW),
+        "may_configure": can(request.roles, C.SETTINGS_EDIT),
     }
     return render(request, "web/collection/overview.html", context)
 
@@ -60,7 +60,7 @@ def _targets(request: HttpRequest, form: InviteForm) -> list[Person]:
 
 @never_cache
 @require_POST
-@company_page(roles=INVITERS)
+@company_page(capability=C.INVITE)
 def invite(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST)
     if not form.is_valid():
@@ -117,7 +117,7 @@ def render_sheets(request: HttpRequest, result: InviteResult) -> HttpResponse:
 
 
 @require_POST
-@company_page(roles=INVITERS)
+@company_page(capability=C.INVITE)
 def withdraw(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation, pk=invitation_id, company=request.company)
     if invitations.revoke(
@@ -130,7 +130,7 @@ def withdraw(request: HttpRequest, invitation_id: int) -> HttpResponse:
 
 
 @require_POST
-@company_page(roles=INVITERS)
+@company_page(capability=C.INVITE)
 def remind_all(request: HttpRequest) -> HttpResponse:
     """Remind now everyone invited by e-mail who has not submitted."""
     now = timezone.now()
@@ -143,7 +143,7 @@ def remind_all(request: HttpRequest) -> HttpResponse:
     return redirect("web:collection", request.company.pk)
 
 
-@company_page(roles=SETTINGS_PAGE)
+@company_page(capability=C.SETTINGS_EDIT)
 def collection_settings(request: HttpRequest) -> HttpResponse:
     company = request.company
     current = invitations.settings_of(company)

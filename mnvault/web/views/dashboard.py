@@ -13,10 +13,10 @@ from mnvault.audit.models import AuditEntry
 from mnvault.collection import review
 from mnvault.collection.invitations import INVITABLE_KINDS
 from mnvault.collection.status import CollectionStatus, status_counts
+from mnvault.domain.roles import Capability as C
+from mnvault.domain.roles import can
 from mnvault.people.models import Person, PersonKind
-from mnvault.vault.access import NUMBER_ROLES
 from mnvault.vault.models import NumberRecord, NumberStatus
-from mnvault.web.access import AUDIT_PAGE
 from mnvault.web.company import company_page
 
 ALERT_DAYS = 7
@@ -50,8 +50,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "total": total,
         "stored": stored,
         "missing": total - stored,
-        "refusals": _recent_refusals(request) if request.roles & AUDIT_PAGE else None,
+        "refusals": _recent_refusals(request) if can(request.roles, C.AUDIT_READ) else None,
         "collection": _collection(company),
-        "to_review": review.queue(company).count() if request.roles & NUMBER_ROLES else None,
+        "to_review": review.queue(company).count()
+        if can(request.roles, C.COLLECTION_REVIEW)
+        else None,
     }
     return render(request, "web/dashboard.html", context)

@@ -19,9 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from mnvault.accounts.models import Membership, Role
 from mnvault.companies.models import Company, CompanyPurpose
 from mnvault.companies.purposes import Purpose
+from mnvault.domain.roles import Capability as C
+from mnvault.domain.roles import roles_with
 from mnvault.people.models import PersonKind, PersonPurpose
 from mnvault.vault.models import NumberRecord, NumberStatus
-from mnvault.web.access import LEDGER_PAGE
 from mnvault.web.company import company_page
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -31,7 +32,7 @@ FILE_NAMES = {
     PersonKind.PAYEE: _("Individual numbers of payees"),
 }
 COUNTRIES = {"JP": _("Japan")}
-ACCESS_ROLES = (Role.RESPONSIBLE_MANAGER, Role.HANDLER)
+ACCESS_ROLES = roles_with(C.NUMBER_REVEAL)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,6 @@ def build_ledger(company: Company) -> Ledger:
     )
 
 
-@company_page(roles=LEDGER_PAGE)
+@company_page(capability=C.LEDGER_READ)
 def ledger(request: HttpRequest) -> HttpResponse:
     return render(request, "web/ledger.html", {"ledger": build_ledger(request.company)})

@@ -7,13 +7,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from mnvault.accounts.models import LoginEvent, Membership, User
-from mnvault.web.access import USERS_PAGE
+from mnvault.domain.roles import Capability as C
 from mnvault.web.company import company_page
 
 SHOWN = 200
 
 
-@company_page(roles=USERS_PAGE)
+@company_page(capability=C.USERS_VIEW)
 def login_history(request: HttpRequest, user_id: int) -> HttpResponse:
     if not Membership.objects.filter(company=request.company, user_id=user_id).exists():
         raise Http404

@@ -14,22 +14,21 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from mnvault.accounts.models import Role
 from mnvault.collection.status import CollectionStatus, with_collection_status
 from mnvault.collection.status import summary as collection_summary
 from mnvault.companies.purposes import Purpose
+from mnvault.domain import numbers
+from mnvault.domain.roles import Capability as C
+from mnvault.domain.roles import can
 from mnvault.people.models import Person, PersonKind, PersonPurpose
 from mnvault.people.services import save_person
-from mnvault.vault import numbers
 from mnvault.vault.errors import Refused, VaultError
 from mnvault.vault.models import NumberRecord, NumberStatus, VerificationChannel
 from mnvault.vault.services import Verification, reveal_number, store_number
-from mnvault.web.access import EDIT_PEOPLE, INVITE_PAGE
 from mnvault.web.company import company_page
 from mnvault.web.people_forms import NumberEntryForm, PersonForm
 
 PAGE_SIZE = 50
-NUMBER_ROLES = frozenset({Role.HANDLER, Role.RESPONSIBLE_MANAGER})
 
 
 @company_page()
@@ -73,8 +72,8 @@ def people_list(request: HttpRequest) -> HttpResponse:
         "collection": collection,
         "collection_statuses": CollectionStatus.choices,
         "kinds": PersonKind.choices,
-        "may_edit": bool(request.roles & EDIT_PEOPLE),
-        "may_invite": bool(request.roles & INVITE_PAGE),
+        "may_edit": can(request.roles, C.PEOPLE_EDIT),
+        "may_invite": can(request.roles, C.INVITE),
     }
     return render(request, "web/people_list.html", context)
 
@@ -103,12 +102,12 @@ def _render_person(request: HttpRequest, person: Person, error: str = "") -> Htt
         "record": record,
         "stored": record is not None and record.status == NumberStatus.ACTIVE,
         "mask": numbers.MASK,
-        "may_reveal": bool(request.roles & NUMBER_ROLES),
-        "may_edit": bool(request.roles & EDIT_PEOPLE),
+        "may_reveal": can(request.roles, C.NUMBER_REVEAL),
+        "may_edit": can(request.roles, C.PEOPLE_EDIT),
         "purposes": _revealable_purposes(request, person),
         "error": error,
         "collection": collection_summary(person) if person.kind != PersonKind.DEPENDENT else None,
-        "may_invite": bool(request.roles & INVITE_PAGE),
+        "may_invite": can(request.roles, C.INVITE),
     }
     return render(request, "web/person_detail.html", context, status=403 if error else 200)
 
@@ -142,12 +141,12 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
     return response
 
 
-@company_page(roles=EDIT_PEOPLE)
+@company_page(capability=C.PEOPLE_EDIT)
 def person_new(request: HttpRequest) -> HttpResponse:
     return _edit(request, Person())
 
 
-@company_page(roles=EDIT_PEOPLE)
+@company_page(capability=C.PEOPLE_EDIT)
 def person_edit(request: HttpRequest, person_id: int) -> HttpResponse:
     return _edit(request, _person(request, person_id))
 
@@ -167,7 +166,7 @@ def _edit(request: HttpRequest, person: Person) -> HttpResponse:
 
 @never_cache
 @sensitive_post_parameters("number")
-@company_page(roles=NUMBER_ROLES)
+@company_page(capability=C.NUMBER_REVEAL)
 def number_entry(request: HttpRequest, person_id: int) -> HttpResponse:
     """A handler enters the number in person (対面) with its verification record (domain
     R20, R24). The typed number never comes back in the page, not even with an error."""

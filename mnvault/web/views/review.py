@@ -14,8 +14,9 @@ from django.views.decorators.http import require_POST
 from mnvault.collection import review
 from mnvault.collection.models import IdentityDocument, Submission, SubmissionStatus
 from mnvault.companies.purposes import Purpose
-from mnvault.vault import collected, numbers
-from mnvault.vault.access import NUMBER_ROLES
+from mnvault.domain import numbers
+from mnvault.domain.roles import Capability as C
+from mnvault.vault import collected
 from mnvault.vault.collected import NotSubmitted
 from mnvault.vault.errors import Refused, VaultError
 from mnvault.web.company import company_page
@@ -24,7 +25,7 @@ from mnvault.web.views.collection import render_sheets, report
 from mnvault.web.views.registration import client_address
 
 
-@company_page(roles=NUMBER_ROLES)
+@company_page(capability=C.COLLECTION_REVIEW)
 def review_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "web/collection/queue.html", {"queue": review.queue(request.company)})
 
@@ -36,7 +37,7 @@ def _submission(request: HttpRequest, submission_id: int) -> Submission:
 
 
 @never_cache
-@company_page(roles=NUMBER_ROLES)
+@company_page(capability=C.COLLECTION_REVIEW)
 def review_submission(request: HttpRequest, submission_id: int) -> HttpResponse:
     submission = _submission(request, submission_id)
     return _render_review(request, submission)
@@ -77,7 +78,7 @@ def _render_review(
 
 
 @never_cache
-@company_page(roles=NUMBER_ROLES)
+@company_page(capability=C.COLLECTION_REVIEW)
 def review_document(request: HttpRequest, document_id: int) -> HttpResponse:
     document = get_object_or_404(IdentityDocument, pk=document_id)
     if document.submission.company_id != request.company.pk:
@@ -94,7 +95,7 @@ def review_document(request: HttpRequest, document_id: int) -> HttpResponse:
 
 
 @require_POST
-@company_page(roles=NUMBER_ROLES)
+@company_page(capability=C.COLLECTION_REVIEW)
 def approve(request: HttpRequest, submission_id: int) -> HttpResponse:
     submission = _submission(request, submission_id)
     form = ApproveForm(request.POST)
@@ -115,7 +116,7 @@ def approve(request: HttpRequest, submission_id: int) -> HttpResponse:
 
 
 @require_POST
-@company_page(roles=NUMBER_ROLES)
+@company_page(capability=C.COLLECTION_REVIEW)
 def send_back(request: HttpRequest, submission_id: int) -> HttpResponse:
     submission = _submission(request, submission_id)
     form = SendBackForm(request.POST)

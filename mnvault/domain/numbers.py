@@ -14,7 +14,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.jp import in_
 from stdnum.util import clean
 
-from mnvault.vault.errors import InvalidNumber
+from mnvault.domain.errors import InvalidNumber
 
 MASK = "●●●● ●●●● ●●●●"
 

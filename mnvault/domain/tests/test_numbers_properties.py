@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.jp import in_
 
-from mnvault.vault import numbers
+from mnvault.domain import numbers
 from mnvault.vault.errors import InvalidNumber
 
 DIGITS = "0123456789０１２３４５６７８９"
