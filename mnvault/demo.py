@@ -15,15 +15,16 @@ from stdnum.jp import cn
 
 from mnvault.accounts.models import Membership, Role, User
 from mnvault.audit import log as audit
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.companies.models import Company
 from mnvault.companies.purposes import Purpose
 from mnvault.companies.services import create_company
 from mnvault.domain import numbers
 from mnvault.people.models import Person, PersonKind, Relationship
+from mnvault.vault.api import vault_transaction
 from mnvault.vault.bulk import BulkStore
 from mnvault.vault.models import VerificationChannel
-from mnvault.vault.services import Verification, vault_transaction
+from mnvault.vault.services import Verification
 
 FAMILY = [
     ("佐藤", "サトウ"),

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "mnvault.vault",
     "mnvault.audit",
     "mnvault.scheduler",
+    "mnvault.oversight",
     "mnvault.web",
     "mnvault.cli",
 ]

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from mnvault.accounts.models import ApiClient, Membership, Role, User
 from mnvault.audit import log as audit
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.companies.models import Company
 from mnvault.domain import numbers
 from mnvault.domain.roles import (
@@ -30,7 +30,9 @@ class RoleRefused(PermissionError):
     pass
 
 
-def create_installation_admin(*, username: str, email: str, password: str) -> User:
+def create_installation_admin(
+    *, username: str, email: str, password: str, must_change_password: bool = False
+) -> User:
     if numbers.holds_number(username):
         raise ValueError("ユーザー名に個人番号は使えません / a user name cannot be a number")
     if User.objects.filter(username=username).exists():
@@ -38,7 +40,8 @@ def create_installation_admin(*, username: str, email: str, password: str) -> Us
     with transaction.atomic():
         user = User.objects.create_user(username=username, email=email, password=password)
         user.is_installation_admin = True
-        user.save(update_fields=["is_installation_admin"])
+        user.must_change_password = must_change_password
+        user.save(update_fields=["is_installation_admin", "must_change_password"])
         audit.record(
             actor=Actor.system("cli"),
             action="accounts.installation_admin.create",

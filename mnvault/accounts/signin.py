@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.forms import PasswordChangeForm
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -21,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mnvault.accounts.models import LoginEvent, Membership, SignInOutcome, User
 from mnvault.audit import log as audit
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
 from mnvault.domain import numbers
@@ -79,13 +80,20 @@ def record(request: HttpRequest, outcome: str, *, user: User | None, username: s
             )
 
 
-def password_changed(request: HttpRequest, user: User) -> None:
+def change_password(request: HttpRequest, form: PasswordChangeForm) -> User:
+    """The user's new password from a valid form: saved, a one-time password's duty to change
+    lifted, and recorded, in one transaction."""
     with transaction.atomic():
+        user = form.save()
+        if user.must_change_password:
+            user.must_change_password = False
+            user.save(update_fields=["must_change_password"])
         audit.record(
             actor=Actor.of(user),
             action="auth.password_changed",
             client_address=client_address(request),
         )
+    return user
 
 
 def needs_two_factor(user: User) -> bool:

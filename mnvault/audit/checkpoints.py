@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 
+from mnvault.audit import signing
 from mnvault.audit.models import AuditCheckpoint, AuditEntry
-from mnvault.vault import keys
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Checkpoint:
 
 
 def public_key() -> Ed25519PublicKey:
-    return keys.material().signing_key().public_key()
+    return signing.signing_key().public_key()
 
 
 def public_key_hex(key: Ed25519PublicKey) -> str:
@@ -62,7 +62,7 @@ def write_checkpoint(*, path: Path | None = None) -> Checkpoint | None:
         return None
     if AuditCheckpoint.objects.filter(seq=last[0], entry_hash=last[1]).exists():
         return None
-    signing_key = keys.material().signing_key()
+    signing_key = signing.signing_key()
     unsigned = Checkpoint(
         seq=last[0],
         entry_hash=last[1],

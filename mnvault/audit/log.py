@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from mnvault.audit.actors import Actor
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead, Outcome
 from mnvault.domain import numbers
-
-if TYPE_CHECKING:
-    from mnvault.accounts.models import ApiClient, User
 
 
 def _check_json(value: Any) -> None:
@@ -31,33 +28,6 @@ def _check_json(value: Any) -> None:
             _check_json(item)
     elif not (value is None or isinstance(value, str | int)):  # bool is an int
         raise TypeError(f"audit detail cannot hold {type(value).__name__} values")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acted: a user, an API client or the system (a command run by the operator)."""
-
-    kind: str
-    id: int | None
-    label: str
-    user: User | None = field(default=None, repr=False, compare=False)
-
-    @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(kind="user", id=user.pk, label=user.get_username(), user=user)
-
-    @classmethod
-    def of_api_client(cls, client: ApiClient) -> Actor:
-        return cls(kind="api", id=client.pk, label=f"api:{client.name}"[:150])
-
-    @classmethod
-    def invitee(cls, invitation_id: int) -> Actor:
-        """A person registering their own number through an invitation (no account)."""
-        return cls(kind="invitee", id=invitation_id, label=f"invitation:{invitation_id}")
-
-    @classmethod
-    def system(cls, label: str) -> Actor:
-        return cls(kind="system", id=None, label=label)
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)

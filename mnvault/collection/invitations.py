@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from mnvault.accounts.models import Membership, User
 from mnvault.audit import log as audit
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.collection import mail
 from mnvault.collection.models import CollectionSettings, Invitation, Submission, SubmissionStatus
@@ -62,6 +62,21 @@ def new_token() -> str:
 def settings_of(company: Company) -> CollectionSettings:
     found = CollectionSettings.objects.filter(company=company).first()
     return found or CollectionSettings(company=company)
+
+
+def save_settings(
+    *, acting_user: User, found: CollectionSettings, changed: list[str], client_address: str = ""
+) -> None:
+    """The company's collection settings, saved with the names of the fields that changed."""
+    with transaction.atomic():
+        found.save()
+        audit.record(
+            actor=Actor.of(acting_user),
+            action="collection.settings.update",
+            company_id=found.company_id,
+            client_address=client_address,
+            detail={"fields": sorted(changed)},
+        )
 
 
 def purposes_for(company: Company, person: Person) -> list[str]:

@@ -2,8 +2,8 @@
 collection settings.
 
 Everything secret that a person submits — their number, their dependents' numbers, the photos
-of their identity documents — is stored here only as ciphertext sealed by the vault core
-(``mnvault.vault.collected``); nothing in this app ever decrypts.
+of their identity documents — is stored here only as ciphertext sealed through the vault API
+(``mnvault.vault.api``); no module of this app calls a cipher itself.
 """
 
 from __future__ import annotations

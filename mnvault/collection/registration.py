@@ -2,8 +2,8 @@
 link's state, the identity check that the link alone does not pass (birth date, and a one-time
 code by e-mail where the company asks for it), and the final, race-safe submission.
 
-What the person enters (number, dependents, photos) is sealed by the vault core
-(``mnvault.vault.collected``); this module never sees a ciphertext opened.
+What the person enters (number, dependents, photos) is sealed through the vault API by
+``mnvault.collection.drafts``; this module never sees a ciphertext opened.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.collection import invitations, mail
+from mnvault.collection.drafts import record_invitee
+from mnvault.collection.errors import InvitationClosed
 from mnvault.collection.models import (
     IdentityDocument,
     Invitation,
@@ -31,7 +33,6 @@ from mnvault.collection.models import (
 )
 from mnvault.people.models import Person, PersonKind
 from mnvault.vault import identity
-from mnvault.vault.collected import InvitationClosed, record_invitee
 from mnvault.vault.models import DocumentKind
 
 MAX_FAILURES = 5  # wrong birth dates, or wrong codes, before the invitation is withdrawn

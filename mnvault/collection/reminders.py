@@ -10,15 +10,14 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from mnvault.audit.log import Actor
-from mnvault.collection import invitations
+from mnvault.audit.actors import Actor
+from mnvault.collection import drafts, invitations, photos
 from mnvault.collection.models import (
     CollectionSettings,
     Invitation,
     Submission,
     SubmissionStatus,
 )
-from mnvault.vault import collected
 
 SCHEDULER = Actor.system("scheduler")
 SWEEP_WINDOW = timedelta(days=2)
@@ -70,12 +69,12 @@ def _remind(now: datetime) -> int:
 
 def _discard_drafts(now: datetime) -> int:
     closed = Q(invitation__revoked_at__isnull=False) | Q(invitation__expires_at__lte=now)
-    drafts = Submission.objects.filter(closed, status=SubmissionStatus.DRAFT).exclude(
+    abandoned = Submission.objects.filter(closed, status=SubmissionStatus.DRAFT).exclude(
         number_ciphertext__isnull=True, documents_destroyed_at__isnull=False
     )
     return _each(
-        drafts.order_by("pk"),
-        lambda draft: collected.discard_draft(actor=SCHEDULER, submission=draft) or True,
+        abandoned.order_by("pk"),
+        lambda draft: drafts.discard_draft(actor=SCHEDULER, submission=draft) or True,
     )
 
 
@@ -88,7 +87,7 @@ def _destroy_expired_documents(now: datetime) -> int:
     return _each(
         due.order_by("pk"),
         lambda submission: (
-            collected.destroy_documents(
+            photos.destroy_documents(
                 actor=SCHEDULER, submission=submission, reason="retention_ended"
             )
             or True
@@ -102,4 +101,4 @@ def _sweep_document_keys(now: datetime) -> int:
     refs = Submission.objects.filter(documents_destroyed_at__gte=now - SWEEP_WINDOW).values_list(
         "document_key_ref", flat=True
     )
-    return sum(collected.destroy_document_key(ref) for ref in refs.iterator())
+    return sum(photos.destroy_document_key(ref) for ref in refs.iterator())

@@ -13,7 +13,7 @@ from stdnum.jp import cn
 
 from mnvault.accounts.models import Membership, User
 from mnvault.audit import log as audit
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.companies.countries import normalise_country
 from mnvault.companies.models import AllowedNetwork, Company, CompanyPurpose
 from mnvault.companies.networks import address_allowed, normalise_network
@@ -242,3 +242,18 @@ def clear_networks(*, actor: Actor, company: Company) -> int:
             detail={"fields": ["networks"], "cleared": len(removed)},
         )
     return len(removed)
+
+
+def record_network_refusal(*, user: User, company_id: int, address: str, page: str) -> None:
+    """A member reached a company page from outside its allowed networks (domain R8): the
+    refusal is recorded with the address and the page's name."""
+    with transaction.atomic():
+        audit.record(
+            actor=Actor.of(user),
+            action="web.ip_refused",
+            outcome="refused",
+            reason="network_not_allowed",
+            company_id=company_id,
+            client_address=address[:64],
+            detail={"page": page},
+        )

@@ -21,16 +21,17 @@ from django.utils import timezone
 
 from mnvault import fastinsert
 from mnvault.audit import log as audit
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
 from mnvault.domain import numbers
 from mnvault.people import csv_rows
 from mnvault.people.models import Person, PersonKind
+from mnvault.vault.api import vault_transaction
 from mnvault.vault.bulk import BulkStore
 from mnvault.vault.errors import InvalidNumber
 from mnvault.vault.models import VerificationChannel
-from mnvault.vault.services import Verification, as_actor, vault_transaction
+from mnvault.vault.services import Verification, as_actor
 
 BATCH = 1000
 MAX_REPORTED = 1000

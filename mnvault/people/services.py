@@ -9,7 +9,7 @@ from django.db import transaction
 
 from mnvault.accounts.models import User
 from mnvault.audit import log as audit
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.people.models import Person
 
 

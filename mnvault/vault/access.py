@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from mnvault.accounts.models import ApiClient, Membership
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.companies.models import Company
 from mnvault.domain.roles import Capability, can
 from mnvault.people.models import Person, PersonPurpose

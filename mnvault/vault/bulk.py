@@ -14,10 +14,10 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from mnvault import fastinsert
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.companies.models import Company
 from mnvault.people.models import Person, PersonPurpose
-from mnvault.vault import crypto, datakeys
+from mnvault.vault import api, datakeys
 from mnvault.vault.access import Operation, kinds_in_scope
 from mnvault.vault.errors import Refused
 from mnvault.vault.models import DataKey, NumberRecord, NumberStatus
@@ -26,7 +26,6 @@ from mnvault.vault.services import (
     Verification,
     check_purposes,
     guard,
-    seal_number,
     verification_fields,
 )
 
@@ -53,7 +52,7 @@ class BulkStore:
         return self.kinds is None or kind in self.kinds
 
     def index(self, number: str) -> bytes:
-        return crypto.number_index(self._index_key, number)
+        return api.number_index(self._index_key, number)
 
     def stored_among(self, indexes: Iterable[bytes]) -> set[bytes]:
         """Which of ``indexes`` the company already holds."""
@@ -71,7 +70,7 @@ class BulkStore:
         for person, number, index in items:
             if not self.in_scope(person.kind):
                 raise Refused(code="scope")
-            cid, pid, dek = person.company_id, person.pk, crypto.new_key()
+            cid, pid, dek = person.company_id, person.pk, api.new_key()
             data_keys.append(
                 (person.key_ref, cid, pid, kek.id, datakeys.wrap(kek, dek, person), now)
             )
@@ -79,7 +78,7 @@ class BulkStore:
                 (
                     cid,
                     pid,
-                    seal_number(person, dek, number),
+                    api.seal_field_under(dek, person, api.Field.NUMBER, number.encode("ascii")),
                     index,
                     NumberStatus.ACTIVE.value,
                     verification["channel"],

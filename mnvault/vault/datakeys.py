@@ -1,6 +1,7 @@
 """Per-person data keys (DEK): created, wrapped by the active KEK, unwrapped, shredded.
 
-Internal to the vault core: nothing outside ``mnvault.vault`` imports this module.
+Internal to the vault core: nothing outside ``mnvault.vault`` imports this module; the
+others reach keys through ``mnvault.vault.api``.
 
 Which KEK is active is read from the key store (``KeyStoreState``) inside the writer's own
 key-store transaction, with the row locked: a KEK rotation switches that row first and drops an
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from mnvault.people.models import Person
-from mnvault.vault import crypto, keys
+from mnvault.vault import api, keys
 from mnvault.vault.errors import KeyUnavailable
 from mnvault.vault.models import DataKey, KeyStoreState
 from mnvault.vault.routers import KEY_STORE
@@ -43,13 +44,13 @@ def locked_state() -> KeyStoreState:
 @dataclass(frozen=True)
 class ActiveKek:
     id: str
-    sealer: crypto.Sealer
+    cipher: api.Cipher
 
 
 def active_kek() -> ActiveKek:
     """The KEK new keys are wrapped under; call inside a key-store transaction."""
     kek_id = locked_state().active_kek_id
-    return ActiveKek(kek_id, crypto.Sealer(_kek(kek_id)))
+    return ActiveKek(kek_id, api.Cipher(_kek(kek_id)))
 
 
 def _kek(kek_id: str) -> bytes:
@@ -62,14 +63,14 @@ def _kek(kek_id: str) -> bytes:
 
 
 def wrap(kek: ActiveKek, dek: bytes, person: Person) -> bytes:
-    return kek.sealer.seal(dek, crypto.dek_aad(person.company_id, person.pk, kek.id))
+    return kek.cipher.encrypt(dek, api.dek_aad(person.company_id, person.pk, kek.id))
 
 
 def unwrap(data_key: DataKey) -> bytes:
-    return crypto.open_sealed(
+    return api.decrypt(
         _kek(data_key.kek_id),
         data_key.wrapped,
-        crypto.dek_aad(data_key.company_id, data_key.person_id, data_key.kek_id),
+        api.dek_aad(data_key.company_id, data_key.person_id, data_key.kek_id),
     )
 
 
@@ -89,7 +90,7 @@ def key_for(ref: str, person: Person, *, create: bool) -> bytes:
     if data_key is None:
         if not create:
             raise KeyUnavailable(NO_KEY, code="no_key")
-        dek = crypto.new_key()
+        dek = api.new_key()
         kek = active_kek()
         DataKey(
             ref=ref,
@@ -110,5 +111,11 @@ def destroy_key(ref: str) -> bool:
     return bool(deleted)
 
 
+def destroy_person_keys(person: Person) -> int:
+    """Every key of ``person``: their DEK and the keys of their identity-document photos."""
+    deleted, _ = DataKey.objects.filter(company_id=person.company_id, person_id=person.pk).delete()
+    return deleted
+
+
 def index_key(company_id: int) -> bytes:
-    return crypto.company_index_key(keys.material().index_secret, company_id)
+    return api.company_index_key(keys.material().index_secret, company_id)

@@ -23,7 +23,7 @@ from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mnvault.paths import write_private_file
-from mnvault.vault import crypto
+from mnvault.vault import api
 from mnvault.vault.errors import DecryptionFailed, KeyUnavailable
 
 FORMAT = "mnvault-keyfile"
@@ -51,7 +51,7 @@ class KeyMaterial:
     @classmethod
     def generate(cls) -> KeyMaterial:
         return cls(
-            keks={"k1": crypto.new_key()},
+            keks={"k1": api.new_key()},
             active_kek_id="k1",
             index_secret=secrets.token_bytes(32),
             signing_seed=secrets.token_bytes(32),
@@ -71,7 +71,7 @@ class KeyMaterial:
     def with_new_kek(self) -> KeyMaterial:
         numbers = [int(k[1:]) for k in self.keks if k.startswith("k") and k[1:].isdigit()]
         new_id = f"k{max(numbers, default=0) + 1}"
-        return replace(self, keks={**self.keks, new_id: crypto.new_key()}, active_kek_id=new_id)
+        return replace(self, keks={**self.keks, new_id: api.new_key()}, active_kek_id=new_id)
 
     def without_kek(self, kek_id: str) -> KeyMaterial:
         if kek_id == self.active_kek_id:
@@ -161,7 +161,7 @@ class KeyFileProvider(KeyProvider):
 
     def _protect(self, document: dict) -> dict:
         salt = secrets.token_bytes(16)
-        sealed = crypto.seal(
+        sealed = api.encrypt(
             self._derive(salt, _KDF), json.dumps(document).encode(), FORMAT.encode()
         )
         return {
@@ -176,7 +176,7 @@ class KeyFileProvider(KeyProvider):
         kdf = envelope["kdf"]
         key = self._derive(_unb64(kdf["salt"]), kdf)
         try:
-            return json.loads(crypto.open_sealed(key, _unb64(envelope["sealed"]), FORMAT.encode()))
+            return json.loads(api.decrypt(key, _unb64(envelope["sealed"]), FORMAT.encode()))
         except DecryptionFailed:
             raise KeyUnavailable(
                 "パスフレーズが違います / the passphrase does not open the key file"

@@ -20,8 +20,8 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from mnvault.audit import log as audit
-from mnvault.audit.log import Actor
-from mnvault.vault import crypto, datakeys, keys
+from mnvault.audit.actors import Actor
+from mnvault.vault import api, datakeys, keys
 from mnvault.vault.errors import VaultError
 from mnvault.vault.models import DataKey
 from mnvault.vault.routers import KEY_STORE
@@ -118,7 +118,7 @@ def _rewrap_all(new_id: str, batch_size: int, progress) -> int:
     done = 0
     while True:
         with datakeys.key_store_atomic():
-            new_kek = crypto.Sealer(keys.material().kek(new_id))
+            new_kek = api.Cipher(keys.material().kek(new_id))
             batch = list(
                 DataKey.objects.select_for_update()
                 .exclude(kek_id=new_id)
@@ -128,8 +128,8 @@ def _rewrap_all(new_id: str, batch_size: int, progress) -> int:
                 return done
             for data_key in batch:
                 dek = datakeys.unwrap(data_key)
-                data_key.wrapped = new_kek.seal(
-                    dek, crypto.dek_aad(data_key.company_id, data_key.person_id, new_id)
+                data_key.wrapped = new_kek.encrypt(
+                    dek, api.dek_aad(data_key.company_id, data_key.person_id, new_id)
                 )
                 data_key.kek_id = new_id
                 data_key.rewrapped_at = timezone.now()

@@ -1,38 +1,32 @@
-"""The vault core's actions: the only code that encrypts or decrypts a number.
+"""The vault's actions on a stored number: store, reveal, export.
 
 Each takes the acting user (or an ``Actor`` for an API client or the system) as a keyword-only
-argument, checks role and purpose, and writes its audit entry in the same transaction as the
-action. A refusal or failure is audited and changes nothing else; the caller then gets
-``Refused`` or another ``VaultError``.
-
-Every transaction here is durable (never nested in a caller's): a caller's rollback must not be
-able to undo the audit entry of a refusal, nor commit a reveal's entry later than the reveal.
+argument and runs through ``api.decide_audit_act``: role and purpose are checked and the audit
+entry is written in the same transaction as the action. A refusal or failure is audited and
+changes nothing else; the caller then gets ``Refused`` or another ``VaultError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from mnvault.accounts.models import User
 from mnvault.audit import log as audit
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
 from mnvault.domain import numbers
 from mnvault.people.models import Person, PersonPurpose
-from mnvault.vault import crypto, datakeys
-from mnvault.vault.access import Decision, Operation, decide
+from mnvault.vault import api
+from mnvault.vault.access import Operation, decide
 from mnvault.vault.errors import DuplicateNumber, KeyUnavailable, Refused, VaultError
 from mnvault.vault.models import DocumentKind, NumberRecord, NumberStatus, VerificationChannel
 
-NUMBER_FIELD = "individual_number"
 NOT_STORED = "個人番号は登録されていません / no number is stored"
 
 
@@ -58,50 +52,6 @@ def as_actor(acting_user: User | Actor) -> Actor:
     return acting_user if isinstance(acting_user, Actor) else Actor.of(acting_user)
 
 
-@contextmanager
-def vault_transaction() -> Iterator[None]:
-    """One durable transaction over the data and the key store. The key store commits first,
-    so a failure between the two commits can leave an unused key (found by no one: keys are
-    looked up by a random reference), never a number without its key. The lock order (data,
-    then keys) is the same everywhere, so SQLite writers cannot deadlock."""
-    with transaction.atomic(durable=True), datakeys.key_store_atomic():
-        yield
-
-
-def _audit(actor: Actor, operation: str, company: Company, decision: Decision, **extra) -> None:
-    audit.record(
-        actor=actor,
-        action=operation,
-        outcome=Outcome.OK if decision.allowed else Outcome.REFUSED,
-        reason=decision.reason,
-        company_id=company.pk,
-        **extra,
-    )
-
-
-def _record_failure(actor: Actor, operation: str, company: Company, error: VaultError, **extra):
-    with transaction.atomic(durable=True):
-        audit.record(
-            actor=actor,
-            action=operation,
-            outcome=Outcome.FAILED,
-            reason=error.code,
-            company_id=company.pk,
-            **extra,
-        )
-
-
-@contextmanager
-def _failures_audited(actor: Actor, operation: str, company: Company, **extra) -> Iterator[None]:
-    """A vault error inside the block rolls the action back, then is audited on its own."""
-    try:
-        yield
-    except VaultError as error:
-        if not isinstance(error, Refused):  # refusals were audited where they were decided
-            _record_failure(actor, operation, company, error, **extra)
-        raise
-
-
 def guard(
     actor: Actor,
     company: Company,
@@ -115,43 +65,25 @@ def guard(
     callers (such as the importer) that check once before their own transaction."""
     decision = decide(actor, company, operation, person=person, purpose=purpose)
     if not decision.allowed:
-        with transaction.atomic(durable=True):
-            _audit(
-                actor,
-                operation,
-                company,
-                decision,
-                person_id=person.pk if person else None,
-                purpose=purpose,
-                client_address=client_address,
-            )
+        api.audit_durably(
+            actor,
+            operation,
+            company,
+            person.pk if person else None,
+            outcome=Outcome.REFUSED,
+            reason=decision.reason,
+            purpose=purpose,
+            client_address=client_address,
+        )
         raise Refused(decision.message, code=decision.reason)
 
 
-@sensitive_variables("dek")
-def _decrypt(person: Person) -> str:
+@sensitive_variables("record")
+def _open_stored(person: Person) -> str:
     record = NumberRecord.objects.filter(person=person).first()
     if record is None or record.status != NumberStatus.ACTIVE or record.ciphertext is None:
         raise KeyUnavailable(NOT_STORED, code="not_stored")
-    dek = datakeys.dek_for(person, create=False)
-    aad = crypto.field_aad(person.company_id, person.pk, NUMBER_FIELD)
-    return crypto.open_sealed(dek, record.ciphertext, aad).decode("ascii")
-
-
-def seal_number(person: Person, dek: bytes, number: str) -> bytes:
-    return crypto.seal(
-        dek, number.encode("ascii"), crypto.field_aad(person.company_id, person.pk, NUMBER_FIELD)
-    )
-
-
-def index_of(company: Company, number: str) -> bytes:
-    """The keyed duplicate index of an already validated number within ``company``."""
-    return crypto.number_index(datakeys.index_key(company.pk), number)
-
-
-def _fresh(person: Person) -> Person:
-    """The person as stored now: decisions never rest on a caller's stale or hand-made object."""
-    return Person.objects.get(pk=person.pk)
+    return api.open_number(person, api.Field.NUMBER, record.ciphertext)
 
 
 @sensitive_variables("number")
@@ -159,31 +91,17 @@ def reveal_number(
     *, acting_user: User | Actor, person: Person, purpose: str, client_address: str = ""
 ) -> str:
     """The person's number in clear, for ``purpose``; audited whether shown or refused."""
-    actor = as_actor(acting_user)
     company = Company.objects.get(pk=person.company_id)
-    extra = {"person_id": person.pk, "purpose": purpose, "client_address": client_address}
-    number = None
-    with _failures_audited(actor, Operation.REVEAL, company, **extra), vault_transaction():
-        person = _fresh(person)
-        decision = decide(actor, company, Operation.REVEAL, person=person, purpose=purpose)
-        if decision.allowed:
-            number = _decrypt(person)
-        _audit(actor, Operation.REVEAL, company, decision, **extra)
-    if number is None:
-        raise Refused(decision.message, code=decision.reason)
+    with api.decide_audit_act(
+        actor=as_actor(acting_user),
+        company=company,
+        operation=Operation.REVEAL,
+        person=person,
+        purpose=purpose,
+        client_address=client_address,
+    ) as act:
+        number = _open_stored(act.person)
     return number
-
-
-def _export_decision(
-    actor: Actor, company: Company, people: Sequence[Person], purpose: str
-) -> tuple[Decision, Person | None]:
-    """The company-level decision, then each person's; the first refusal and whom it is for."""
-    decision = decide(actor, company, Operation.EXPORT, purpose=purpose)
-    for person in people if decision.allowed else ():
-        decision = decide(actor, company, Operation.EXPORT, person=person, purpose=purpose)
-        if not decision.allowed:
-            return decision, person
-    return decision, None
 
 
 @sensitive_variables("result")
@@ -199,40 +117,33 @@ def export_numbers(
     """Numbers for one statutory document (``document`` names it). All or none: one person
     out of scope or purpose refuses the whole export. One audit entry per person provided."""
     actor = as_actor(acting_user)
-    extra = {"purpose": purpose, "client_address": client_address}
     result: list[tuple[Person, str]] = []
     detail = {"document": document}
-    audited = _failures_audited(actor, Operation.EXPORT, company, detail=detail, **extra)
-    with audited, vault_transaction():
-        people = [_fresh(p) for p in people]
-        decision, refused = _export_decision(actor, company, people, purpose)
-        if not decision.allowed:
-            _audit(
-                actor,
-                Operation.EXPORT,
-                company,
-                decision,
-                person_id=refused.pk if refused else None,
-                detail={**detail, "people": len(people)},
-                **extra,
-            )
-        for person in people if decision.allowed else ():
-            result.append((person, _decrypt(person)))
-            _audit(
-                actor,
-                Operation.EXPORT,
-                company,
-                decision,
+    with api.decide_audit_act(
+        actor=actor,
+        company=company,
+        operation=Operation.EXPORT,
+        also_for=people,
+        purpose=purpose,
+        client_address=client_address,
+        detail=detail,
+    ) as act:
+        act.record = False  # one entry per person instead
+        for person in act.others:
+            result.append((person, _open_stored(person)))
+            audit.record(
+                actor=actor,
+                action=Operation.EXPORT,
+                company_id=company.pk,
                 person_id=person.pk,
+                purpose=purpose,
+                client_address=client_address,
                 detail=detail,
-                **extra,
             )
-    if not decision.allowed:
-        raise Refused(decision.message, code=decision.reason)
     return result
 
 
-@sensitive_variables("number", "normalised", "dek")
+@sensitive_variables("number", "normalised")
 def store_number(
     *,
     acting_user: User | Actor,
@@ -246,23 +157,20 @@ def store_number(
     purposes notified to the person at collection."""
     actor = as_actor(acting_user)
     normalised = numbers.validate(number)
-    person = _fresh(person)
     company = Company.objects.get(pk=person.company_id)
-    guard(actor, company, Operation.STORE, person=person, client_address=client_address)
-    extra = {"person_id": person.pk, "client_address": client_address}
-    with _failures_audited(actor, Operation.STORE, company, **extra), vault_transaction():
-        record, created = write_number(person, company, normalised, purposes, verification)
-        audit.record(
-            actor=actor,
-            action=Operation.STORE,
-            company_id=company.pk,
-            detail={"channel": verification.channel, "replaced": not created},
-            **extra,
-        )
+    with api.decide_audit_act(
+        actor=actor,
+        company=company,
+        operation=Operation.STORE,
+        person=person,
+        client_address=client_address,
+    ) as act:
+        record, created = write_number(act.person, company, normalised, purposes, verification)
+        act.detail.update(channel=verification.channel, replaced=not created)
     return record
 
 
-@sensitive_variables("normalised", "dek")
+@sensitive_variables("normalised")
 def write_number(
     person: Person,
     company: Company,
@@ -273,16 +181,15 @@ def write_number(
     """Seal and store an already validated number, inside the caller's vault transaction and
     after the caller's own role check; the caller writes the audit entry."""
     check_purposes(company, purposes)
-    index = index_of(company, normalised)
+    index = api.index_of(company, normalised)
     clash = NumberRecord.objects.filter(company=company, number_index=index)
     if clash.exclude(person=person).exists():
         raise DuplicateNumber()
-    dek = datakeys.dek_for(person, create=True)
     record, created = NumberRecord.objects.update_or_create(
         person=person,
         defaults={
             "company": company,
-            "ciphertext": seal_number(person, dek, normalised),
+            "ciphertext": api.seal_number(person, api.Field.NUMBER, normalised),
             "number_index": index,
             "status": NumberStatus.ACTIVE,
             **verification_fields(verification),

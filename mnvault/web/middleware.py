@@ -9,7 +9,6 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib.auth import logout
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
@@ -17,10 +16,9 @@ from django.utils.cache import patch_cache_control
 
 from mnvault.accounts import signin
 from mnvault.accounts.models import SignInOutcome
-from mnvault.audit import log as audit
-from mnvault.audit.log import Actor
 from mnvault.companies.models import AllowedNetwork, Company
 from mnvault.companies.networks import address_allowed
+from mnvault.companies.services import record_network_refusal
 from mnvault.web.company import roles_in
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -138,16 +136,9 @@ def allowed_networks(get_response: Handler) -> Handler:
         if not cidrs or address_allowed(address, cidrs) or not roles_in(user, company_id):
             return get_response(request)
         match = _match(request)
-        with transaction.atomic():
-            audit.record(
-                actor=Actor.of(user),
-                action="web.ip_refused",
-                outcome="refused",
-                reason="network_not_allowed",
-                company_id=company_id,
-                client_address=address[:64],
-                detail={"page": match.url_name if match else ""},
-            )
+        record_network_refusal(
+            user=user, company_id=company_id, address=address, page=match.url_name if match else ""
+        )
         return render(request, "web/network_refused.html", {"address": address}, status=403)
 
     return middleware

@@ -10,9 +10,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.audit.models import AuditEntry
 from mnvault.collection import invitations, ratelimit
+from mnvault.collection.drafts import MAX_DOCUMENTS
 from mnvault.collection.models import IdentityDocument, Submission, SubmissionStatus
 from mnvault.collection.reminders import send_due_reminders
 from mnvault.collection.tests.conftest import Walker, jpeg
@@ -20,7 +21,6 @@ from mnvault.companies.models import CompanyPurpose
 from mnvault.companies.purposes import Purpose
 from mnvault.conftest import ALL_DATABASES, make_person
 from mnvault.people.models import Person, PersonPurpose
-from mnvault.vault.collected import MAX_DOCUMENTS
 from mnvault.vault.models import NumberRecord
 from mnvault.vault.services import Verification, reveal_number, store_number
 from mnvault.web.logfilters import MaskInvitationTokens

@@ -32,7 +32,7 @@ SETUP = textwrap.dedent(
     from mnvault.collection.models import Invitation
     from mnvault.companies.models import Company, CompanyPurpose
     from mnvault.people.models import Person
-    from mnvault.vault import collected
+    from mnvault.collection import drafts
 
     company = Company.objects.create(name="race")
     CompanyPurpose.objects.create(company=company, purpose="withholding")
@@ -45,9 +45,9 @@ SETUP = textwrap.dedent(
         delivery="print", purposes=["withholding"],
         expires_at=timezone.now() + timedelta(days=1),
     )
-    collected.enter_number(invitation=invitation, number="{number}")
+    drafts.enter_number(invitation=invitation, number="{number}")
     for side in (b"front", b"back"):
-        collected.add_document(
+        drafts.add_document(
             invitation=invitation, kind="my_number_card", content=side, content_type="image/jpeg"
         )
     print(invitation.pk)
@@ -64,7 +64,7 @@ CONTENDER = textwrap.dedent(
     from django.utils import timezone
     from mnvault.collection import registration
     from mnvault.collection.models import Invitation
-    from mnvault.vault.collected import InvitationClosed
+    from mnvault.collection.errors import InvitationClosed
 
     invitation = Invitation.objects.get(pk=int(sys.argv[1]))
     ready, go = Path(sys.argv[2]), Path(sys.argv[3])

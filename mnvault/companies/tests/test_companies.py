@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.audit.models import AuditEntry
 from mnvault.companies.models import Company
 from mnvault.companies.services import CompanyRefused, create_company

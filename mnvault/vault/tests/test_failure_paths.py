@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.audit.models import AuditEntry
 from mnvault.conftest import ALL_DATABASES, make_person
 from mnvault.people.models import Person

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.audit.models import AuditEntry
 from mnvault.conftest import ALL_DATABASES, make_person
 from mnvault.vault import datakeys, keys

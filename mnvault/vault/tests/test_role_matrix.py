@@ -158,7 +158,7 @@ def test_export_is_all_or_nothing_when_one_person_lacks_the_purpose(
 @pytest.fixture
 def api_actor(personas):
     from mnvault.accounts.services import create_api_client
-    from mnvault.audit.log import Actor
+    from mnvault.audit.actors import Actor
 
     client, token = create_api_client(
         acting_user=personas.responsible_manager, company=personas.company, name="給与ソフト"

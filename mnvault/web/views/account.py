@@ -19,11 +19,7 @@ from mnvault.accounts import signin
 def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        if user.must_change_password:
-            user.must_change_password = False
-            user.save(update_fields=["must_change_password"])
-        signin.password_changed(request, user)
+        user = signin.change_password(request, form)
         update_session_auth_hash(request, user)  # stay signed in with the new password
         return redirect("web:home")
     return render(request, "web/password_change.html", {"form": form})

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,13 +26,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from mnvault.accounts.models import User
-from mnvault.audit import log as audit
-from mnvault.audit import queries
 from mnvault.audit.models import AuditEntry, Outcome
-from mnvault.audit.verify import VerifyResult, verify
+from mnvault.audit.verify import VerifyResult
 from mnvault.companies.purposes import Purpose
 from mnvault.domain import numbers
 from mnvault.domain.roles import Capability as C
+from mnvault.oversight import audit_log
 from mnvault.web.company import company_page
 from mnvault.web.safe_forms import SafeForm
 
@@ -129,7 +127,7 @@ class AuditFilterForm(SafeForm):
         self.company_id = company_id
         every = [("", _("All"))]
         self.fields["action"].choices = every + [
-            (code, action_label(code)) for code in queries.actions_present(company_id)
+            (code, action_label(code)) for code in audit_log.actions_present(company_id)
         ]
         self.fields["outcome"].choices = every + [(k, str(v)) for k, v in OUTCOME_LABELS.items()]
 
@@ -137,7 +135,7 @@ class AuditFilterForm(SafeForm):
         name = self.cleaned_data["actor"].strip()
         if not name:
             return None
-        user = queries.company_user(self.company_id, name)
+        user = audit_log.company_user(self.company_id, name)
         if user is None:
             raise forms.ValidationError(_("No user of this company has this name."))
         return user
@@ -149,9 +147,9 @@ class AuditFilterForm(SafeForm):
             self.add_error("until", _("The end date is before the start date."))
         return cleaned
 
-    def filters(self) -> queries.AuditFilters:
+    def filters(self) -> audit_log.AuditFilters:
         data = self.cleaned_data
-        return queries.AuditFilters(
+        return audit_log.AuditFilters(
             person_id=data["person"],
             person_name=data["person_name"].strip(),
             actor=data["actor"],
@@ -201,20 +199,22 @@ def _render(
     company_id = request.company.pk
     valid = form.is_valid()
     filters = form.filters() if valid else None
-    entries = queries.company_entries(company_id, filters) if filters else AuditEntry.objects.none()
+    entries = (
+        audit_log.company_entries(company_id, filters) if filters else AuditEntry.objects.none()
+    )
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     shown = list(page)
-    people = queries.people_in_company(company_id, {e.person_id for e in shown if e.person_id})
+    people = audit_log.people_in_company(company_id, {e.person_id for e in shown if e.person_id})
     picked = []
     if filters and filters.person_name:
-        picked = list(queries.people_named(company_id, filters.person_name)[:PICKER_SIZE])
+        picked = list(audit_log.people_named(company_id, filters.person_name)[:PICKER_SIZE])
     context = {
         "form": form,
         "valid": valid,
         "page": page,
         "rows": [_row(entry, people) for entry in shown],
         "picked": picked,
-        "actor_names": queries.actor_names(company_id),
+        "actor_names": audit_log.actor_names(company_id),
         "export_params": _export_params(form) if valid else [],
         "verified": verified,
     }
@@ -233,23 +233,11 @@ def audit_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 @company_page(capability=C.AUDIT_READ)
 def audit_verify(request: HttpRequest) -> HttpResponse:
-    """Verify the whole installation's chain (it is global) and record that it was done, with
-    the outcome. One process: forking from a threaded web server is not safe, and the command
-    line (``mnvault audit verify``) is there for very long chains."""
-    result = verify(workers=1)
-    detail = {"entries": result.entries, "checkpoints": result.checkpoints}
-    if result.first_bad_seq is not None:
-        detail["first_bad_seq"] = result.first_bad_seq
-    with transaction.atomic(durable=True):
-        audit.record(
-            actor=audit.Actor.of(request.user),
-            action="audit.verify",
-            outcome=Outcome.OK if result.ok else Outcome.FAILED,
-            reason="" if result.ok else "chain_broken",
-            company_id=request.company.pk,
-            client_address=request.META.get("REMOTE_ADDR", ""),
-            detail=detail,
-        )
+    result = audit_log.verify_chain(
+        acting_user=request.user,
+        company=request.company,
+        client_address=request.META.get("REMOTE_ADDR", ""),
+    )
     return _render(request, AuditFilterForm({}, company_id=request.company.pk), verified=result)
 
 
@@ -328,16 +316,12 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET, company_id=company_id)
     if not form.is_valid():  # the page shows what is wrong, field by field
         return redirect(f"{reverse('web:audit', args=[company_id])}?{request.GET.urlencode()}")
-    filters = form.filters()
-    with transaction.atomic(durable=True):
-        exported = audit.record(
-            actor=audit.Actor.of(request.user),
-            action="audit.export",
-            company_id=company_id,
-            client_address=request.META.get("REMOTE_ADDR", ""),
-            detail=filters.as_detail(),
-        )
-    entries = queries.company_entries(company_id, filters).filter(seq__lte=exported.seq)
+    entries = audit_log.export_entries(
+        acting_user=request.user,
+        company=request.company,
+        filters=form.filters(),
+        client_address=request.META.get("REMOTE_ADDR", ""),
+    )
     lines = csv_lines(_csv_header(), entries.iterator(chunk_size=CSV_CHUNK))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = datetime.now(JST).strftime("%Y%m%d-%H%M%S")

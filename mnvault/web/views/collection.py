@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import segno
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,12 +14,11 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from mnvault.audit import log as audit
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.collection import invitations, review
 from mnvault.collection.invitations import InviteResult
 from mnvault.collection.mail import registration_link
-from mnvault.collection.models import CollectionSettings, Invitation
+from mnvault.collection.models import Invitation
 from mnvault.collection.status import CollectionStatus, status_counts, with_collection_status
 from mnvault.domain.roles import Capability as C
 from mnvault.domain.roles import can
@@ -151,21 +149,14 @@ def collection_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         changed = form.changed_data
         if changed:
-            _save_settings(request, form.save(commit=False), changed)
+            invitations.save_settings(
+                acting_user=request.user,
+                found=form.save(commit=False),
+                changed=changed,
+                client_address=client_address(request),
+            )
             messages.success(request, _("Settings saved."))
         else:
             messages.info(request, _("Nothing was changed."))
         return redirect("web:collection_settings", company.pk)
     return render(request, "web/collection/settings.html", {"form": form})
-
-
-def _save_settings(request: HttpRequest, found: CollectionSettings, changed: list[str]) -> None:
-    with transaction.atomic():
-        found.save()
-        audit.record(
-            actor=Actor.of(request.user),
-            action="collection.settings.update",
-            company_id=request.company.pk,
-            client_address=client_address(request),
-            detail={"fields": sorted(changed)},
-        )

@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from mnvault.collection import ratelimit, registration
+from mnvault.collection import drafts, ratelimit, registration
+from mnvault.collection.errors import InvitationClosed
 from mnvault.collection.invitations import send_back_reason, settings_of
 from mnvault.collection.models import (
     IdentityDocument,
@@ -33,8 +34,6 @@ from mnvault.collection.registration import LinkState
 from mnvault.companies.models import Company
 from mnvault.companies.purposes import Purpose
 from mnvault.people.models import Person
-from mnvault.vault import collected
-from mnvault.vault.collected import InvitationClosed
 from mnvault.web.registration_forms import (
     BirthDateForm,
     CodeForm,
@@ -246,7 +245,7 @@ def reg_notice(request: HttpRequest, flow: Flow) -> HttpResponse:
 def reg_number(request: HttpRequest, flow: Flow) -> HttpResponse:
     form = NumberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        collected.enter_number(
+        drafts.enter_number(
             invitation=flow.invitation,
             number=form.cleaned_data["number"],
             client_address=flow.address,

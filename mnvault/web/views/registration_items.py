@@ -9,9 +9,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
+from mnvault.collection import drafts
 from mnvault.collection.document_files import DocumentRefused, clean_document, max_document_bytes
-from mnvault.vault import collected
-from mnvault.vault.collected import DependentDetails, TooMany
+from mnvault.collection.drafts import DependentDetails
+from mnvault.collection.errors import TooMany
 from mnvault.vault.errors import VaultError
 from mnvault.web.registration_forms import CombinationForm, DependentForm, DocumentForm
 from mnvault.web.views.registration import (
@@ -34,7 +35,7 @@ def _remove(request: HttpRequest, flow: Flow, remover) -> bool:
 @step(needs=("verified", "notice"))
 def reg_documents(request: HttpRequest, flow: Flow) -> HttpResponse:
     def remove(document_id: int) -> None:
-        collected.remove_document(
+        drafts.remove_document(
             invitation=flow.invitation, document_id=document_id, client_address=flow.address
         )
 
@@ -91,7 +92,7 @@ def _store_upload(request: HttpRequest, flow: Flow, form: DocumentForm) -> bool:
         )
         return False
     try:
-        collected.add_document(
+        drafts.add_document(
             invitation=flow.invitation,
             kind=form.cleaned_data["kind"],
             content=clean.content,
@@ -112,7 +113,7 @@ def reg_dependents(request: HttpRequest, flow: Flow) -> HttpResponse:
         return redirect("web:reg_confirm")
 
     def remove(dependent_id: int) -> None:
-        collected.remove_dependent(
+        drafts.remove_dependent(
             invitation=flow.invitation, dependent_id=dependent_id, client_address=flow.address
         )
 
@@ -123,7 +124,7 @@ def reg_dependents(request: HttpRequest, flow: Flow) -> HttpResponse:
         data = dict(form.cleaned_data)
         number = data.pop("number")
         try:
-            collected.add_dependent(
+            drafts.add_dependent(
                 invitation=flow.invitation,
                 details=DependentDetails(**data),
                 number=number,

@@ -12,12 +12,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from mnvault.collection import review
+from mnvault.collection.errors import NotSubmitted
 from mnvault.collection.models import IdentityDocument, Submission, SubmissionStatus
 from mnvault.companies.purposes import Purpose
 from mnvault.domain import numbers
 from mnvault.domain.roles import Capability as C
-from mnvault.vault import collected
-from mnvault.vault.collected import NotSubmitted
 from mnvault.vault.errors import Refused, VaultError
 from mnvault.web.company import company_page
 from mnvault.web.review_forms import ApproveForm, SendBackForm
@@ -51,7 +50,7 @@ def _render_review(
     status: int = 200,
 ) -> HttpResponse:
     try:
-        opened = collected.open_submitted_numbers(
+        opened = review.open_submitted_numbers(
             acting_user=request.user, submission=submission, client_address=client_address(request)
         )
     except VaultError as failed:  # refused (audited), or no longer awaiting review
@@ -84,7 +83,7 @@ def review_document(request: HttpRequest, document_id: int) -> HttpResponse:
     if document.submission.company_id != request.company.pk:
         raise Http404
     try:
-        content = collected.open_document(
+        content = review.open_document(
             acting_user=request.user, document=document, client_address=client_address(request)
         )
     except (Refused, NotSubmitted):

@@ -9,8 +9,8 @@ import secrets
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import write_checkpoint
-from mnvault.audit.log import Actor
 from mnvault.demo import create_demo
 
 

@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from mnvault.accounts.models import User
+from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import write_checkpoint
-from mnvault.audit.log import Actor
 from mnvault.cli.lookup import find_company
 from mnvault.companies.purposes import parse_purposes
 from mnvault.people.csv_import import ImportRejected, PeopleImporter

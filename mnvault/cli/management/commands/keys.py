@@ -7,8 +7,8 @@ import getpass
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import write_checkpoint
-from mnvault.audit.log import Actor
 from mnvault.vault.models import DataKey
 from mnvault.vault.rotation import rotate_kek
 

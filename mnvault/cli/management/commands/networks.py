@@ -7,7 +7,7 @@ import getpass
 
 from django.core.management.base import BaseCommand
 
-from mnvault.audit.log import Actor
+from mnvault.audit.actors import Actor
 from mnvault.cli.lookup import find_company
 from mnvault.companies.services import clear_networks
 

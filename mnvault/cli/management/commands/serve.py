@@ -119,10 +119,9 @@ class Command(BaseCommand):
             self.stdout.write("ログインはインストール管理者で / sign in as an installation admin")
             return
         password = secrets.token_urlsafe(12)
-        create_installation_admin(username="admin", email="", password=password)
-        user = User.objects.get(username="admin")
-        user.must_change_password = True
-        user.save(update_fields=["must_change_password"])
+        create_installation_admin(
+            username="admin", email="", password=password, must_change_password=True
+        )
         # A service's stdout goes to its logs: the password is shown only on a terminal, and
         # otherwise left in a file that only this user can read.
         path = Path(settings.DATA_DIR) / INITIAL_PASSWORD_FILE

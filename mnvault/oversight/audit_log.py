@@ -1,4 +1,5 @@
-"""Reading one company's part of the audit log, for the audit page and its CSV export.
+"""One company's part of the audit log, for the audit page and its CSV export: reading it,
+and the recorded actions of verifying the chain and exporting entries.
 
 The chain is global; a company's users see only the entries whose ``company_id`` is theirs
 (design invariant 5). Filters arrive here already validated (``AuditFilters``), so nothing typed
@@ -11,11 +12,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from mnvault.accounts.models import Membership, User
-from mnvault.audit.models import AuditEntry
+from mnvault.audit import log as audit
+from mnvault.audit.models import AuditEntry, Outcome
+from mnvault.audit.verify import VerifyResult, verify
+from mnvault.companies.models import Company
 from mnvault.people.models import Person
 
 
@@ -118,3 +123,40 @@ def people_in_company(company_id: int, person_ids: set[int]) -> dict[int, Person
     people, and an id of another company's person must not link anywhere."""
     people = Person.objects.filter(company_id=company_id, pk__in=person_ids)
     return {person.pk: person for person in people}
+
+
+def verify_chain(*, acting_user: User, company: Company, client_address: str = "") -> VerifyResult:
+    """Verify the whole installation's chain (it is global) and record that it was done, with
+    the outcome. One process: forking from a threaded web server is not safe, and the command
+    line (``mnvault audit verify``) is there for very long chains."""
+    result = verify(workers=1)
+    detail: dict[str, Any] = {"entries": result.entries, "checkpoints": result.checkpoints}
+    if result.first_bad_seq is not None:
+        detail["first_bad_seq"] = result.first_bad_seq
+    with transaction.atomic(durable=True):
+        audit.record(
+            actor=audit.Actor.of(acting_user),
+            action="audit.verify",
+            outcome=Outcome.OK if result.ok else Outcome.FAILED,
+            reason="" if result.ok else "chain_broken",
+            company_id=company.pk,
+            client_address=client_address,
+            detail=detail,
+        )
+    return result
+
+
+def export_entries(
+    *, acting_user: User, company: Company, filters: AuditFilters, client_address: str = ""
+) -> QuerySet[AuditEntry]:
+    """The filtered entries for an export. The export is recorded first, in its own
+    transaction with the filters used; the entries run up to that record."""
+    with transaction.atomic(durable=True):
+        exported = audit.record(
+            actor=audit.Actor.of(acting_user),
+            action="audit.export",
+            company_id=company.pk,
+            client_address=client_address,
+            detail=filters.as_detail(),
+        )
+    return company_entries(company.pk, filters).filter(seq__lte=exported.seq)

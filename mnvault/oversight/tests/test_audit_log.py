@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import transaction
 
-from mnvault.audit import queries
 from mnvault.audit.log import Actor, record
 from mnvault.audit.models import AuditEntry
-from mnvault.audit.queries import AuditFilters
 from mnvault.conftest import ALL_DATABASES, make_person
+from mnvault.oversight import audit_log as queries
+from mnvault.oversight.audit_log import AuditFilters
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
