@@ -1,5 +1,5 @@
-"""Actions on users and roles. Each writes its audit entry in its own transaction (design.md:
-every change of who may reach a number is recorded)."""
+"""Actions on users and roles. Each writes its audit entry in its own transaction
+(docs/architecture.md, "Audit log": every change of who may reach a number is recorded)."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def may_grant(actor: User, company: Company, role: str, *, to: User | None = Non
     if to is not None and to.pk == actor.pk:
         return False
     if to is not None and to.is_installation_admin and role in NUMBER_ROLES:
-        return False  # the installation admin never reaches numbers (design.md)
+        return False  # the installation admin never reaches numbers (docs/architecture.md)
     if actor.is_installation_admin and role in (Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER):
         return True
     held = set(

@@ -1,8 +1,8 @@
 """Reading one company's part of the audit log, for the audit page and its CSV export.
 
 The chain is global; a company's users see only the entries whose ``company_id`` is theirs
-(design invariant 5). Filters arrive here already validated (``AuditFilters``), so nothing typed
-by a user reaches a query or an audit entry's detail unchecked.
+(docs/architecture.md, invariant 5). Filters arrive here already validated (``AuditFilters``),
+so nothing typed by a user reaches a query or an audit entry's detail unchecked.
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ from mnvault.vault.models import has_active_number
 log = logging.getLogger("mnvault.collection")
 
 # Who sends invitations: HR staff, the company admin, handlers and the responsible manager
-# (design.md: HR "sends invitations, sees who has submitted — never the numbers").
+# (docs/architecture.md, "Who uses it": HR sends invitations, sees who has submitted, never a
+# number).
 INVITERS = frozenset({Role.COMPANY_ADMIN, Role.STAFF, Role.HANDLER, Role.RESPONSIBLE_MANAGER})
 INVITABLE_KINDS = (PersonKind.EMPLOYEE, PersonKind.PAYEE)
 PAYEE_PURPOSES = frozenset(

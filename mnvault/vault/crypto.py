@@ -1,7 +1,7 @@
 """AES-256-GCM sealing with associated data, and the keyed duplicate index.
 
 The associated data binds every ciphertext to its company, person and field, so a ciphertext
-copied onto another record fails to authenticate (design.md, "Keys and encryption").
+copied onto another record fails to authenticate (docs/architecture.md, "Keys and encryption").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Company scope of the staff pages: every company page lives under ``/c/<company_id>/`` and is
 reachable only by users with an active role there. Anyone else gets 404, so not even the
-existence of another company's records leaks (design invariant 5)."""
+existence of another company's records leaks (docs/architecture.md, invariant 5)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """AES-GCM sealing round-trips, and a ciphertext moved to another company, person or field
-fails to open (design.md, "Keys and encryption")."""
+fails to open (docs/architecture.md, "Keys and encryption")."""
 
 from __future__ import annotations
 
