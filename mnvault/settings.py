@@ -85,7 +85,7 @@ TEMPLATES = [
 
 def _sqlite(path: Path, *, synchronous: str = "NORMAL") -> dict:
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN, which
-    # is what serialises audit appends across processes (design.md, "Audit log").
+    # is what serialises audit appends across processes (docs/architecture.md, "Audit log").
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
@@ -187,7 +187,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Where signed audit checkpoints are also written, outside the database (design.md).
+# Where signed audit checkpoints are also written, outside the database (docs/architecture.md,
+# "Audit log").
 MNVAULT_CHECKPOINT_FILE = Path(
     os.environ.get("MNVAULT_CHECKPOINT_FILE", DATA_DIR / "audit-checkpoints.jsonl")
 )

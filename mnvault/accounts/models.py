@@ -18,7 +18,7 @@ class User(AbstractUser):
     """One person, one account (domain R2: no shared accounts).
 
     ``is_installation_admin`` may create companies, but holds no company role by itself and so
-    can never reveal a number (design.md: not even the system administrator).
+    can never reveal a number (docs/architecture.md, "Who uses it").
     """
 
     is_installation_admin = models.BooleanField(_("installation administrator"), default=False)
@@ -68,8 +68,8 @@ class Membership(models.Model):
 
 
 class ApiClient(models.Model):
-    """Payroll software fetching numbers for statutory documents (design.md). It acts in one
-    company with one role; only the SHA-256 of its token is stored."""
+    """Payroll software fetching numbers for statutory documents (docs/architecture.md, "Who uses
+    it"). It acts in one company with one role; only the SHA-256 of its token is stored."""
 
     company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=100)

@@ -1,5 +1,5 @@
-"""Actions on users and roles. Each writes its audit entry in its own transaction (design.md:
-every change of who may reach a number is recorded)."""
+"""Actions on users and roles. Each writes its audit entry in its own transaction
+(docs/architecture.md, "Audit log": every change of who may reach a number is recorded)."""
 
 from __future__ import annotations
 

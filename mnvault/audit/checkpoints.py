@@ -1,6 +1,6 @@
 """Signed checkpoints of the chain head (Ed25519, key kept beside the KEK, never in the
 database). Each is stored in the database and appended to a file outside it, so rewriting the
-whole table, or cutting its tail, is caught by ``verify`` (design.md, "Audit log")."""
+whole table, or cutting its tail, is caught by ``verify`` (docs/architecture.md, "Audit log")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log (design.md, "Audit log").
+"""The append-only, hash-chained audit log (docs/architecture.md, "Audit log").
 
 Ids of companies and people are plain integers, not foreign keys: the log outlives the rows it
 speaks of, and must never be rewritten by a cascade.

@@ -1,6 +1,6 @@
 """E-mails of collection: invitations, reminders and one-time codes, sent through the SMTP
 server named by the environment (settings). An e-mail never holds a number: each is checked
-before it leaves, as the audit log checks its entries (design invariant 1)."""
+before it leaves, as the audit log checks its entries (docs/architecture.md, invariant 1)."""
 
 from __future__ import annotations
 

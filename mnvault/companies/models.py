@@ -1,4 +1,5 @@
-"""Tenants. Every row of every other area belongs to exactly one company (design invariant 5)."""
+"""Tenants. Every row of every other area belongs to exactly one company (docs/architecture.md,
+invariant 5)."""
 
 from __future__ import annotations
 

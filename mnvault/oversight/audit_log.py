@@ -2,8 +2,8 @@
 and the recorded actions of verifying the chain and exporting entries.
 
 The chain is global; a company's users see only the entries whose ``company_id`` is theirs
-(design invariant 5). Filters arrive here already validated (``AuditFilters``), so nothing typed
-by a user reaches a query or an audit entry's detail unchecked.
+(docs/architecture.md, invariant 5). Filters arrive here already validated (``AuditFilters``),
+so nothing typed by a user reaches a query or an audit entry's detail unchecked.
 """
 
 from __future__ import annotations

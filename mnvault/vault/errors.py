@@ -23,8 +23,8 @@ class Refused(VaultError, PermissionError):
 
 
 class DecryptionFailed(VaultError):
-    """Fail closed (design.md): a ciphertext that does not authenticate is an error, never a
-    fallback to the stored bytes."""
+    """Fail closed (docs/architecture.md, "Keys and encryption"): a ciphertext that does not
+    authenticate is an error, never a fallback to the stored bytes."""
 
     code = "decryption_failed"
     message = "復号できませんでした / the data could not be decrypted"

@@ -23,7 +23,8 @@ from mnvault.web.company import roles_in
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
-# No inline script or style anywhere: a stored name can never become code (design.md).
+# No inline script or style anywhere: a stored name can never become code (docs/architecture.md,
+# "A request, end to end").
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"

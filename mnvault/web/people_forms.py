@@ -20,7 +20,7 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 class NoEchoInput(forms.TextInput):
     """A text box that never sends its value back: a number typed into a form with an error
-    must not come back in the page (design invariant 1)."""
+    must not come back in the page (docs/architecture.md, invariant 1)."""
 
     def format_value(self, value):
         return None

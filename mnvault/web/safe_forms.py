@@ -1,4 +1,4 @@
-"""Forms that never hand a number back (design invariant 1).
+"""Forms that never hand a number back (docs/architecture.md, invariant 1).
 
 Django re-renders what was typed when a form has errors, and some of its messages repeat the
 value ("Select a valid choice. X is not one of…"). A person who types their number into the

@@ -1,5 +1,6 @@
 """Several processes appending to the audit log at once: appends are serialised, so no entry is
-lost, none shares a sequence number and the chain still verifies (design.md, "Audit log").
+lost, none shares a sequence number and the chain still verifies (docs/architecture.md, "Audit
+log").
 
 Real OS processes against a real installation made by ``mnvault init`` in a temporary data
 directory, not pytest-django's test database: threads in one process would share Django's

@@ -1,5 +1,5 @@
 """Appending to the audit log: the chain, the transaction rule and the guard that keeps numbers
-out of the log (design.md, "Audit log"; invariant 1)."""
+out of the log (docs/architecture.md, "Audit log"; invariant 1)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Tampering with the audit log directly in the database, as someone with database access but
 without the key file could, and ``verify`` naming the first entry that does not hold
-(design.md, "Audit log")."""
+(docs/architecture.md, "Audit log")."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""The leak test (design.md, invariant 1): a full scenario — init, demo, import, reveal, refusals,
+"""The leak test (invariant 1): a full scenario — init, demo, import, reveal, refusals,
 rotation, verification — run as real processes with DEBUG logging and Django's SQL log on. Every
 byte it leaves behind is then searched for every number it used: the output of every process,
 every row of every table of both databases, every file in the data directory. The only place a
 number may appear in clear is the file the reveal script writes on purpose, outside the data
-directory.
+directory. (The invariants: docs/architecture.md, "Invariants".)
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Every role × reveal / export / import / store: only handlers and responsible managers reach
-numbers (domain R1); every refusal is audited and changes nothing (design invariants 2, 3)."""
+numbers (domain R1); every refusal is audited and changes nothing (docs/architecture.md,
+invariants 2, 3)."""
 
 from __future__ import annotations
 

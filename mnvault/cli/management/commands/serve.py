@@ -28,7 +28,8 @@ INITIAL_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 - a file name
 
 
 def _checkpoint_loop(stop: threading.Event, interval: float) -> None:
-    """Sign the audit head periodically, so a rewritten table is caught (design.md)."""
+    """Sign the audit head periodically, so a rewritten table is caught (docs/architecture.md,
+    "Audit log")."""
     while not stop.wait(interval):
         try:
             write_checkpoint()
