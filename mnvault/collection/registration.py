@@ -31,8 +31,8 @@ from mnvault.collection.models import (
     SubmissionStatus,
     SubmittedDependent,
 )
+from mnvault.domain import identity
 from mnvault.people.models import Person, PersonKind
-from mnvault.vault import identity
 from mnvault.vault.models import DocumentKind
 
 MAX_FAILURES = 5  # wrong birth dates, or wrong codes, before the invitation is withdrawn

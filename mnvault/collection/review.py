@@ -27,8 +27,9 @@ from mnvault.collection.models import (
 )
 from mnvault.companies.models import Company
 from mnvault.companies.purposes import Purpose
+from mnvault.domain import identity
 from mnvault.people.models import Person, PersonKind
-from mnvault.vault import api, identity
+from mnvault.vault import api
 from mnvault.vault.access import Operation
 from mnvault.vault.errors import VaultError
 from mnvault.vault.models import VerificationChannel, has_active_number

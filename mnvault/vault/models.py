@@ -10,6 +10,18 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from mnvault.domain.identity import DocumentKind
+
+__all__ = [
+    "DataKey",
+    "DocumentKind",
+    "KeyStoreState",
+    "NumberRecord",
+    "NumberStatus",
+    "VerificationChannel",
+    "has_active_number",
+]
+
 
 class NumberStatus(models.TextChoices):
     PENDING = "pending", _("Awaiting verification")
@@ -26,31 +38,6 @@ class VerificationChannel(models.TextChoices):
     IMPORT = "import", _("Bulk import from an existing ledger")
     # A dependent's number, verified by the employee who declared them (domain R23).
     BY_EMPLOYEE = "by_employee", _("Verified by the employee")
-
-
-class DocumentKind(models.TextChoices):
-    """Identity documents accepted for 本人確認 (domain R20)."""
-
-    MY_NUMBER_CARD = "my_number_card", _("My Number card")
-    NOTIFICATION_CARD = "notification_card", _("Notification card")
-    RESIDENCE_CERTIFICATE = (
-        "residence_certificate",
-        _("Certificate of residence"),
-    )
-    DRIVERS_LICENSE = "drivers_license", _("Driver's licence")
-    DRIVING_HISTORY = "driving_history", _("Driving history certificate")
-    PASSPORT = "passport", _("Passport")
-    DISABILITY_CERTIFICATE = "disability_certificate", _("Disability certificate")
-    RESIDENCE_CARD = "residence_card", _("Residence card")
-    SPECIAL_PERMANENT_RESIDENT = (
-        "special_permanent_resident",
-        _("Special permanent resident certificate"),
-    )
-    HEALTH_INSURANCE_CARD = (
-        "health_insurance_card",
-        _("Health insurance card"),
-    )
-    PENSION_BOOK = "pension_book", _("Pension book")
 
 
 class NumberRecord(models.Model):

@@ -9,9 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from mnvault.companies.models import Company
 from mnvault.companies.purposes import Purpose
 from mnvault.domain import numbers
+from mnvault.domain.identity import combination_problem
 from mnvault.people.models import Person, PersonKind
 from mnvault.vault.errors import InvalidNumber
-from mnvault.vault.identity import combination_problem
 from mnvault.vault.models import DocumentKind, has_active_number
 from mnvault.web.safe_forms import SafeForm, SafeModelForm
 

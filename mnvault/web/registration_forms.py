@@ -8,9 +8,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mnvault.domain import numbers
+from mnvault.domain.identity import COMBINATIONS
 from mnvault.people.models import Relationship
 from mnvault.vault.errors import InvalidNumber
-from mnvault.vault.identity import COMBINATIONS
 from mnvault.vault.models import DocumentKind
 from mnvault.web.people_forms import DATE, NoEchoInput
 from mnvault.web.safe_forms import SafeForm

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from mnvault.vault.identity import combination_problem
+from mnvault.domain.identity import combination_problem
 from mnvault.vault.models import DocumentKind
 from mnvault.web.safe_forms import SafeForm
 

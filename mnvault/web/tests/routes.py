@@ -14,14 +14,13 @@ from django.utils import timezone
 
 from mnvault.accounts.models import Membership, User
 from mnvault.audit.models import AuditEntry
-from mnvault.collection import registration
+from mnvault.collection import drafts, registration
 from mnvault.collection.models import CollectionSettings, Invitation, Submission
 from mnvault.collection.tests.conftest import invite_by_email, jpeg
 from mnvault.companies.models import AllowedNetwork, Company, CompanyPurpose
 from mnvault.companies.services import add_network
 from mnvault.conftest import make_person
 from mnvault.people.models import Person
-from mnvault.vault import collected
 from mnvault.vault.models import NumberRecord
 from mnvault.vault.services import Verification, store_number
 
@@ -125,9 +124,9 @@ class World:
             email="hanako@example.test",
         )
         invitation, _ = invite_by_email(self.personas.staff, person)
-        collected.enter_number(invitation=invitation, number=self.make_number())
+        drafts.enter_number(invitation=invitation, number=self.make_number())
         for color in ((200, 180, 160), (10, 20, 30)):
-            collected.add_document(
+            drafts.add_document(
                 invitation=invitation,
                 kind="my_number_card",
                 content=jpeg((32, 20), color),

@@ -2,13 +2,13 @@
 status for GET (and for POST where the page takes a form), checked route by route. A route
 added without a row fails, and so does a row whose route is gone.
 
-The expectations follow the product's rules (web/access.py, ``company_page(roles=…)``):
-a company's page is 404 to anyone without a role there (even its existence stays hidden);
-anonymous visitors are sent to sign in; the number pages (entry, reveal, review) are for
-handlers and responsible managers; the registration pages (/r/, /register/) need the
-invitation's link, not an account. A POST refused with 404 or 405, or an anonymous one sent to
-sign in, changes nothing; one refused with 403 by a service changes nothing but the audit log,
-where the refusal is recorded.
+The expectations follow the product's rules (the role table in mnvault/domain/roles.py and
+``company_page(capability=…)``): a company's page is 404 to anyone without a role there (even
+its existence stays hidden); anonymous visitors are sent to sign in; the number pages (entry,
+reveal, review) are for handlers and responsible managers; the registration pages (/r/,
+/register/) need the invitation's link, not an account. A POST refused with 404 or 405, or an
+anonymous one sent to sign in, changes nothing; one refused with 403 by a service changes
+nothing but the audit log, where the refusal is recorded.
 """
 
 from __future__ import annotations

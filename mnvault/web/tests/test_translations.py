@@ -17,7 +17,7 @@ SOURCES = [
     ROOT / "accounts" / "models.py",
     *(ROOT / "collection").rglob("*.py"),
     *(ROOT / "collection").rglob("*.txt"),
-    ROOT / "vault" / "identity.py",
+    ROOT / "domain" / "identity.py",
 ]
 PATTERNS = [
     re.compile(r"""\{% translate "([^"]+)" %\}"""),

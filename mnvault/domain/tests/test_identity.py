@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnvault.vault.identity import combination_problem
+from mnvault.domain.identity import combination_problem
 
 
 @pytest.mark.parametrize(

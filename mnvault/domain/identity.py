@@ -11,10 +11,38 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_noop as _noop
 
-from mnvault.vault.models import DocumentKind as D
+
+class DocumentKind(models.TextChoices):
+    """Identity documents accepted for 本人確認 (domain R20)."""
+
+    MY_NUMBER_CARD = "my_number_card", gettext_lazy("My Number card")
+    NOTIFICATION_CARD = "notification_card", gettext_lazy("Notification card")
+    RESIDENCE_CERTIFICATE = (
+        "residence_certificate",
+        gettext_lazy("Certificate of residence"),
+    )
+    DRIVERS_LICENSE = "drivers_license", gettext_lazy("Driver's licence")
+    DRIVING_HISTORY = "driving_history", gettext_lazy("Driving history certificate")
+    PASSPORT = "passport", gettext_lazy("Passport")
+    DISABILITY_CERTIFICATE = "disability_certificate", gettext_lazy("Disability certificate")
+    RESIDENCE_CARD = "residence_card", gettext_lazy("Residence card")
+    SPECIAL_PERMANENT_RESIDENT = (
+        "special_permanent_resident",
+        gettext_lazy("Special permanent resident certificate"),
+    )
+    HEALTH_INSURANCE_CARD = (
+        "health_insurance_card",
+        gettext_lazy("Health insurance card"),
+    )
+    PENSION_BOOK = "pension_book", gettext_lazy("Pension book")
+
+
+D = DocumentKind
 
 NUMBER_PROOFS = frozenset({D.MY_NUMBER_CARD, D.NOTIFICATION_CARD, D.RESIDENCE_CERTIFICATE})
 PHOTO_IDS = frozenset(
