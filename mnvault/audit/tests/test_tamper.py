@@ -90,7 +90,7 @@ def rewrite_consistently(from_seq: int) -> None:
 
 
 def set_head_to_last() -> None:
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     AuditHead.objects.filter(pk=1).update(seq=last.seq, entry_hash=last.entry_hash)
 
 
@@ -238,6 +238,7 @@ def test_consistent_rewrite_is_not_caught_without_a_checkpoint(chain):
 def test_checkpoint_is_stored_in_the_database_and_the_file(chain, settings):
     checkpoint = write_checkpoint()
 
+    assert checkpoint is not None
     assert (checkpoint.seq, checkpoint.entry_hash) == (CHAIN_LENGTH, chain[-1].entry_hash)
     assert AuditCheckpoint.objects.get().signature == checkpoint.signature
     lines = checkpoint_lines(settings.MNVAULT_CHECKPOINT_FILE)
