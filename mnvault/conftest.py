@@ -95,6 +95,7 @@ def _company(name: str, purposes) -> Company:
 def _user(username: str, company: Company | None = None, role: str | None = None) -> User:
     user = User.objects.create_user(username=username, password="correct horse battery 42")
     if role:
+        assert company is not None, "a role is held in a company"
         Membership.objects.create(user=user, company=company, role=role)
     return user
 

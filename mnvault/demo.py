@@ -88,7 +88,7 @@ def create_demo(
     name: str,
     people: int,
     rng: random.Random,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
     keep_numbers: bool = False,
 ) -> DemoResult:
     """The company and its users commit first (the demo handler must exist before the vault
@@ -122,7 +122,7 @@ def _company_and_users(actor: Actor, name: str, rng: random.Random) -> tuple[Dem
         purposes=DEMO_PURPOSES,
     )
     result = DemoResult(company=company)
-    handler = None
+    users: dict[str, User] = {}
     for role in DEMO_ROLES:
         password = secrets.token_urlsafe(12)
         user = User.objects.create_user(username=f"demo{company.pk}-{role}", password=password)
@@ -134,8 +134,8 @@ def _company_and_users(actor: Actor, name: str, rng: random.Random) -> tuple[Dem
             detail={"user_id": user.pk, "role": role},
         )
         result.users.append((user.username, role, password))
-        handler = user if role == Role.HANDLER else handler
-    return result, handler
+        users[role] = user
+    return result, users[Role.HANDLER]
 
 
 def _people(result: DemoResult, store: BulkStore, people: int, rng, progress, keep_numbers):

@@ -17,7 +17,15 @@ from django.db import connections, models
 CHUNK = 500  # rows per statement: under SQLite's and PostgreSQL's parameter limits
 
 
-def _adapter(field: models.Field, connection) -> Callable[[Any], Any] | None:
+def _column_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """The field ``name`` (a field name or its attname), which must have a column."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):  # a reverse relation: no column in this table
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def _adapter(field: models.Field[Any, Any], connection) -> Callable[[Any], Any] | None:
     if isinstance(field, models.DateTimeField):
         return connection.ops.adapt_datetimefield_value
     if isinstance(field, models.DateField):
@@ -40,7 +48,7 @@ def insert(
     if not rows:
         return []
     connection = connections[using]
-    fields = [model._meta.get_field(name) for name in columns]
+    fields = [_column_field(model, name) for name in columns]
     adapters = [(i, a) for i, f in enumerate(fields) if (a := _adapter(f, connection))]
     if adapters:
         memo: dict = {}

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from dj_database_url import DBConfig
 
 from mnvault import paths
 
@@ -83,7 +84,7 @@ TEMPLATES = [
 ]
 
 
-def _sqlite(path: Path, *, synchronous: str = "NORMAL") -> dict:
+def _sqlite(path: Path, *, synchronous: str = "NORMAL") -> DBConfig:
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN, which
     # is what serialises audit appends across processes (docs/architecture.md, "Audit log").
     return {
@@ -99,7 +100,7 @@ def _sqlite(path: Path, *, synchronous: str = "NORMAL") -> dict:
     }
 
 
-def _databases() -> dict:
+def _databases() -> dict[str, DBConfig]:
     # The key store commits with FULL sync: a key-store commit must never be lost while the
     # key file (fsynced) already relies on it, as after a KEK rotation.
     url = os.environ.get("DATABASE_URL")

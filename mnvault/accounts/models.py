@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -26,6 +28,9 @@ class User(AbstractUser):
     # Lock-out after repeated failures (accounts.signin).
     failed_logins = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # Whether this session gave its second factor: set by django_otp's OTPMiddleware on the
+    # signed-in user of each request (absent on users loaded any other way).
+    is_verified: Callable[[], bool]
 
     def __str__(self) -> str:
         return self.username

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -165,7 +166,7 @@ def totp_device(user: User, *, confirmed: bool = True) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=confirmed).first()
 
 
-def check_code(request: HttpRequest, user: User, code: str):
+def check_code(request: HttpRequest, user: User, code: str) -> Device | None:
     """The device that accepts ``code`` (a TOTP code or an unused recovery code), or None.
     Wrong codes count towards the lock-out like wrong passwords."""
     if _locked(user):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,7 +58,7 @@ HASHED_FIELDS = (  # with created_at, which is hashed in its ISO form
 )
 
 
-def hashed_fields(values: dict[str, Any]) -> dict[str, Any]:
+def hashed_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     """The fields the hash covers, from an entry's ``__dict__`` or a database row, in the form
     they take after a round trip to the database."""
     fields = {name: values[name] for name in HASHED_FIELDS}

@@ -13,15 +13,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connection, connections
+from django.db.models import Field
 
 from mnvault.audit import checkpoints
 from mnvault.audit.log import HASHED_FIELDS, entry_hash, hashed_fields
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 
+if TYPE_CHECKING:
+    from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
+
 _COLUMNS = ["created_at", *HASHED_FIELDS, "prev_hash", "entry_hash"]
+# The signed checkpoints' hashes by sequence number, each with where it was found.
+Wanted = dict[int, list[tuple[str, str]]]
 
 
 PARALLEL_FROM = 100_000  # entries from which verification uses one process per core
@@ -44,7 +50,7 @@ def _entries(lo: int, hi: int | None) -> Iterator[dict[str, Any]]:
     """Entries ``lo``..``hi`` (to the end when None) in order, as plain values. Raw SQL: the
     ORM's per-value conversions were half the time of verifying a million (bench/README.md)."""
     quote = connection.ops.quote_name
-    columns = [quote(AuditEntry._meta.get_field(c).column) for c in _COLUMNS]
+    columns = [quote(_column(c)) for c in _COLUMNS]
     if connection.vendor == "sqlite":
         # As text, the column skips Django's per-row datetime converter (a Python regex);
         # datetime.fromisoformat below does the same work in C.
@@ -65,6 +71,13 @@ def _entries(lo: int, hi: int | None) -> Iterator[dict[str, Any]]:
                 if isinstance(entry["detail"], str):
                     entry["detail"] = json.loads(entry["detail"])
                 yield entry
+
+
+def _column(name: str) -> str:
+    field = AuditEntry._meta.get_field(name)
+    if not isinstance(field, Field):  # a reverse relation: no column in this table
+        raise TypeError(f"AuditEntry.{name} is not a column")
+    return field.column
 
 
 def _as_datetime(value: datetime | str) -> datetime:
@@ -89,7 +102,7 @@ class _Span:
     message: str = ""
 
 
-def _check_span(lo: int, hi: int | None, wanted: dict[int, list[tuple[str, str]]]) -> _Span:
+def _check_span(lo: int, hi: int | None, wanted: Wanted) -> _Span:
     expected, prev, first_prev = lo, None, None
     for entry in _entries(lo, hi):
         seq = entry["seq"]
@@ -129,21 +142,23 @@ def _not_following(seq: int) -> str:
     return f"entry #{seq} does not follow #{seq - 1} (entries reordered or inserted)"
 
 
-def _check_span_in_child(lo: int, hi: int | None, wanted) -> _Span:
+def _check_span_in_child(lo: int, hi: int | None, wanted: Wanted) -> _Span:
     try:
         return _check_span(lo, hi, wanted)
     finally:
         connection.close()
 
 
-def _spans(workers: int, wanted) -> list[_Span]:
+def _spans(workers: int, wanted: Wanted) -> list[_Span]:
     """The chain checked in ``workers`` stretches, in parallel processes where the database
     can be shared with them (the hashing is CPU-bound: one process per core)."""
     if workers <= 1:
         return [_check_span(1, None, wanted)]
     last = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     size = max(last // workers, 1)
-    bounds = [(1 + i * size, (i + 1) * size) for i in range(workers - 1)]
+    bounds: list[tuple[int, int | None]] = [
+        (1 + i * size, (i + 1) * size) for i in range(workers - 1)
+    ]
     bounds.append((1 + (workers - 1) * size, None))  # the last one runs to the end
     jobs = [(lo, hi, wanted) for lo, hi in bounds]
     if not _can_fork():
@@ -156,7 +171,9 @@ def _spans(workers: int, wanted) -> list[_Span]:
 def _can_fork() -> bool:
     """Children see only committed data in a database of their own: not inside a transaction
     (tests), not an in-memory SQLite, not where fork does not exist."""
-    in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
+    in_memory = (
+        connection.vendor == "sqlite" and cast("SQLiteWrapper", connection).is_in_memory_db()
+    )
     return os.name == "posix" and not connection.in_atomic_block and not in_memory
 
 
@@ -191,7 +208,7 @@ def verify(*, checkpoint_path: Path | None = None, workers: int | None = None) -
     signed = checkpoints.stored_checkpoints(checkpoint_path)
     key = checkpoints.public_key()
     key_hex = checkpoints.public_key_hex(key)
-    wanted: dict[int, list[tuple[str, str]]] = {}
+    wanted: Wanted = {}
     for where, cp in signed:
         if cp is None or cp.public_key != key_hex or not cp.signature_holds(key):
             return _fail(0, None, f"{where}: the signature does not hold (forged or damaged)")

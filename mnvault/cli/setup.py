@@ -39,14 +39,14 @@ def ensure_key_store_database() -> None:
     keys = settings.DATABASES["keys"]
     if keys["ENGINE"] != "django.db.backends.postgresql":
         return
-    conninfo = {
-        "host": keys.get("HOST") or None,
-        "port": keys.get("PORT") or None,
-        "user": keys.get("USER") or None,
-        "password": keys.get("PASSWORD") or None,
-        "dbname": "postgres",  # the maintenance database: the others may not exist yet
-    }
-    with psycopg.connect(**{k: v for k, v in conninfo.items() if v}, autocommit=True) as conn:
+    with psycopg.connect(  # psycopg leaves out the parameters that are None
+        host=keys.get("HOST") or None,
+        port=keys.get("PORT") or None,
+        user=keys.get("USER") or None,
+        password=keys.get("PASSWORD") or None,
+        dbname="postgres",  # the maintenance database: the others may not exist yet
+        autocommit=True,
+    ) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [keys["NAME"]])
         if exists.fetchone() is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(keys["NAME"])))

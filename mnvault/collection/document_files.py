@@ -146,7 +146,7 @@ def _refusing_unreadable() -> Iterator[None]:
 def _clean_image(data: bytes, kind: str) -> CleanDocument:
     output_format, content_type = _IMAGE_OUTPUT[kind]
     with _refusing_unreadable():
-        image = Image.open(io.BytesIO(data), formats=[kind])
+        image: Image.Image = Image.open(io.BytesIO(data), formats=[kind])
         if image.width * image.height > MAX_PIXELS:  # from the header, before decoding
             raise DocumentRefused("too_many_pixels")
         image.load()

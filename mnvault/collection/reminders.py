@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from django.db.models import Q
+from django.db.models import Model, Q
 
 from mnvault.audit.actors import Actor
 from mnvault.collection import drafts, invitations, photos
@@ -21,6 +22,7 @@ from mnvault.collection.models import (
 
 SCHEDULER = Actor.system("scheduler")
 SWEEP_WINDOW = timedelta(days=2)
+T = TypeVar("T", bound=Model)
 log = logging.getLogger("mnvault.collection")
 DEFAULT_EVERY_DAYS = CollectionSettings._meta.get_field("reminder_every_days").default
 
@@ -37,7 +39,7 @@ def send_due_reminders(*, now: datetime) -> dict[str, int]:
     }
 
 
-def _each(items: Iterable, action: Callable[[object], object]) -> int:
+def _each(items: Iterable[T], action: Callable[[T], object]) -> int:
     done = 0
     for item in items:
         try:
@@ -45,6 +47,11 @@ def _each(items: Iterable, action: Callable[[object], object]) -> int:
         except Exception as error:  # logged by class only: a message may quote personal data
             log.error("collection job: %s on item %s", type(error).__name__, item.pk)
     return done
+
+
+def _discard(draft: Submission) -> bool:
+    drafts.discard_draft(actor=SCHEDULER, submission=draft)
+    return True
 
 
 def _remind(now: datetime) -> int:
@@ -74,7 +81,7 @@ def _discard_drafts(now: datetime) -> int:
     )
     return _each(
         abandoned.order_by("pk"),
-        lambda draft: drafts.discard_draft(actor=SCHEDULER, submission=draft) or True,
+        _discard,
     )
 
 
@@ -90,7 +97,7 @@ def _destroy_expired_documents(now: datetime) -> int:
             photos.destroy_documents(
                 actor=SCHEDULER, submission=submission, reason="retention_ended"
             )
-            or True
+            >= 0
         ),
     )
 

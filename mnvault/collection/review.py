@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -81,7 +82,7 @@ def _locked_submitted(submission: Submission) -> Submission:
 
 
 @sensitive_variables("number")
-def _open_submitted(person: Person, field: str, blob: bytes | None) -> str:
+def _open_submitted(person: Person, field: str, blob: bytes | memoryview | None) -> str:
     if blob is None:
         raise VaultError("番号が入力されていません / no number was entered", code="no_number")
     return api.open_number(person, field, blob)
@@ -103,7 +104,7 @@ def open_submitted_numbers(
     with _reviewing(
         acting_user, submission, "collection.review_numbers", client_address, detail
     ) as act:
-        person = act.person
+        person = act.subject
         submission = _locked_submitted(submission)
         number = _open_submitted(
             person, api.Field.submitted_number(submission.ref), submission.number_ciphertext
@@ -133,7 +134,7 @@ def open_document(
             raise NotSubmitted()  # a draft is the person's until handed in; sent back is gone
         document = IdentityDocument.objects.get(pk=document.pk)
         content = api.open_field(
-            act.person,
+            act.subject,
             api.Field.document(document.ref),
             document.ciphertext,
             key_ref=submission.document_key_ref,
@@ -158,7 +159,7 @@ def approve(
     with _reviewing(acting_user, submission, "collection.approve", client_address) as act:
         if problem:
             raise VaultError(problem, code="documents")
-        person = act.person
+        person = act.subject
         submission = _locked_submitted(submission)
         _check_approvable(person, submission, document_kinds)
         now = timezone.now()
@@ -177,7 +178,7 @@ def approve(
         submission.document_kinds = list(document_kinds)
         submission.reviewed_by, submission.reviewed_at = act.actor.user, now
         submission.number_ciphertext = None
-        submission.documents_expire_at = now + timezone.timedelta(days=retention_days)
+        submission.documents_expire_at = now + timedelta(days=retention_days)
         submission.save()
         act.detail.update(submission=submission.pk, dependents=created)
         act.audit_now()

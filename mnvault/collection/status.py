@@ -3,6 +3,8 @@ can show and filter it on a page of 200,000 people."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.db import models
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
@@ -10,6 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from mnvault.collection.models import Invitation, Submission, SubmissionStatus
 from mnvault.vault.models import NumberRecord, NumberStatus
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    from mnvault.people.models import Person
 
 
 class CollectionStatus(models.TextChoices):
@@ -21,7 +28,14 @@ class CollectionStatus(models.TextChoices):
     EXPIRED = "expired", _("Invitation expired")
 
 
-def with_collection_status(people: QuerySet) -> QuerySet:
+class CollectionAnnotations(TypedDict):
+    has_number: bool
+    collection_status: str
+
+
+def with_collection_status(
+    people: QuerySet[Person],
+) -> QuerySet[WithAnnotations[Person, CollectionAnnotations]]:
     """Annotate ``collection_status`` (and ``has_number``) on a queryset of people."""
     latest = Invitation.objects.filter(person=OuterRef("pk")).order_by("-pk")
     last_submission = Submission.objects.filter(person=OuterRef("pk")).order_by("-pk")

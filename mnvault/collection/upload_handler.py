@@ -32,16 +32,25 @@ from mnvault.collection.document_files import max_document_bytes
 REQUEST_LIMIT_FILES = 6  # the whole request may carry six files of the largest size
 
 
+class UploadRequest(HttpRequest):
+    """A request whose files the handler below has read."""
+
+    too_large_uploads: set[str]
+    too_large_request: bool
+
+
 class MemoryOnlyUploadHandler(FileUploadHandler):
     """Keeps each uploaded file in a BytesIO, never on disk; drops files over the limit."""
+
+    request: UploadRequest | None  # given its two attributes right away
 
     def __init__(self, request: HttpRequest | None = None) -> None:
         super().__init__(request)
         self.file = BytesIO()
         self.request_bytes = 0
-        if request is not None:
-            request.too_large_uploads = set()
-            request.too_large_request = False
+        if self.request is not None:
+            self.request.too_large_uploads = set()
+            self.request.too_large_request = False
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         """Start a file in memory, and stop any later handler from starting one on disk."""

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from mnvault.accounts.models import Membership, User
 from mnvault.audit import log as audit
+from mnvault.audit.actors import Actor
 from mnvault.audit.models import AuditEntry, Outcome
 from mnvault.audit.verify import VerifyResult, verify
 from mnvault.companies.models import Company
@@ -135,7 +136,7 @@ def verify_chain(*, acting_user: User, company: Company, client_address: str = "
         detail["first_bad_seq"] = result.first_bad_seq
     with transaction.atomic(durable=True):
         audit.record(
-            actor=audit.Actor.of(acting_user),
+            actor=Actor.of(acting_user),
             action="audit.verify",
             outcome=Outcome.OK if result.ok else Outcome.FAILED,
             reason="" if result.ok else "chain_broken",
@@ -153,7 +154,7 @@ def export_entries(
     transaction with the filters used; the entries run up to that record."""
     with transaction.atomic(durable=True):
         exported = audit.record(
-            actor=audit.Actor.of(acting_user),
+            actor=Actor.of(acting_user),
             action="audit.export",
             company_id=company.pk,
             client_address=client_address,

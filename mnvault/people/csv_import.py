@@ -178,7 +178,7 @@ class PeopleImporter:
         acting_user,
         company: Company,
         default_purposes: list[str] | None = None,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int], object] | None = None,
         on_start: Callable[[int], None] | None = None,
     ) -> None:
         self.actor: Actor = as_actor(acting_user)
@@ -417,7 +417,7 @@ def import_people(
     acting_user,
     company: Company,
     default_purposes: list[str] | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> ImportReport:
     return PeopleImporter(
         acting_user=acting_user,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -34,6 +34,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED = ("family_name", "given_name")
 DATE_COLUMNS = ("birth_date", "hire_date", "leave_date", "contract_start", "contract_end")
 TEXT_COLUMNS = ("employee_code", "family_name", "given_name", "family_name_kana", "given_name_kana")
+# Their lengths as the model limits them.
+_MAX_LENGTHS = {
+    f.name: f.max_length for f in Person._meta.concrete_fields if f.name in TEXT_COLUMNS
+}
 
 _KINDS = {
     "employee": PersonKind.EMPLOYEE,
@@ -82,8 +86,8 @@ def _shown_heading(heading: str, index: int) -> str:
 def map_header(header: list[str]) -> tuple[dict[str, int], list[str]]:
     """Column positions by canonical name, and the messages for what is wrong with the header."""
     aliases = {_heading_key(name): name for name in COLUMNS}
-    for name, others in COLUMNS.items():
-        aliases.update({_heading_key(o): name for o in others})
+    for canonical, others in COLUMNS.items():
+        aliases.update({_heading_key(o): canonical for o in others})
     positions: dict[str, int] = {}
     problems = []
     for index, heading in enumerate(header):
@@ -141,6 +145,27 @@ class PersonDraft:
         "updated_at",
     )
 
+    pk: int | None
+    employee: Person | PersonDraft | None
+    employee_id: int | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    birth_date: date | None
+    hire_date: date | None
+    leave_date: date | None
+    contract_start: date | None
+    contract_end: date | None
+    company_id: int
+    kind: str
+    key_ref: str
+    family_name: str
+    given_name: str
+    family_name_kana: str
+    given_name_kana: str
+    employee_code: str
+    relationship: str
+    email: str
+
     def __init__(self, company_id: int, kind: str) -> None:
         self.pk = self.employee = self.employee_id = self.created_at = self.updated_at = None
         self.birth_date = self.hire_date = self.leave_date = None
@@ -178,7 +203,8 @@ def parse_row(values: list[str], positions: dict[str, int], company_id: int) -> 
             row.errors.append("区分が不明です / unknown kind (employee, dependent, payee)")
     for name in TEXT_COLUMNS:
         value = unicodedata.normalize("NFKC", get(name)) if "kana" not in name else get(name)
-        if len(value) > Person._meta.get_field(name).max_length:
+        limit = _MAX_LENGTHS[name]
+        if limit is not None and len(value) > limit:
             row.errors.append(f"{name}: 長すぎます / too long")
         setattr(person, name, value)
     for name in REQUIRED:

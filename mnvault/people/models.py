@@ -4,9 +4,12 @@ number itself, which only the vault core holds."""
 from __future__ import annotations
 
 import secrets
+from datetime import date
+from typing import Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from mnvault.companies.purposes import Purpose
@@ -27,6 +30,28 @@ class Relationship(models.TextChoices):
 
 def new_key_ref() -> str:
     return secrets.token_hex(16)
+
+
+class PersonFacts(Protocol):
+    """What ``Person.clean`` reads: a person, or a draft of one read from a CSV row
+    (``people.csv_rows.PersonDraft``), which the same rules check."""
+
+    @property
+    def company_id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def employee(self) -> PersonFacts | None: ...
+    @property
+    def relationship(self) -> str: ...
+    @property
+    def hire_date(self) -> date | None: ...
+    @property
+    def leave_date(self) -> date | None: ...
+    @property
+    def contract_start(self) -> date | None: ...
+    @property
+    def contract_end(self) -> date | None: ...
 
 
 class Person(models.Model):
@@ -70,8 +95,8 @@ class Person(models.Model):
     def __str__(self) -> str:
         return f"{self.family_name} {self.given_name}"
 
-    def clean(self) -> None:
-        errors: dict[str, str] = {}
+    def clean(self: PersonFacts) -> None:
+        errors: dict[str, str | Promise] = {}
         employee = self.employee  # may be an unsaved employee of the same CSV import
         if self.kind == PersonKind.DEPENDENT:
             if employee is None:

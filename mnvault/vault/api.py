@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -39,6 +39,19 @@ if TYPE_CHECKING:
     from mnvault.audit.actors import Actor
     from mnvault.companies.models import Company
     from mnvault.people.models import Person
+
+
+class KeyHolder(Protocol):
+    """What sealing needs of a person: a saved ``Person``, or the import's lighter draft of
+    one (``people.csv_rows.PersonDraft``) once it has an id."""
+
+    company_id: int
+    kind: str
+    key_ref: str
+
+    @property
+    def pk(self) -> Any: ...
+
 
 FORMAT_V1 = b"\x01"
 NONCE_BYTES = 12
@@ -65,7 +78,7 @@ def encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     return Cipher(key).encrypt(plaintext, aad)
 
 
-def decrypt(key: bytes, blob: bytes, aad: bytes) -> bytes:
+def decrypt(key: bytes, blob: bytes | memoryview, aad: bytes) -> bytes:
     """Fail closed: a blob that does not authenticate raises, never falls back to the bytes."""
     blob = bytes(blob)
     if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != FORMAT_V1:
@@ -134,14 +147,16 @@ def seal_field(
 
 
 @sensitive_variables("plaintext", "key")
-def seal_field_under(key: bytes, person: Person, field: str, plaintext: bytes) -> bytes:
+def seal_field_under(key: bytes, person: KeyHolder, field: str, plaintext: bytes) -> bytes:
     """As ``seal_field``, under a key the caller already holds (bulk work that makes many
     DEKs at once)."""
     return encrypt(key, plaintext, field_aad(person.company_id, person.pk, field))
 
 
 @sensitive_variables("key")
-def open_field(person: Person, field: str, blob: bytes, *, key_ref: str | None = None) -> bytes:
+def open_field(
+    person: Person, field: str, blob: bytes | memoryview, *, key_ref: str | None = None
+) -> bytes:
     """The clear bytes of a sealed field; ``KeyUnavailable`` once the key is destroyed.
     Only the vault's actions and ``decide_audit_act`` blocks call this."""
     from mnvault.vault import datakeys
@@ -154,7 +169,7 @@ def seal_number(person: Person, field: str, number: str) -> bytes:
     return seal_field(person, field, number.encode("ascii"))
 
 
-def open_number(person: Person, field: str, blob: bytes) -> str:
+def open_number(person: Person, field: str, blob: bytes | memoryview) -> str:
     return open_field(person, field, blob).decode("ascii")
 
 
@@ -210,6 +225,13 @@ class Act:
     client_address: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
     record: bool = True  # False once the entry is written, or when the block writes its own
+
+    @property
+    def subject(self) -> Person:
+        """The one person the act was decided for."""
+        if self.person is None:
+            raise VaultError("no person to act on", code="no_person")
+        return self.person
 
     def audit_now(self) -> None:
         """Write the action's entry at this point of the block (so that it precedes the

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from mnvault import fastinsert
 from mnvault.audit.actors import Actor
 from mnvault.companies.models import Company
-from mnvault.people.models import Person, PersonPurpose
+from mnvault.people.models import PersonPurpose
 from mnvault.vault import api, datakeys
 from mnvault.vault.access import Operation, kinds_in_scope
 from mnvault.vault.errors import Refused
@@ -57,16 +57,20 @@ class BulkStore:
     def stored_among(self, indexes: Iterable[bytes]) -> set[bytes]:
         """Which of ``indexes`` the company already holds."""
         found = NumberRecord.objects.filter(company=self.company, number_index__in=list(indexes))
-        return {bytes(i) for i in found.values_list("number_index", flat=True)}
+        return {bytes(i) for i in found.values_list("number_index", flat=True) if i is not None}
 
     @sensitive_variables("items", "dek")
-    def store(self, items: Sequence[tuple[Person, str, bytes]], *, notified_on: date) -> None:
+    def store(
+        self, items: Sequence[tuple[api.KeyHolder, str, bytes]], *, notified_on: date
+    ) -> None:
         """Encrypt and insert validated numbers (with their ``index``) of people saved in the
         caller's ``vault_transaction``. Plain INSERTs (``fastinsert``): the hot path of an
         import."""
         kek, now, verification = datakeys.active_kek(), timezone.now(), self.verification
         verified_by = verification["verified_by"].pk if verification["verified_by"] else None
-        data_keys, records, purposes = [], [], []
+        data_keys: list[tuple[object, ...]] = []
+        records: list[tuple[object, ...]] = []
+        purposes: list[tuple[object, ...]] = []
         for person, number, index in items:
             if not self.in_scope(person.kind):
                 raise Refused(code="scope")

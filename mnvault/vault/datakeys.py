@@ -24,7 +24,7 @@ from mnvault.vault.routers import KEY_STORE
 NO_KEY = "この人の鍵はありません (廃棄済み) / this person has no key (disposed)"
 
 
-def key_store_atomic(*, durable: bool = False):
+def key_store_atomic(*, durable: bool = False) -> transaction.Atomic:
     return transaction.atomic(using=KEY_STORE, durable=durable)
 
 
@@ -62,7 +62,7 @@ def _kek(kek_id: str) -> bytes:
     return material.kek(kek_id)
 
 
-def wrap(kek: ActiveKek, dek: bytes, person: Person) -> bytes:
+def wrap(kek: ActiveKek, dek: bytes, person: api.KeyHolder) -> bytes:
     return kek.cipher.encrypt(dek, api.dek_aad(person.company_id, person.pk, kek.id))
 
 

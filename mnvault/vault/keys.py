@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -78,7 +79,7 @@ class KeyMaterial:
             raise ValueError("the active KEK cannot be removed")
         return replace(self, keks={k: v for k, v in self.keks.items() if k != kek_id})
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "keks": {k: _b64(v) for k, v in self.keks.items()},
             "active_kek_id": self.active_kek_id,
@@ -88,7 +89,7 @@ class KeyMaterial:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> KeyMaterial:
+    def from_json(cls, data: dict[str, Any]) -> KeyMaterial:
         return cls(
             keks={k: _unb64(v) for k, v in data["keks"].items()},
             active_kek_id=data["active_kek_id"],
@@ -132,7 +133,7 @@ class KeyFileProvider(KeyProvider):
         return KeyMaterial.from_json(document["material"])
 
     def save(self, material: KeyMaterial) -> None:
-        document: dict = {"format": FORMAT, "version": 1, "material": material.to_json()}
+        document: dict[str, Any] = {"format": FORMAT, "version": 1, "material": material.to_json()}
         if self.passphrase:
             document = self._protect(document)
         write_private_file(self.path, json.dumps(document, indent=1).encode())
@@ -144,7 +145,7 @@ class KeyFileProvider(KeyProvider):
         except (FileNotFoundError, ValueError):
             return False
 
-    def _derive(self, salt: bytes, kdf: dict) -> bytes:
+    def _derive(self, salt: bytes, kdf: dict[str, Any]) -> bytes:
         if not self.passphrase:
             raise KeyUnavailable(
                 "鍵ファイルのパスフレーズが必要です / the key file needs its passphrase"
@@ -159,7 +160,7 @@ class KeyFileProvider(KeyProvider):
             type=Type.ID,
         )
 
-    def _protect(self, document: dict) -> dict:
+    def _protect(self, document: dict[str, Any]) -> dict[str, Any]:
         salt = secrets.token_bytes(16)
         sealed = api.encrypt(
             self._derive(salt, _KDF), json.dumps(document).encode(), FORMAT.encode()
@@ -172,11 +173,14 @@ class KeyFileProvider(KeyProvider):
             "sealed": _b64(sealed),
         }
 
-    def _unprotect(self, envelope: dict) -> dict:
+    def _unprotect(self, envelope: dict[str, Any]) -> dict[str, Any]:
         kdf = envelope["kdf"]
         key = self._derive(_unb64(kdf["salt"]), kdf)
         try:
-            return json.loads(api.decrypt(key, _unb64(envelope["sealed"]), FORMAT.encode()))
+            opened: dict[str, Any] = json.loads(
+                api.decrypt(key, _unb64(envelope["sealed"]), FORMAT.encode())
+            )
+            return opened
         except DecryptionFailed:
             raise KeyUnavailable(
                 "パスフレーズが違います / the passphrase does not open the key file"
@@ -193,7 +197,7 @@ def key_file_path() -> Path:
     return Path(settings.MNVAULT_KEY_FILE)
 
 
-def provider(*, interactive: bool = False) -> KeyProvider:
+def provider(*, interactive: bool = False) -> KeyFileProvider:
     """The configured provider. A protected file takes its passphrase from
     ``MNVAULT_KEY_PASSPHRASE`` or, when ``interactive``, from the terminal."""
     path = key_file_path()

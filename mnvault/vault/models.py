@@ -6,6 +6,8 @@ database, see ``routers``), so a backup of the data holds ciphertext but no key 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -74,7 +76,7 @@ class NumberRecord(models.Model):
         return f"<NumberRecord person={self.person_id} status={self.status}>"
 
 
-def has_active_number(person) -> bool:
+def has_active_number(person: Any) -> bool:
     """Whether a number is stored (active) for ``person``: the one check that decides who
     still needs collecting and what must never be replaced silently."""
     return NumberRecord.objects.filter(person=person, status=NumberStatus.ACTIVE).exists()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from django.db import connections, transaction
 from django.utils import timezone
@@ -37,7 +38,7 @@ def rotation_lock(key_file: Path) -> Iterator[None]:
     try:
         import fcntl
     except ImportError:  # Windows: one office PC, one operator
-        fcntl = None
+        fcntl = None  # type: ignore[assignment]  # the module is optional here
     with open(key_file.with_name(key_file.name + ".lock"), "a") as handle:
         if fcntl is not None:
             try:
@@ -65,8 +66,8 @@ def _advisory_lock() -> Iterator[None]:
 
 
 def rotate_kek(
-    *, actor: Actor, batch_size: int = 1000, progress: Callable[[int], None] | None = None
-) -> dict:
+    *, actor: Actor, batch_size: int = 1000, progress: Callable[[int], object] | None = None
+) -> dict[str, Any]:
     provider = keys.provider()
     with rotation_lock(keys.key_file_path()):
         new_id = _switch(provider)
@@ -114,7 +115,7 @@ def _drop_old(provider: keys.KeyProvider, new_id: str) -> None:
         keys.forget()
 
 
-def _rewrap_all(new_id: str, batch_size: int, progress) -> int:
+def _rewrap_all(new_id: str, batch_size: int, progress: Callable[[int], object] | None) -> int:
     done = 0
     while True:
         with datakeys.key_store_atomic():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -100,7 +101,7 @@ def reveal_number(
         purpose=purpose,
         client_address=client_address,
     ) as act:
-        number = _open_stored(act.person)
+        number = _open_stored(act.subject)
     return number
 
 
@@ -165,7 +166,7 @@ def store_number(
         person=person,
         client_address=client_address,
     ) as act:
-        record, created = write_number(act.person, company, normalised, purposes, verification)
+        record, created = write_number(act.subject, company, normalised, purposes, verification)
         act.detail.update(channel=verification.channel, replaced=not created)
     return record
 
@@ -199,7 +200,7 @@ def write_number(
     return record, created
 
 
-def verification_fields(verification: Verification) -> dict:
+def verification_fields(verification: Verification) -> dict[str, Any]:
     return {
         "channel": verification.channel,
         "document_kinds": list(verification.document_kinds),

@@ -9,16 +9,17 @@ from mnvault.collection.models import CollectionSettings, Invitation
 from mnvault.web.safe_forms import SafeForm, SafeModelForm
 
 
+class _PersonIdsField(forms.TypedMultipleChoiceField):
+    def valid_value(self, value: object) -> bool:
+        # Ids are checked against the company by the view's query; any integer parses here.
+        return str(value).isdigit()
+
+
 class InviteForm(SafeForm):
     delivery = forms.ChoiceField(choices=Invitation.Delivery.choices)
-    people = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=())
+    people = _PersonIdsField(coerce=int, required=False, choices=())
     everyone_waiting = forms.BooleanField(required=False)
     next_person = forms.IntegerField(required=False)
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        # Ids are checked against the company by the view's query; any integer parses here.
-        self.fields["people"].valid_value = lambda value: str(value).isdigit()
 
     def clean(self):
         data = super().clean()

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, Concatenate
+from typing import Any, Concatenate, cast
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from mnvault.accounts.models import Membership, User
 from mnvault.companies.models import Company
@@ -19,7 +19,7 @@ from mnvault.domain.roles import can
 class AuthenticatedRequest(HttpRequest):
     """A request past ``login_required``: its user is a real account."""
 
-    user: User  # type: ignore[assignment]
+    user: User
 
 
 class CompanyRequest(AuthenticatedRequest):
@@ -37,25 +37,25 @@ def roles_in(user: User, company_id: int) -> frozenset[str]:
     )
 
 
-CompanyView = Callable[Concatenate[CompanyRequest, ...], HttpResponse]
+CompanyView = Callable[Concatenate[CompanyRequest, ...], HttpResponseBase]
 
 
 def company_page(
     *, capability: str | None = None
-) -> Callable[[CompanyView], Callable[..., HttpResponse]]:
+) -> Callable[[CompanyView], Callable[..., HttpResponseBase]]:
     """The view gets a ``CompanyRequest``; ``capability`` (from the role table) limits who may
     see the page at all (others get 404 as well)."""
 
-    def decorate(view: CompanyView) -> Callable[..., HttpResponse]:
+    def decorate(view: CompanyView) -> Callable[..., HttpResponseBase]:
         @login_required
         @wraps(view)
         def wrapped(
-            request: HttpRequest, company_id: int, *args: Any, **kwargs: Any
-        ) -> HttpResponse:
-            held = roles_in(request.user, company_id)  # type: ignore[arg-type]
+            request: AuthenticatedRequest, company_id: int, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
+            held = roles_in(request.user, company_id)
             if not held or (capability is not None and not can(held, capability)):
                 raise Http404
-            company_request: CompanyRequest = request  # type: ignore[assignment]
+            company_request = cast(CompanyRequest, request)  # given its company and roles next
             company_request.company = Company.objects.get(pk=company_id)
             company_request.roles = held
             return view(company_request, *args, **kwargs)

@@ -22,7 +22,9 @@ def companies(request: HttpRequest) -> dict:
         return {}
     active = Membership.objects.filter(user=user, revoked_at__isnull=True)
     mine = Company.objects.filter(pk__in=active.values("company_id")).order_by("name")
-    company, roles = getattr(request, "company", None), getattr(request, "roles", frozenset())
+    # Set by company_page on a company's pages only.
+    company: Company | None = getattr(request, "company", None)
+    roles: frozenset[str] = getattr(request, "roles", frozenset())
     sections = []
     if company is not None:
         for name, label, allowed in NAVIGATION:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import cast
 from urllib.parse import urlencode
 
 from django.contrib.auth import logout
@@ -15,7 +16,7 @@ from django.urls import Resolver404, ResolverMatch, resolve, reverse
 from django.utils.cache import patch_cache_control
 
 from mnvault.accounts import signin
-from mnvault.accounts.models import SignInOutcome
+from mnvault.accounts.models import SignInOutcome, User
 from mnvault.companies.models import AllowedNetwork, Company
 from mnvault.companies.networks import address_allowed
 from mnvault.companies.services import record_network_refusal
@@ -39,15 +40,22 @@ PUBLIC_PREFIX = "reg_"
 BEFORE_PASSWORD_CHANGE = BEFORE_SECOND_FACTOR | {"password_change"}
 
 
+class _ResolvedRequest(HttpRequest):
+    """A request that ``_match`` has resolved: the match is kept on it."""
+
+    _mnvault_match: ResolverMatch | None
+
+
 def _match(request: HttpRequest) -> ResolverMatch | None:
     """The URL's match, resolved once per request: middleware runs before Django sets
     ``request.resolver_match``."""
-    if not hasattr(request, "_mnvault_match"):
+    resolved = cast(_ResolvedRequest, request)
+    if not hasattr(resolved, "_mnvault_match"):
         try:
-            request._mnvault_match = resolve(request.path_info)
+            resolved._mnvault_match = resolve(request.path_info)
         except Resolver404:
-            request._mnvault_match = None
-    return request._mnvault_match
+            resolved._mnvault_match = None
+    return resolved._mnvault_match
 
 
 def company_id_of(request: HttpRequest) -> int | None:
@@ -81,7 +89,7 @@ def idle_timeout(get_response: Handler) -> Handler:
         user = request.user
         if user.is_authenticated:
             now, last = time.time(), request.session.get(LAST_SEEN)
-            if last is not None and now - last > _timeout(request).total_seconds():
+            if last is not None and now - last > _timeout(request, user).total_seconds():
                 signin.record(request, SignInOutcome.TIMEOUT, user=user)
                 logout(request)
                 return redirect(f"{reverse('web:login')}?{urlencode({'expired': 1})}")
@@ -91,10 +99,10 @@ def idle_timeout(get_response: Handler) -> Handler:
     return middleware
 
 
-def _timeout(request: HttpRequest) -> timedelta:
+def _timeout(request: HttpRequest, user: User) -> timedelta:
     company_id = company_id_of(request)
     company = Company.objects.filter(pk=company_id).first() if company_id else None
-    return signin.idle_timeout(request.user, company)
+    return signin.idle_timeout(user, company)
 
 
 def require_two_factor(get_response: Handler) -> Handler:
@@ -138,7 +146,10 @@ def allowed_networks(get_response: Handler) -> Handler:
             return get_response(request)
         match = _match(request)
         record_network_refusal(
-            user=user, company_id=company_id, address=address, page=match.url_name if match else ""
+            user=user,
+            company_id=company_id,
+            address=address,
+            page=(match.url_name or "") if match else "",
         )
         return render(request, "web/network_refused.html", {"address": address}, status=403)
 

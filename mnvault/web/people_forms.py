@@ -54,7 +54,9 @@ class PersonForm(SafeModelForm):
     def __init__(self, *args, company: Company, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.instance.company = company
-        self.fields["employee"].queryset = Person.objects.filter(
+        employee = self.fields["employee"]
+        assert isinstance(employee, forms.ModelChoiceField)
+        employee.queryset = Person.objects.filter(
             company=company, kind=PersonKind.EMPLOYEE
         ).order_by("family_name_kana", "given_name_kana")
 
@@ -98,7 +100,9 @@ class NumberEntryForm(SafeForm):
     def __init__(self, *args, company: Company, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         notified = company.notified_purposes()
-        self.fields["purposes"].choices = [c for c in Purpose.choices if c[0] in notified]
+        purposes = self.fields["purposes"]
+        assert isinstance(purposes, forms.ChoiceField)
+        purposes.choices = [c for c in Purpose.choices if c[0] in notified]
         self.fields["verified_on"].initial = timezone.localdate()
 
     def clean_number(self) -> str:
@@ -110,7 +114,8 @@ class NumberEntryForm(SafeForm):
     def clean(self):
         data = super().clean()
         problem = combination_problem(
-            data.get("document_kinds") or (), identity_exemption=data.get("identity_exemption")
+            data.get("document_kinds") or (),
+            identity_exemption=bool(data.get("identity_exemption")),
         )
         if problem and "document_kinds" in data:
             self.add_error("document_kinds", problem)

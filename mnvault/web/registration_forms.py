@@ -91,7 +91,9 @@ class DocumentForm(SafeForm):
         super().__init__(*args, **kwargs)
         kinds = COMBINATIONS[combination][1]
         labels = dict(DocumentKind.choices)
-        self.fields["kind"].choices = [(k, labels[k]) for k in kinds]
+        field = self.fields["kind"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(k, labels[k]) for k in kinds]
 
 
 class DependentForm(SafeForm):

@@ -11,7 +11,10 @@ their value anyway).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
 from mnvault.domain import numbers
@@ -20,11 +23,15 @@ MISPLACED = _("This looks like an individual number; it does not belong here.")
 INVALID = _("This value is not valid.")
 
 
-class NoNumberEcho:
+class NoNumberEcho(forms.BaseForm):
+    """A mixin: listed before ``forms.Form`` or ``forms.ModelForm`` among the bases."""
+
     number_fields: tuple[str, ...] = ()
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if data is None:  # as BaseForm._clean_form reads it: cleaned_data as it stands
+            data = self.cleaned_data
         for name, field in self.fields.items():
             if name in self.number_fields or isinstance(field.widget, forms.PasswordInput):
                 continue
@@ -35,18 +42,21 @@ class NoNumberEcho:
 
     def full_clean(self) -> None:
         super().full_clean()
-        if not self.is_bound or not self._errors:
+        if not self.is_bound or not self.errors:  # full_clean has just filled self.errors
             return
-        data = self.data.copy()
+        data: MultiValueDict[str, Any] | dict[str, Any] = (
+            self.data.copy() if isinstance(self.data, MultiValueDict) else dict(self.data)
+        )
         for key in list(data.keys()):
-            values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
+            values = data.getlist(key) if isinstance(data, MultiValueDict) else [data[key]]
             if any(numbers.holds_number(str(v)) for v in values):
                 data[key] = ""
         self.data = data
-        for name, errors in list(self._errors.items()):
+        for name, errors in list(self.errors.items()):
             if any(numbers.holds_number(str(e)) for e in errors):
-                self._errors[name] = self.error_class(
-                    [INVALID if numbers.holds_number(str(e)) else e for e in errors]
+                self.errors[name] = self.error_class(
+                    # The stub of ErrorList.__init__ leaves out the lazy strings it holds.
+                    [INVALID if numbers.holds_number(str(e)) else e for e in errors]  # type: ignore[misc]
                 )
 
 

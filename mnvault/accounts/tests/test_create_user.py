@@ -17,7 +17,7 @@ REFUSED = ["handler", "auditor", "staff", "installation_admin", "no_role", "othe
 
 
 def last_entry() -> AuditEntry:
-    return AuditEntry.objects.order_by("-seq").first()
+    return AuditEntry.objects.latest("seq")
 
 
 @pytest.mark.parametrize("persona", ["company_admin", "responsible_manager"])

@@ -39,7 +39,7 @@ def test_only_the_right_grantor_may_grant_each_role(personas, grantor, role):
             grant_role(acting_user=acting, user=target, company=personas.company, role=role)
         assert not Membership.objects.filter(user=target).exists()
         outcome = "refused"
-    entry = AuditEntry.objects.order_by("-seq").first()
+    entry = AuditEntry.objects.latest("seq")
     assert (entry.action, entry.outcome, entry.actor_id) == (
         "accounts.role.grant",
         outcome,
@@ -63,7 +63,7 @@ def test_revoking_keeps_the_history_and_is_audited(personas):
     revoke_role(acting_user=personas.responsible_manager, membership=membership)
     membership.refresh_from_db()
     assert membership.revoked_at is not None
-    assert AuditEntry.objects.order_by("-seq").first().action == "accounts.role.revoke"
+    assert AuditEntry.objects.latest("seq").action == "accounts.role.revoke"
 
 
 def test_staff_cannot_revoke_a_handler(personas):
@@ -72,7 +72,7 @@ def test_staff_cannot_revoke_a_handler(personas):
         revoke_role(acting_user=personas.staff, membership=membership)
     membership.refresh_from_db()
     assert membership.revoked_at is None
-    assert AuditEntry.objects.order_by("-seq").first().outcome == "refused"
+    assert AuditEntry.objects.latest("seq").outcome == "refused"
 
 
 def test_a_role_in_one_company_grants_nothing_in_another(personas):
@@ -98,7 +98,7 @@ def test_nobody_grants_themselves_a_role(personas, grantor, role):
     with pytest.raises(RoleRefused):
         grant_role(acting_user=acting, user=acting, company=personas.company, role=role)
     assert not Membership.objects.filter(user=acting, role=role).exclude(role=grantor).exists()
-    assert AuditEntry.objects.order_by("-seq").first().outcome == "refused"
+    assert AuditEntry.objects.latest("seq").outcome == "refused"
 
 
 @pytest.mark.parametrize(

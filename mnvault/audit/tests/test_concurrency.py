@@ -103,14 +103,14 @@ def _postgres_url() -> str | None:
 
 def _admin_connection(url: str) -> psycopg.Connection:
     config = dj_database_url.parse(url)
-    params = {
-        "host": config.get("HOST") or None,
-        "port": config.get("PORT") or None,
-        "user": config.get("USER") or None,
-        "password": config.get("PASSWORD") or None,
-        "dbname": "postgres",
-    }
-    return psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True)
+    return psycopg.connect(  # psycopg leaves out the parameters that are None
+        host=config.get("HOST") or None,
+        port=config.get("PORT") or None,
+        user=config.get("USER") or None,
+        password=config.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+    )
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ import pytest
 from django.db import transaction
 from stdnum.jp import in_
 
+from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import write_checkpoint
-from mnvault.audit.log import Actor, entry_hash, hashed_fields, record
+from mnvault.audit.log import entry_hash, hashed_fields, record
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead, Outcome
 from mnvault.audit.verify import verify
 from mnvault.conftest import ALL_DATABASES

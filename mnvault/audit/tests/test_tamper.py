@@ -17,8 +17,9 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from mnvault.audit import verify as verify_module
+from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import Checkpoint, public_key_hex, write_checkpoint
-from mnvault.audit.log import Actor, entry_hash, hashed_fields, record
+from mnvault.audit.log import entry_hash, hashed_fields, record
 from mnvault.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEntry, AuditHead, Outcome
 from mnvault.audit.verify import VerifyResult, verify
 from mnvault.conftest import ALL_DATABASES
@@ -90,7 +91,7 @@ def rewrite_consistently(from_seq: int) -> None:
 
 
 def set_head_to_last() -> None:
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     AuditHead.objects.filter(pk=1).update(seq=last.seq, entry_hash=last.entry_hash)
 
 
@@ -238,6 +239,7 @@ def test_consistent_rewrite_is_not_caught_without_a_checkpoint(chain):
 def test_checkpoint_is_stored_in_the_database_and_the_file(chain, settings):
     checkpoint = write_checkpoint()
 
+    assert checkpoint is not None
     assert (checkpoint.seq, checkpoint.entry_hash) == (CHAIN_LENGTH, chain[-1].entry_hash)
     assert AuditCheckpoint.objects.get().signature == checkpoint.signature
     lines = checkpoint_lines(settings.MNVAULT_CHECKPOINT_FILE)

@@ -12,7 +12,7 @@ import json
 import random
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,7 +116,7 @@ def collect_database(path: Path) -> Iterator[tuple[str, bytes | str]]:
         connection.close()
 
 
-def search(finder: NumberFinder, sources: list[tuple[str, bytes | str]]) -> list[str]:
+def search(finder: NumberFinder, sources: Sequence[tuple[str, bytes | str]]) -> list[str]:
     return [f"{label}: {sorted(hits)}" for label, data in sources if (hits := finder.find(data))]
 
 

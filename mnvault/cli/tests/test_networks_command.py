@@ -22,7 +22,7 @@ def test_it_removes_every_network_of_that_company_only_and_audits(personas, caps
     assert "1 allowed networks removed" in capsys.readouterr().out
     assert not AllowedNetwork.objects.filter(company=personas.company).exists()
     assert AllowedNetwork.objects.filter(company=personas.other_company).exists()
-    entry = AuditEntry.objects.order_by("-seq").first()
+    entry = AuditEntry.objects.latest("seq")
     assert (entry.company_id, entry.detail["cleared"]) == (personas.company.pk, 1)
 
 

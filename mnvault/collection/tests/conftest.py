@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core import mail
@@ -16,6 +17,10 @@ from mnvault.audit.tests.test_concurrency import database_url, installation  # n
 from mnvault.collection import invitations
 from mnvault.collection.models import Invitation
 from mnvault.conftest import make_person
+
+if TYPE_CHECKING:
+    # What the test client returns (an HttpResponseBase with the client's additions).
+    from django.test.client import _MonkeyPatchedWSGIResponse
 
 BIRTH_DATE = date(1990, 4, 1)
 LINK = re.compile(r"https?://[^\s]+/r/([A-Za-z0-9_\-]+)")
@@ -83,7 +88,7 @@ class Walker:
         self.client = Client()
         self.token = token
         self.birth_date = birth_date
-        self.responses = []
+        self.responses: list[_MonkeyPatchedWSGIResponse] = []
 
     def get(self, url: str):
         response = self.client.get(url)

@@ -9,6 +9,7 @@ import re
 import socket
 import time
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -33,7 +34,7 @@ class Inbox:
     """An aiosmtpd handler keeping every message it receives."""
 
     def __init__(self) -> None:
-        self.messages = []
+        self.messages: list[EmailMessage] = []
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
@@ -80,7 +81,9 @@ def test_employee_registers_on_a_phone_and_the_handler_approves(
     page.get_by_role("button", name="メールで招待").click()
     mail = smtp.wait(1)
     assert mail["To"] == "taro@example.test"
-    link = LINK.search(body_of(mail)).group(0)
+    found = LINK.search(body_of(mail))
+    assert found is not None
+    link = found.group(0)
 
     phone = browser.new_context(**PHONE)
     mobile = phone.new_page()

@@ -5,6 +5,7 @@ dependents' purposes, refusals audited, and jobs that keep going."""
 from __future__ import annotations
 
 import logging
+from datetime import date, timedelta
 
 import pytest
 from django.test import Client
@@ -72,7 +73,7 @@ def test_one_failing_reminder_does_not_stop_the_clean_up(invited, walker, make_n
         raise RuntimeError("unexpected")
 
     monkeypatch.setattr(invitations, "remind", broken)
-    later = timezone.now() + timezone.timedelta(days=20)
+    later = timezone.now() + timedelta(days=20)
     done = send_due_reminders(now=later)
     assert done["reminders"] == 0 and done["drafts_discarded"] == 1
 
@@ -133,7 +134,7 @@ def test_a_dependent_already_on_record_is_not_created_twice(
         employee=invitee,
         relationship="child",
         given_name="花子",
-        birth_date=timezone.datetime(2015, 5, 5).date(),
+        birth_date=date(2015, 5, 5),
     )
     walker.register(make_number(), dependents=[make_number()])
     submission = Submission.objects.get()

@@ -206,7 +206,7 @@ def test_email_code_is_asked_when_the_company_requires_it(personas, invitee):
     assert walker.get("/register/purposes")["Location"] == "/register/"
     mail.outbox.clear()
     walker.post("/register/code", {"send": "1"})
-    code = _code(mail.outbox[-1].body)
+    code = _code(str(mail.outbox[-1].body))
     walker.post("/register/code", {"code": "000000" if code != "000000" else "111111"})
     assert AuditEntry.objects.filter(reason="wrong_email_code").count() == 1
     assert walker.post("/register/code", {"code": code})["Location"] == "/register/purposes"
@@ -215,7 +215,9 @@ def test_email_code_is_asked_when_the_company_requires_it(personas, invitee):
 def _code(body: str) -> str:
     import re
 
-    return re.search(r"\b(\d{6})\b", body).group(1)
+    found = re.search(r"\b(\d{6})\b", body)
+    assert found is not None
+    return found.group(1)
 
 
 def test_staff_selects_people_on_the_list_and_invites_them(signed_in, personas, invitee):

@@ -60,7 +60,7 @@ def test_handler_sees_the_queue_and_the_entered_numbers_audited(
 
 def test_each_document_view_is_audited_and_served_from_the_vault(signed_in, personas, submitted):
     client = signed_in(personas.handler)
-    document = IdentityDocument.objects.filter(submission=submitted).first()
+    document = IdentityDocument.objects.filter(submission=submitted).earliest("pk")
     response = client.get(f"/c/{personas.company.pk}/collection/documents/{document.pk}")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
@@ -73,7 +73,7 @@ def test_each_document_view_is_audited_and_served_from_the_vault(signed_in, pers
 @pytest.mark.parametrize("role", ["company_admin", "staff", "auditor"])
 def test_roles_without_number_rights_cannot_review(signed_in, personas, submitted, role):
     client = signed_in(getattr(personas, role))
-    document = IdentityDocument.objects.filter(submission=submitted).first()
+    document = IdentityDocument.objects.filter(submission=submitted).earliest("pk")
     assert client.get(url(personas, submitted)).status_code == 404
     assert client.post(url(personas, submitted, "approve"), APPROVE).status_code == 404
     assert client.post(url(personas, submitted, "send-back"), {"reason": "x"}).status_code == 404

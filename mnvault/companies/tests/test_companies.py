@@ -23,7 +23,7 @@ def test_installation_admin_creates_a_company_with_purposes(personas):
     )
     assert company.corporate_number == "7000012050002"
     assert company.notified_purposes() == {"withholding"}
-    assert AuditEntry.objects.order_by("-seq").first().action == "companies.create"
+    assert AuditEntry.objects.latest("seq").action == "companies.create"
 
 
 @pytest.mark.parametrize("persona", ["company_admin", "responsible_manager", "handler", "no_role"])
@@ -32,7 +32,7 @@ def test_other_users_cannot_create_companies(personas, persona):
     with pytest.raises(CompanyRefused):
         create_company(acting_user=getattr(personas, persona), name="x")
     assert Company.objects.count() == count
-    assert AuditEntry.objects.order_by("-seq").first().outcome == "refused"
+    assert AuditEntry.objects.latest("seq").outcome == "refused"
 
 
 @pytest.mark.parametrize("bad", ["7000012050003", "123", "abcdefghijklm"])

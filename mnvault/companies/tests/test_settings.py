@@ -48,7 +48,7 @@ def settings_of(**changes) -> dict:
 
 
 def last_entry() -> AuditEntry:
-    return AuditEntry.objects.order_by("-seq").first()
+    return AuditEntry.objects.latest("seq")
 
 
 @pytest.mark.parametrize("persona", ALLOWED)

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import transaction
 
-from mnvault.audit.log import Actor, record
+from mnvault.audit.actors import Actor
+from mnvault.audit.log import record
 from mnvault.audit.models import AuditEntry
 from mnvault.conftest import ALL_DATABASES, make_person
 from mnvault.oversight import audit_log as queries

@@ -228,5 +228,5 @@ def test_the_command_signs_the_audit_head_after_an_import(personas, tmp_path):
 
     run_import(path, personas.company, "handler")
 
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     assert AuditCheckpoint.objects.filter(seq=last.seq, entry_hash=last.entry_hash).exists()

@@ -76,6 +76,7 @@ def test_numbers_are_stored_encrypted_with_a_key_in_the_key_store(personas, make
     record = NumberRecord.objects.get(person=imported)
     assert record.status == NumberStatus.ACTIVE
     assert record.channel == VerificationChannel.IMPORT
+    assert record.ciphertext is not None
     assert number.encode() not in bytes(record.ciphertext)
     assert DataKey.objects.using("keys").filter(person_id=imported.pk).count() == 1
 
@@ -380,7 +381,8 @@ def test_dependents_find_their_employee_in_an_earlier_batch(
     report = import_people(path, acting_user=personas.handler, company=personas.company)
 
     assert report.people == 4
-    assert Person.objects.get(given_name="次郎").employee.employee_code == "E002"
+    employee = Person.objects.get(given_name="次郎").employee
+    assert employee is not None and employee.employee_code == "E002"
 
 
 # --- purposes ---------------------------------------------------------------------------------

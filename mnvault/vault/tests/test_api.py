@@ -72,7 +72,7 @@ def test_a_refused_act_is_audited_and_its_block_never_runs(personas, employee):
     ):
         ran.append(True)
     assert not ran
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     assert (last.action, last.outcome, last.reason, last.person_id) == (
         "number.store",
         "refused",
@@ -91,7 +91,7 @@ def test_an_allowed_act_writes_its_entry_with_what_the_block_added(personas, emp
     ) as act:
         assert act.person == employee and act.person is not employee  # re-read, not trusted
         act.detail["channel"] = "in_person"
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     assert (last.action, last.outcome, last.detail, last.client_address) == (
         "number.store",
         "ok",
@@ -114,7 +114,7 @@ def test_a_vault_error_in_the_block_rolls_it_back_and_is_audited_as_failed(perso
         make_person(personas.company, given_name="消える")
         raise VaultError(code="broken")
     assert Person.objects.count() == before
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     assert (last.action, last.outcome, last.reason) == ("number.store", "failed", "broken")
     assert AuditEntry.objects.filter(outcome="ok").count() == 0
 
@@ -133,7 +133,7 @@ def test_one_refused_person_refuses_the_whole_act(personas, employee):
         ),
     ):
         pytest.fail("the block must not run")
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     assert (last.outcome, last.reason, last.person_id) == (
         "refused",
         "purpose_not_notified_to_person",

@@ -30,7 +30,7 @@ def _store(user, person, number):
 
 
 def _last():
-    return AuditEntry.objects.order_by("-seq").first()
+    return AuditEntry.objects.latest("seq")
 
 
 def test_a_duplicate_store_is_audited_as_failed(personas, employee, make_number):

@@ -34,21 +34,21 @@ def stored(personas, employee, make_number):
 def test_handler_reveals_for_notified_purpose(personas, employee, stored):
     shown = reveal_number(acting_user=personas.handler, person=employee, purpose="withholding")
     assert shown == stored
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     assert (last.action, last.outcome, last.person_id) == ("number.reveal", "ok", employee.pk)
 
 
 def test_handler_without_purpose_cannot_reveal(personas, employee, stored):
     with pytest.raises(Refused):
         reveal_number(acting_user=personas.handler, person=employee, purpose="")
-    assert AuditEntry.objects.order_by("-seq").first().reason == "no_purpose"
+    assert AuditEntry.objects.latest("seq").reason == "no_purpose"
 
 
 def test_purpose_notified_by_company_but_not_to_person_is_refused(personas, employee, stored):
     with pytest.raises(Refused) as refused:
         reveal_number(acting_user=personas.handler, person=employee, purpose="social_insurance")
     assert refused.value.code == "purpose_not_notified_to_person"
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     assert (last.outcome, last.reason) == ("refused", "purpose_not_notified_to_person")
 
 
@@ -56,5 +56,5 @@ def test_reveal_of_person_without_number_fails_and_is_audited(personas, employee
     notify_purposes(employee, ["withholding"])
     with pytest.raises(KeyUnavailable):
         reveal_number(acting_user=personas.handler, person=employee, purpose="withholding")
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     assert (last.outcome, last.reason) == ("failed", "not_stored")

@@ -90,7 +90,7 @@ def test_role_is_refused_audited_and_changes_nothing(
         OPERATIONS[operation](personas, user, employee, make_number, tmp_path)
     assert _snapshot() == before
     assert AuditEntry.objects.count() == entries + 1
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     assert (last.action, last.outcome, last.actor_id) == (operation, "refused", user.pk)
     assert last.reason in {"role", "other_company"}
 
@@ -106,7 +106,7 @@ def test_role_is_allowed_and_audited(
         assert result == stored
     if operation == "number.export":
         assert result == [(employee, stored)]
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     assert last.outcome == "ok" and last.actor_id == user.pk
 
 
@@ -152,7 +152,7 @@ def test_export_is_all_or_nothing_when_one_person_lacks_the_purpose(
             document="源泉徴収票",
         )
     assert AuditEntry.objects.count() == entries + 1
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     assert (last.outcome, last.person_id) == ("refused", other.pk)
 
 
@@ -171,7 +171,7 @@ def api_actor(personas):
 def test_an_api_client_reveals_as_a_handler(personas, employee, stored, api_actor):
     _client, actor = api_actor
     assert reveal_number(acting_user=actor, person=employee, purpose="withholding") == stored
-    last = AuditEntry.objects.order_by("-seq").first()
+    last = AuditEntry.objects.latest("seq")
     assert (last.actor_kind, last.actor_label, last.outcome) == ("api", "api:給与ソフト", "ok")
 
 
@@ -183,7 +183,7 @@ def test_a_revoked_api_client_is_refused(personas, employee, stored, api_actor):
     client.save()
     with pytest.raises(Refused):
         reveal_number(acting_user=actor, person=employee, purpose="withholding")
-    assert AuditEntry.objects.order_by("-seq").first().outcome == "refused"
+    assert AuditEntry.objects.latest("seq").outcome == "refused"
 
 
 def test_an_api_client_cannot_reach_another_company(personas, api_actor, make_number):
@@ -211,4 +211,4 @@ def test_only_the_responsible_manager_creates_api_clients(personas, persona):
             acting_user=getattr(personas, persona), company=personas.company, name="x"
         )
     assert not ApiClient.objects.exists()
-    assert AuditEntry.objects.order_by("-seq").first().outcome == "refused"
+    assert AuditEntry.objects.latest("seq").outcome == "refused"

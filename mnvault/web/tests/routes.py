@@ -68,7 +68,7 @@ class World:
             "invitation_id": lambda: self.invitation[0].pk,
             "token": lambda: self.invitation[1],
             "submission_id": lambda: self.submission.pk,
-            "document_id": lambda: self.submission.documents.order_by("pk").first().pk,
+            "document_id": lambda: self.submission.documents.order_by("pk")[0].pk,
         }
         if name not in builders:
             raise LookupError(f"no object for the route argument {name!r}: add one to World")

@@ -163,7 +163,7 @@ def test_the_action_select_offers_the_actions_present(signed_in, personas, histo
 
 def test_filter_by_date_range_in_japanese_days(signed_in, personas, history):
     # 2026-01-01 23:30 in Tokyo is 14:30 UTC: it belongs to the first of January.
-    first = AuditEntry.objects.filter(company_id=personas.company.pk).order_by("seq").first()
+    first = AuditEntry.objects.filter(company_id=personas.company.pk).earliest("seq")
     AuditEntry.objects.filter(pk=first.pk).update(
         created_at=datetime(2026, 1, 1, 14, 30, tzinfo=UTC)
     )
@@ -338,7 +338,7 @@ def test_verifying_an_intact_chain(signed_in, personas, history):
     page = response.content.decode()
     result = page.split('id="verify-result"')[1].split("</div>")[0]
     assert 'role="status"' in page and f"{total}件の記録を確認" in result
-    entry = AuditEntry.objects.order_by("-seq").first()
+    entry = AuditEntry.objects.latest("seq")
     assert (entry.action, entry.outcome, entry.company_id) == (
         "audit.verify",
         "ok",
@@ -348,7 +348,7 @@ def test_verifying_an_intact_chain(signed_in, personas, history):
 
 
 def test_verifying_a_tampered_chain_names_the_entry(signed_in, personas, history):
-    victim = AuditEntry.objects.filter(action="number.reveal").order_by("seq").first()
+    victim = AuditEntry.objects.filter(action="number.reveal").earliest("seq")
     AuditEntry.objects.filter(pk=victim.pk).update(purpose="social_insurance")
     client = signed_in(personas.responsible_manager)
     response = client.post(url("audit_verify", personas.company))
@@ -357,7 +357,7 @@ def test_verifying_a_tampered_chain_names_the_entry(signed_in, personas, history
     assert 'role="alert"' in page.split('id="verify-result"')[0].rsplit("<div", 1)[1]
     assert f"記録 番号{victim.seq}で検証に失敗しました" in result
     assert f"entry #{victim.seq} was altered after it was written" in result
-    entry = AuditEntry.objects.order_by("-seq").first()
+    entry = AuditEntry.objects.latest("seq")
     assert (entry.action, entry.outcome, entry.reason) == ("audit.verify", "failed", "chain_broken")
     assert entry.detail["first_bad_seq"] == victim.seq
 

@@ -119,7 +119,7 @@ def test_a_handler_enters_a_number_in_person(signed_in, personas, employee, make
         personas.handler,
         "2026-11-20",
     )
-    assert AuditEntry.objects.order_by("-seq").first().action == "number.store"
+    assert AuditEntry.objects.latest("seq").action == "number.store"
 
 
 @pytest.mark.parametrize("persona", ["company_admin", "staff", "auditor"])
@@ -168,7 +168,7 @@ def test_a_duplicate_is_refused_and_audited(signed_in, personas, employee, make_
     response = client.post(entry_url(personas, other), entry(number))
     page = response.content.decode()
     assert 'role="alert"' in page and number not in page
-    assert AuditEntry.objects.order_by("-seq").first().reason == "duplicate_number"
+    assert AuditEntry.objects.latest("seq").reason == "duplicate_number"
 
 
 def test_the_kind_is_fixed_once_a_number_is_stored(signed_in, personas, employee, make_number):
@@ -198,4 +198,4 @@ def test_adding_and_editing_people_is_audited(signed_in, personas):
         "people.update",
         ["given_name"],
     )
-    assert entries.first().action == "people.create"
+    assert entries[0].action == "people.create"

@@ -64,7 +64,7 @@ def test_a_handler_reveals_for_a_notified_purpose(signed_in, personas, employee,
     assert response.status_code == 200 and f"{stored[:4]} {stored[4:8]} {stored[8:]}" in page
     assert "no-store" in response["Cache-Control"]
     assert 'http-equiv="refresh" content="30;' in page
-    entry = AuditEntry.objects.order_by("-seq").first()
+    entry = AuditEntry.objects.latest("seq")
     assert (entry.action, entry.outcome, entry.purpose) == ("number.reveal", "ok", "withholding")
 
 
@@ -81,7 +81,7 @@ def test_other_roles_have_no_reveal_button_and_are_refused(
     response = client.post(url, {"purpose": "withholding"})
     assert response.status_code == 403 and stored not in response.content.decode()
     assert 'role="alert"' in response.content.decode()
-    entry = AuditEntry.objects.order_by("-seq").first()
+    entry = AuditEntry.objects.latest("seq")
     assert (entry.action, entry.outcome, entry.reason) == ("number.reveal", "refused", "role")
 
 
@@ -90,7 +90,7 @@ def test_a_purpose_not_notified_to_the_person_is_refused(signed_in, personas, em
     url = reverse("web:person_reveal", args=[personas.company.pk, employee.pk])
     response = client.post(url, {"purpose": "social_insurance"})
     assert response.status_code == 403 and stored not in response.content.decode()
-    assert AuditEntry.objects.order_by("-seq").first().reason == "purpose_not_notified_to_person"
+    assert AuditEntry.objects.latest("seq").reason == "purpose_not_notified_to_person"
 
 
 def test_reveal_needs_post(signed_in, personas, employee, stored):

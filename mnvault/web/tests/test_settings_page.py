@@ -38,7 +38,7 @@ def form(**changes) -> dict:
 
 
 def last_entry() -> AuditEntry:
-    return AuditEntry.objects.order_by("-seq").first()
+    return AuditEntry.objects.latest("seq")
 
 
 def snapshot(company) -> tuple:

@@ -27,7 +27,7 @@ PATTERNS = [
 
 
 def english_strings() -> set[str]:
-    found = set()
+    found: set[str] = set()
     for path in SOURCES:
         if "tests" in path.parts:
             continue

@@ -23,7 +23,7 @@ def url(company, name="users", *args) -> str:
 
 
 def last_entry() -> AuditEntry:
-    return AuditEntry.objects.order_by("-seq").first()
+    return AuditEntry.objects.latest("seq")
 
 
 @pytest.mark.parametrize("persona", SEE)
@@ -42,6 +42,7 @@ def test_the_page_lists_every_membership_with_dates(signed_in, personas, persona
     for role in Role.values:  # each persona holds its role in the company (a link to its history)
         assert f">{role}</a></td>" in page
     assert "no_role" in page and "responsible_manager" in page  # granted by
+    assert revoked.revoked_at is not None
     assert (
         revoked.revoked_at.astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%d") in page
     )

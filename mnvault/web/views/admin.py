@@ -34,7 +34,7 @@ from mnvault.domain.roles import Capability as C
 from mnvault.domain.roles import can
 from mnvault.people.models import PersonKind
 from mnvault.web.admin_forms import GrantRoleForm, NetworkForm, NewUserForm, SettingsForm
-from mnvault.web.company import company_page
+from mnvault.web.company import CompanyRequest, company_page
 
 GRANT, NEW = "grant", "new"  # form prefixes: two forms with a user name on one page
 
@@ -47,14 +47,14 @@ def _client_address(request: HttpRequest) -> str:
 
 
 @company_page(capability=C.USERS_VIEW)
-def users(request: HttpRequest) -> HttpResponse:
+def users(request: CompanyRequest) -> HttpResponse:
     """Every membership, active and revoked, with who granted it and when: rights are
     reviewable (domain R2). Those who may manage people's roles also get the forms."""
     return _render_users(request)
 
 
 def _render_users(
-    request: HttpRequest,
+    request: CompanyRequest,
     *,
     grant: GrantRoleForm | None = None,
     new: NewUserForm | None = None,
@@ -89,7 +89,7 @@ def _render_users(
 
 @require_POST
 @company_page(capability=C.USERS_VIEW)
-def user_grant(request: HttpRequest) -> HttpResponse:
+def user_grant(request: CompanyRequest) -> HttpResponse:
     form = GrantRoleForm(request.POST, prefix=GRANT)
     if not form.is_valid():
         return _render_users(request, grant=form)
@@ -110,7 +110,7 @@ def user_grant(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @company_page(capability=C.USERS_VIEW)
-def user_revoke(request: HttpRequest, membership_id: int) -> HttpResponse:
+def user_revoke(request: CompanyRequest, membership_id: int) -> HttpResponse:
     membership = get_object_or_404(
         Membership, pk=membership_id, company=request.company, revoked_at__isnull=True
     )
@@ -125,7 +125,7 @@ def user_revoke(request: HttpRequest, membership_id: int) -> HttpResponse:
 @sensitive_post_parameters(f"{NEW}-password")
 @require_POST
 @company_page(capability=C.USERS_VIEW)
-def user_new(request: HttpRequest) -> HttpResponse:
+def user_new(request: CompanyRequest) -> HttpResponse:
     """A new account, without any role: the next step is to grant one."""
     form = NewUserForm(request.POST, prefix=NEW)
     if not form.is_valid():
@@ -153,7 +153,7 @@ def user_new(request: HttpRequest) -> HttpResponse:
 
 
 @company_page(capability=C.SETTINGS_EDIT)
-def settings_page(request: HttpRequest) -> HttpResponse:
+def settings_page(request: CompanyRequest) -> HttpResponse:
     """法人番号, purposes notified (domain R11), idle timeout, where numbers are kept (R10)
     and the networks the company's pages may be reached from (R8)."""
     company = request.company
@@ -183,7 +183,7 @@ def _initial(company) -> dict:
 
 
 def _render_settings(
-    request: HttpRequest,
+    request: CompanyRequest,
     *,
     form: SettingsForm | None = None,
     network_form: NetworkForm | None = None,
@@ -204,7 +204,7 @@ def _render_settings(
 
 @require_POST
 @company_page(capability=C.SETTINGS_EDIT)
-def network_add(request: HttpRequest) -> HttpResponse:
+def network_add(request: CompanyRequest) -> HttpResponse:
     form = NetworkForm(request.POST)
     if not form.is_valid():
         return _render_settings(request, network_form=form)
@@ -228,7 +228,7 @@ def network_add(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @company_page(capability=C.SETTINGS_EDIT)
-def network_remove(request: HttpRequest, network_id: int) -> HttpResponse:
+def network_remove(request: CompanyRequest, network_id: int) -> HttpResponse:
     network = get_object_or_404(AllowedNetwork, pk=network_id, company=request.company)
     try:
         remove_network(

@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -32,7 +33,7 @@ from mnvault.companies.purposes import Purpose
 from mnvault.domain import numbers
 from mnvault.domain.roles import Capability as C
 from mnvault.oversight import audit_log
-from mnvault.web.company import company_page
+from mnvault.web.company import CompanyRequest, company_page
 from mnvault.web.safe_forms import SafeForm
 
 PAGE_SIZE = 50
@@ -69,7 +70,7 @@ ACTION_LABELS = {
     "auth.enrolled": _("Two-factor phone set up"),
     "auth.password_changed": _("Password changed"),
 }
-OUTCOME_LABELS = {
+OUTCOME_LABELS: dict[str, Promise] = {
     Outcome.OK: _("Succeeded"),
     Outcome.REFUSED: _("Refused"),
     Outcome.FAILED: _("Failed"),
@@ -126,10 +127,12 @@ class AuditFilterForm(SafeForm):
         super().__init__(data)
         self.company_id = company_id
         every = [("", _("All"))]
-        self.fields["action"].choices = every + [
+        action, outcome = self.fields["action"], self.fields["outcome"]
+        assert isinstance(action, forms.ChoiceField) and isinstance(outcome, forms.ChoiceField)
+        action.choices = every + [
             (code, action_label(code)) for code in audit_log.actions_present(company_id)
         ]
-        self.fields["outcome"].choices = every + [(k, str(v)) for k, v in OUTCOME_LABELS.items()]
+        outcome.choices = every + [(k, str(v)) for k, v in OUTCOME_LABELS.items()]
 
     def clean_actor(self) -> User | None:
         name = self.cleaned_data["actor"].strip()
@@ -164,7 +167,7 @@ def _holds_number(request: HttpRequest) -> bool:
     return any(numbers.holds_number(v) for vs in request.GET.lists() for v in vs[1])
 
 
-def _refuse_number(request: HttpRequest) -> HttpResponse:
+def _refuse_number(request: CompanyRequest) -> HttpResponse:
     """As on the people list: never a number as a search key, and never echoed back. The user
     is sent to a clean address, so the number stays out of the page and the history."""
     messages.error(request, _("Filtering by individual number is not possible."))
@@ -194,7 +197,7 @@ def _export_params(form: AuditFilterForm) -> list[tuple[str, str]]:
 
 
 def _render(
-    request: HttpRequest, form: AuditFilterForm, verified: VerifyResult | None = None
+    request: CompanyRequest, form: AuditFilterForm, verified: VerifyResult | None = None
 ) -> HttpResponse:
     company_id = request.company.pk
     valid = form.is_valid()
@@ -223,7 +226,7 @@ def _render(
 
 @require_GET
 @company_page(capability=C.AUDIT_READ)
-def audit_page(request: HttpRequest) -> HttpResponse:
+def audit_page(request: CompanyRequest) -> HttpResponse:
     if _holds_number(request):
         return _refuse_number(request)
     return _render(request, AuditFilterForm(request.GET, company_id=request.company.pk))
@@ -232,7 +235,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 @company_page(capability=C.AUDIT_READ)
-def audit_verify(request: HttpRequest) -> HttpResponse:
+def audit_verify(request: CompanyRequest) -> HttpResponse:
     result = audit_log.verify_chain(
         acting_user=request.user,
         company=request.company,
@@ -307,7 +310,7 @@ def csv_lines(header: list[str], entries: Iterable[AuditEntry]) -> Iterator[str]
 @never_cache
 @require_GET
 @company_page(capability=C.AUDIT_READ)
-def audit_csv(request: HttpRequest) -> HttpResponse:
+def audit_csv(request: CompanyRequest) -> HttpResponseBase:
     """The filtered entries as CSV, streamed. The export is recorded first, in its own
     transaction with the filters used; the file holds the entries up to that record."""
     if _holds_number(request):

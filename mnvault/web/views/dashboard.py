@@ -5,24 +5,26 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import Promise
 
 from mnvault.audit.models import AuditEntry
 from mnvault.collection import review
 from mnvault.collection.invitations import INVITABLE_KINDS
 from mnvault.collection.status import CollectionStatus, status_counts
+from mnvault.companies.models import Company
 from mnvault.domain.roles import Capability as C
 from mnvault.domain.roles import can
 from mnvault.people.models import Person, PersonKind
 from mnvault.vault.models import NumberRecord, NumberStatus
-from mnvault.web.company import company_page
+from mnvault.web.company import CompanyRequest, company_page
 
 ALERT_DAYS = 7
 
 
-def _recent_refusals(request: HttpRequest) -> int:
+def _recent_refusals(request: CompanyRequest) -> int:
     """Refused or failed actions of the last week: the first thing to look at when checking
     the access log for unauthorised use (domain R7)."""
     since = timezone.now() - timedelta(days=ALERT_DAYS)
@@ -31,14 +33,14 @@ def _recent_refusals(request: HttpRequest) -> int:
     ).count()
 
 
-def _collection(company) -> list[tuple[str, str, int]]:
+def _collection(company: Company) -> list[tuple[str, str | Promise, int]]:
     people = Person.objects.filter(company=company, kind__in=INVITABLE_KINDS)
     counts = status_counts(people)
     return [(code, label, counts[code]) for code, label in CollectionStatus.choices]
 
 
 @company_page()
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: CompanyRequest) -> HttpResponse:
     company = request.company
     by_kind = dict(
         Person.objects.filter(company=company).values_list("kind").annotate(n=Count("pk"))

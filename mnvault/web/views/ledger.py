@@ -7,13 +7,14 @@ data is kept (R10). It holds counts and names of staff, never a number.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Max
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from mnvault.accounts.models import Membership, Role
@@ -23,10 +24,10 @@ from mnvault.domain.roles import Capability as C
 from mnvault.domain.roles import roles_with
 from mnvault.people.models import PersonKind, PersonPurpose
 from mnvault.vault.models import NumberRecord, NumberStatus
-from mnvault.web.company import company_page
+from mnvault.web.company import CompanyRequest, company_page
 
 JST = ZoneInfo("Asia/Tokyo")
-FILE_NAMES = {
+FILE_NAMES: dict[str, Promise] = {
     PersonKind.EMPLOYEE: _("Individual numbers of employees"),
     PersonKind.DEPENDENT: _("Individual numbers of dependents"),
     PersonKind.PAYEE: _("Individual numbers of payees"),
@@ -72,7 +73,7 @@ class NumberFile:
 @dataclass
 class Ledger:
     files: list[NumberFile]
-    purposes: list[tuple[str, object]]  # (label, notified since)
+    purposes: list[tuple[str, date]]  # (label, notified since)
     managers: list[Holder]
     holders: list[Holder]
     country: str
@@ -155,5 +156,5 @@ def build_ledger(company: Company) -> Ledger:
 
 
 @company_page(capability=C.LEDGER_READ)
-def ledger(request: HttpRequest) -> HttpResponse:
+def ledger(request: CompanyRequest) -> HttpResponse:
     return render(request, "web/ledger.html", {"ledger": build_ledger(request.company)})

@@ -3,18 +3,18 @@ who hold or held a role in this company, so no other tenant's accounts can be lo
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from mnvault.accounts.models import LoginEvent, Membership, User
 from mnvault.domain.roles import Capability as C
-from mnvault.web.company import company_page
+from mnvault.web.company import CompanyRequest, company_page
 
 SHOWN = 200
 
 
 @company_page(capability=C.USERS_VIEW)
-def login_history(request: HttpRequest, user_id: int) -> HttpResponse:
+def login_history(request: CompanyRequest, user_id: int) -> HttpResponse:
     if not Membership.objects.filter(company=request.company, user_id=user_id).exists():
         raise Http404
     person = User.objects.get(pk=user_id)

@@ -3,18 +3,25 @@ number masked, revealed for a notified purpose only to handlers and responsible 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from mnvault.collection.status import CollectionStatus, with_collection_status
+from mnvault.collection.status import (
+    CollectionAnnotations,
+    CollectionStatus,
+    with_collection_status,
+)
 from mnvault.collection.status import summary as collection_summary
 from mnvault.companies.purposes import Purpose
 from mnvault.domain import numbers
@@ -25,14 +32,22 @@ from mnvault.people.services import save_person
 from mnvault.vault.errors import Refused, VaultError
 from mnvault.vault.models import NumberRecord, NumberStatus, VerificationChannel
 from mnvault.vault.services import Verification, reveal_number, store_number
-from mnvault.web.company import company_page
+from mnvault.web.company import CompanyRequest, company_page
 from mnvault.web.people_forms import NumberEntryForm, PersonForm
+
+if TYPE_CHECKING:
+    from django.core.paginator import Page
+    from django_stubs_ext import WithAnnotations
 
 PAGE_SIZE = 50
 
 
+class _Listed(CollectionAnnotations):
+    collection_label: str | Promise  # set on each person of the page, for the template
+
+
 @company_page()
-def people_list(request: HttpRequest) -> HttpResponse:
+def people_list(request: CompanyRequest) -> HttpResponse:
     people = Person.objects.filter(company=request.company)
     query = request.GET.get("q", "").strip()
     if query and numbers.holds_number(query):
@@ -60,7 +75,7 @@ def people_list(request: HttpRequest) -> HttpResponse:
     if collection in CollectionStatus.values:
         people = people.filter(collection_status=collection)
     page = Paginator(people.order_by("family_name_kana", "given_name_kana", "pk"), PAGE_SIZE)
-    shown = page.get_page(request.GET.get("page"))
+    shown = cast("Page[WithAnnotations[Person, _Listed]]", page.get_page(request.GET.get("page")))
     labels = dict(CollectionStatus.choices)
     for person in shown:
         person.collection_label = labels[person.collection_status]
@@ -78,11 +93,13 @@ def people_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/people_list.html", context)
 
 
-def _person(request: HttpRequest, person_id: int) -> Person:
+def _person(request: CompanyRequest, person_id: int) -> Person:
     return get_object_or_404(Person, pk=person_id, company=request.company)
 
 
-def _revealable_purposes(request: HttpRequest, person: Person) -> list[tuple[str, str]]:
+def _revealable_purposes(
+    request: CompanyRequest, person: Person
+) -> list[tuple[str, str | Promise]]:
     notified = (
         set(PersonPurpose.objects.filter(person=person).values_list("purpose", flat=True))
         & request.company.notified_purposes()
@@ -91,11 +108,11 @@ def _revealable_purposes(request: HttpRequest, person: Person) -> list[tuple[str
 
 
 @company_page()
-def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
+def person_detail(request: CompanyRequest, person_id: int) -> HttpResponse:
     return _render_person(request, _person(request, person_id))
 
 
-def _render_person(request: HttpRequest, person: Person, error: str = "") -> HttpResponse:
+def _render_person(request: CompanyRequest, person: Person, error: str = "") -> HttpResponse:
     record = NumberRecord.objects.filter(person=person).first()
     context = {
         "person": person,
@@ -116,7 +133,7 @@ def _render_person(request: HttpRequest, person: Person, error: str = "") -> Htt
 @require_POST
 @sensitive_variables("number")
 @company_page()
-def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
+def person_reveal(request: CompanyRequest, person_id: int) -> HttpResponse:
     """The number, for the purpose chosen, on a page that returns to the masked view after
     30 seconds (a meta refresh: no script needed). Refusals are audited by the vault."""
     person = _person(request, person_id)
@@ -142,16 +159,16 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
 
 
 @company_page(capability=C.PEOPLE_EDIT)
-def person_new(request: HttpRequest) -> HttpResponse:
+def person_new(request: CompanyRequest) -> HttpResponse:
     return _edit(request, Person())
 
 
 @company_page(capability=C.PEOPLE_EDIT)
-def person_edit(request: HttpRequest, person_id: int) -> HttpResponse:
+def person_edit(request: CompanyRequest, person_id: int) -> HttpResponse:
     return _edit(request, _person(request, person_id))
 
 
-def _edit(request: HttpRequest, person: Person) -> HttpResponse:
+def _edit(request: CompanyRequest, person: Person) -> HttpResponse:
     form = PersonForm(request.POST or None, instance=person, company=request.company)
     if request.method == "POST" and form.is_valid():
         saved = save_person(
@@ -167,7 +184,7 @@ def _edit(request: HttpRequest, person: Person) -> HttpResponse:
 @never_cache
 @sensitive_post_parameters("number")
 @company_page(capability=C.NUMBER_REVEAL)
-def number_entry(request: HttpRequest, person_id: int) -> HttpResponse:
+def number_entry(request: CompanyRequest, person_id: int) -> HttpResponse:
     """A handler enters the number in person (対面) with its verification record (domain
     R20, R24). The typed number never comes back in the page, not even with an error."""
     person = _person(request, person_id)

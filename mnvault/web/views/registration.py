@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -73,7 +75,15 @@ class Flow:
     def code_required(self) -> bool:
         return settings_of(self.company).email_code_required and bool(self.invitation.email)
 
-    def save(self, **changes) -> None:
+    @property
+    def notice_acknowledged_at(self) -> datetime:
+        """When the purposes notice was acknowledged; every later step needs it (``step``)."""
+        found = parse_datetime(self.state.get("notice_at", ""))
+        if found is None:
+            raise ValueError("the purposes notice was not acknowledged")
+        return found
+
+    def save(self, **changes: Any) -> None:
         self.state.update(changes)
         self.request.session[SESSION] = self.state
 
@@ -85,7 +95,7 @@ class Flow:
 def unlogged(response: HttpResponse) -> HttpResponse:
     """Django logs the path of every 4xx response, and the path of a link holds its token:
     these answers are expected, and are in the audit log where they matter."""
-    response._has_been_logged = True
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own flag
     return response
 
 
@@ -159,7 +169,7 @@ def reg_open(request: HttpRequest, token: str) -> HttpResponse:
         return too_many(request)
     invitation = registration.find(token)
     state = registration.state_of(invitation)
-    if state == LinkState.UNKNOWN:
+    if invitation is None:  # LinkState.UNKNOWN
         ratelimit.hit("unknown", address, ratelimit.UNKNOWN_LINKS_PER_ADDRESS)
         return closed(request, state)
     if state != LinkState.OPEN:
@@ -283,7 +293,7 @@ def reg_confirm(request: HttpRequest, flow: Flow) -> HttpResponse:
             try:
                 submission = registration.submit(
                     invitation=flow.invitation,
-                    notice_acknowledged_at=parse_datetime(flow.state["notice_at"]),
+                    notice_acknowledged_at=flow.notice_acknowledged_at,
                     attested=attested,
                     client_address=flow.address,
                 )
@@ -310,7 +320,8 @@ def reg_confirm(request: HttpRequest, flow: Flow) -> HttpResponse:
 @never_cache
 def reg_done(request: HttpRequest) -> HttpResponse:
     """The receipt: what was handed in and when, never the number."""
-    submission = Submission.objects.filter(pk=request.session.get("mnvault_receipt")).first()
+    receipt = request.session.get("mnvault_receipt")
+    submission = Submission.objects.filter(pk=receipt).first() if receipt else None
     if submission is None:
         return closed(request, LinkState.UNKNOWN)
     context = {

@@ -5,7 +5,7 @@ and each document photo is an audited action of the vault core."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -18,18 +18,18 @@ from mnvault.companies.purposes import Purpose
 from mnvault.domain import numbers
 from mnvault.domain.roles import Capability as C
 from mnvault.vault.errors import Refused, VaultError
-from mnvault.web.company import company_page
+from mnvault.web.company import CompanyRequest, company_page
 from mnvault.web.review_forms import ApproveForm, SendBackForm
 from mnvault.web.views.collection import render_sheets, report
 from mnvault.web.views.registration import client_address
 
 
 @company_page(capability=C.COLLECTION_REVIEW)
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: CompanyRequest) -> HttpResponse:
     return render(request, "web/collection/queue.html", {"queue": review.queue(request.company)})
 
 
-def _submission(request: HttpRequest, submission_id: int) -> Submission:
+def _submission(request: CompanyRequest, submission_id: int) -> Submission:
     return get_object_or_404(
         Submission, pk=submission_id, company=request.company, status=SubmissionStatus.SUBMITTED
     )
@@ -37,13 +37,13 @@ def _submission(request: HttpRequest, submission_id: int) -> Submission:
 
 @never_cache
 @company_page(capability=C.COLLECTION_REVIEW)
-def review_submission(request: HttpRequest, submission_id: int) -> HttpResponse:
+def review_submission(request: CompanyRequest, submission_id: int) -> HttpResponse:
     submission = _submission(request, submission_id)
     return _render_review(request, submission)
 
 
 def _render_review(
-    request: HttpRequest,
+    request: CompanyRequest,
     submission: Submission,
     approve_form: ApproveForm | None = None,
     send_back_form: SendBackForm | None = None,
@@ -78,7 +78,7 @@ def _render_review(
 
 @never_cache
 @company_page(capability=C.COLLECTION_REVIEW)
-def review_document(request: HttpRequest, document_id: int) -> HttpResponse:
+def review_document(request: CompanyRequest, document_id: int) -> HttpResponse:
     document = get_object_or_404(IdentityDocument, pk=document_id)
     if document.submission.company_id != request.company.pk:
         raise Http404
@@ -95,7 +95,7 @@ def review_document(request: HttpRequest, document_id: int) -> HttpResponse:
 
 @require_POST
 @company_page(capability=C.COLLECTION_REVIEW)
-def approve(request: HttpRequest, submission_id: int) -> HttpResponse:
+def approve(request: CompanyRequest, submission_id: int) -> HttpResponse:
     submission = _submission(request, submission_id)
     form = ApproveForm(request.POST)
     if not form.is_valid():
@@ -116,7 +116,7 @@ def approve(request: HttpRequest, submission_id: int) -> HttpResponse:
 
 @require_POST
 @company_page(capability=C.COLLECTION_REVIEW)
-def send_back(request: HttpRequest, submission_id: int) -> HttpResponse:
+def send_back(request: CompanyRequest, submission_id: int) -> HttpResponse:
     submission = _submission(request, submission_id)
     form = SendBackForm(request.POST)
     if not form.is_valid():

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from mnvault.accounts import signin
 from mnvault.accounts.models import SignInOutcome
+from mnvault.web.company import AuthenticatedRequest
 from mnvault.web.forms import CodeForm, SignInForm
 
 RECOVERY_SESSION_KEY = "mnvault_recovery_codes"
@@ -46,7 +47,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @sensitive_post_parameters("code")
-def code(request: HttpRequest) -> HttpResponse:
+def code(request: AuthenticatedRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = signin.check_code(request, request.user, form.cleaned_data["code"])
@@ -64,7 +65,7 @@ def code(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @sensitive_post_parameters("code")
-def enrol(request: HttpRequest) -> HttpResponse:
+def enrol(request: AuthenticatedRequest) -> HttpResponse:
     """A first phone, or a new one for a user who has already given this session's code: a
     password alone never replaces the phone (that would skip the second factor)."""
     verified = request.user.is_verified()
@@ -94,7 +95,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def recovery_codes(request: HttpRequest) -> HttpResponse:
+def recovery_codes(request: AuthenticatedRequest) -> HttpResponse:
     """Shown once, right after enrolment; a reload shows nothing."""
     codes = request.session.pop(RECOVERY_SESSION_KEY, None)
     if not codes:
