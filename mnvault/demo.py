@@ -52,7 +52,7 @@ DEMO_PURPOSES = [
     Purpose.EMPLOYMENT_INSURANCE,
     Purpose.FEE_PAYMENT_RECORDS,
 ]
-DEMO_ROLES = [Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER, Role.HANDLER, Role.AUDITOR, Role.STAFF]
+DEMO_ROLES = list(Role)  # one demo user for every role
 
 
 @dataclass

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from mnvault.domain.roles import (
@@ -67,3 +70,19 @@ def test_roles_that_reach_numbers_or_grant_roles_need_a_second_factor(role, expe
 def test_no_roles_can_nothing():
     assert not can([], Capability.PEOPLE_VIEW)
     assert not can(["not_a_role"], Capability.PEOPLE_VIEW)
+
+
+def test_no_module_keeps_a_set_of_roles_of_its_own():
+    """Two roles written side by side outside the table are a role rule copied: ask the table
+    (``roles_with``, ``can``) instead."""
+    package = Path(__file__).resolve().parents[2]
+    pair = re.compile(r"Role\.[A-Z_]+\s*[,|]\s*Role\.[A-Z_]+")
+    offenders = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "tests" not in path.parts
+        and path.name != "conftest.py"
+        and path != package / "domain" / "roles.py"
+        and pair.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
