@@ -1,0 +1,25 @@
+"""``makemessages`` for mnvault's catalogue (run from the ``mnvault`` package directory:
+``django-admin makemessages -l ja``, then ``django-admin compilemessages``).
+
+Entries are sorted by msgid, one line each, and carry no source locations, so that the .po
+changes only where a message does; there are no fuzzy guesses and no obsolete entries, so a
+new message stays plainly untranslated (and ``web/tests/test_translations.py`` fails) until
+it is translated.
+"""
+
+from __future__ import annotations
+
+from django.core.management.commands import makemessages
+
+TIDY = ["--sort-output", "--no-location", "--no-wrap"]
+
+
+class Command(makemessages.Command):
+    msgmerge_options = [*makemessages.Command.msgmerge_options, *TIDY, "--no-fuzzy-matching"]
+    msguniq_options = [*makemessages.Command.msguniq_options, *TIDY]
+    msgattrib_options = [*makemessages.Command.msgattrib_options, *TIDY]
+    xgettext_options = [*makemessages.Command.xgettext_options, "--no-location", "--no-wrap"]
+
+    def handle(self, *args, **options):
+        options["no_obsolete"] = True
+        return super().handle(*args, **options)
