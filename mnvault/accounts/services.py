@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from mnvault.accounts.models import ApiClient, Membership, Role, User
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.log import Actor
 from mnvault.companies.models import Company
 from mnvault.domain import numbers
@@ -41,7 +42,7 @@ def create_installation_admin(*, username: str, email: str, password: str) -> Us
         user.save(update_fields=["is_installation_admin"])
         audit.record(
             actor=Actor.system("cli"),
-            action="accounts.installation_admin.create",
+            action=Action.ACCOUNTS_INSTALLATION_ADMIN_CREATE,
             detail={"user_id": user.pk},
         )
     return user
@@ -63,7 +64,7 @@ def create_user(*, acting_user: User, company: Company, username: str, password:
         with transaction.atomic():
             audit.record(
                 actor=Actor.of(acting_user),
-                action="accounts.user.create",
+                action=Action.ACCOUNTS_USER_CREATE,
                 outcome="refused",
                 reason="grantor_role",
                 company_id=company.pk,
@@ -85,7 +86,7 @@ def create_user(*, acting_user: User, company: Company, username: str, password:
         user.save()
         audit.record(
             actor=Actor.of(acting_user),
-            action="accounts.user.create",
+            action=Action.ACCOUNTS_USER_CREATE,
             company_id=company.pk,
             detail={"user_id": user.pk},
         )
@@ -111,11 +112,11 @@ def may_grant(actor: User, company: Company, role: str, *, to: User | None = Non
 
 
 def _audit_role_change(
-    acting_user: User, verb: str, allowed: bool, company: Company, user_id: int, role: str
+    acting_user: User, action: Action, allowed: bool, company: Company, user_id: int, role: str
 ) -> None:
     audit.record(
         actor=Actor.of(acting_user),
-        action=f"accounts.role.{verb}",
+        action=action,
         outcome="ok" if allowed else "refused",
         reason="" if allowed else "grantor_role",
         company_id=company.pk,
@@ -133,7 +134,7 @@ def grant_role(
 ) -> Membership:
     allowed = may_grant(acting_user, company, role, to=user)
     with transaction.atomic():
-        _audit_role_change(acting_user, "grant", allowed, company, user.pk, role)
+        _audit_role_change(acting_user, Action.ACCOUNTS_ROLE_GRANT, allowed, company, user.pk, role)
         membership = None
         if allowed:
             membership, _ = Membership.objects.get_or_create(
@@ -153,7 +154,12 @@ def revoke_role(*, acting_user: User, membership: Membership) -> None:
     allowed = may_grant(acting_user, company, membership.role, to=membership.user)
     with transaction.atomic():
         _audit_role_change(
-            acting_user, "revoke", allowed, company, membership.user_id, membership.role
+            acting_user,
+            Action.ACCOUNTS_ROLE_REVOKE,
+            allowed,
+            company,
+            membership.user_id,
+            membership.role,
         )
         if allowed:
             membership.revoked_at = timezone.now()
@@ -184,7 +190,7 @@ def create_api_client(*, acting_user: User, company: Company, name: str) -> tupl
             )
         audit.record(
             actor=Actor.of(acting_user),
-            action="accounts.api_client.create",
+            action=Action.ACCOUNTS_API_CLIENT_CREATE,
             outcome="ok" if allowed else "refused",
             reason="" if allowed else "grantor_role",
             company_id=company.pk,

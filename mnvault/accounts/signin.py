@@ -21,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mnvault.accounts.models import LoginEvent, Membership, SignInOutcome, User
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.log import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
@@ -46,7 +47,13 @@ REFUSALS = frozenset(
         SignInOutcome.TIMEOUT,
     }
 )
-AUDITED = REFUSALS | {SignInOutcome.ENROLLED}
+AUDITED = {
+    SignInOutcome.BAD_PASSWORD: Action.AUTH_BAD_PASSWORD,
+    SignInOutcome.LOCKED: Action.AUTH_LOCKED,
+    SignInOutcome.BAD_CODE: Action.AUTH_BAD_CODE,
+    SignInOutcome.TIMEOUT: Action.AUTH_TIMEOUT,
+    SignInOutcome.ENROLLED: Action.AUTH_ENROLLED,
+}
 HIDDEN = "(hidden)"
 
 
@@ -72,7 +79,7 @@ def record(request: HttpRequest, outcome: str, *, user: User | None, username: s
             refused = outcome in REFUSALS
             audit.record(
                 actor=Actor.of(user),
-                action=f"auth.{outcome}",
+                action=AUDITED[outcome],
                 outcome=Outcome.REFUSED if refused else Outcome.OK,
                 reason=outcome if refused else "",
                 client_address=address,
@@ -83,7 +90,7 @@ def password_changed(request: HttpRequest, user: User) -> None:
     with transaction.atomic():
         audit.record(
             actor=Actor.of(user),
-            action="auth.password_changed",
+            action=Action.AUTH_PASSWORD_CHANGED,
             client_address=client_address(request),
         )
 

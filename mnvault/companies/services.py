@@ -13,6 +13,7 @@ from stdnum.jp import cn
 
 from mnvault.accounts.models import Membership, User
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.log import Actor
 from mnvault.companies.countries import normalise_country
 from mnvault.companies.models import AllowedNetwork, Company, CompanyPurpose
@@ -20,7 +21,7 @@ from mnvault.companies.networks import address_allowed, normalise_network
 from mnvault.companies.purposes import Purpose
 from mnvault.domain.roles import Capability, roles_with
 
-SETTINGS_ACTION = "companies.settings.update"
+SETTINGS_ACTION = Action.COMPANIES_SETTINGS_UPDATE
 
 
 class CompanyRefused(PermissionError):
@@ -42,7 +43,7 @@ def create_company(
         with transaction.atomic():
             audit.record(
                 actor=actor,
-                action="companies.create",
+                action=Action.COMPANIES_CREATE,
                 outcome="refused",
                 reason="not_installation_admin",
             )
@@ -62,7 +63,7 @@ def create_company(
         )
         audit.record(
             actor=actor,
-            action="companies.create",
+            action=Action.COMPANIES_CREATE,
             company_id=company.pk,
             detail={"purposes": purposes},
         )
@@ -237,7 +238,7 @@ def clear_networks(*, actor: Actor, company: Company) -> int:
         AllowedNetwork.objects.filter(company=company).delete()
         audit.record(
             actor=actor,
-            action="companies.settings.update",
+            action=Action.COMPANIES_SETTINGS_UPDATE,
             company_id=company.pk,
             detail={"fields": ["networks"], "cleared": len(removed)},
         )

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from mnvault import fastinsert
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.log import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
@@ -216,7 +217,7 @@ class PeopleImporter:
                     raise ImportRejected(self.report)
                 audit.record(
                     actor=self.actor,
-                    action="people.import",
+                    action=Action.PEOPLE_IMPORT,
                     company_id=self.company.pk,
                     detail={**detail, "people": self.report.people, "numbers": self.report.numbers},
                 )
@@ -229,7 +230,7 @@ class PeopleImporter:
         with transaction.atomic(durable=True):
             audit.record(
                 actor=self.actor,
-                action="people.import",
+                action=Action.PEOPLE_IMPORT,
                 outcome=Outcome.FAILED,
                 reason="invalid_file",
                 company_id=self.company.pk,

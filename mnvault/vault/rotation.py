@@ -20,6 +20,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.log import Actor
 from mnvault.vault import crypto, datakeys, keys
 from mnvault.vault.errors import VaultError
@@ -71,12 +72,14 @@ def rotate_kek(
     with rotation_lock(keys.key_file_path()):
         new_id = _switch(provider)
         with transaction.atomic():
-            audit.record(actor=actor, action="keys.rotate.start", detail={"kek": new_id})
+            audit.record(actor=actor, action=Action.KEYS_ROTATE_START, detail={"kek": new_id})
         rewrapped = _rewrap_all(new_id, batch_size, progress)
         _drop_old(provider, new_id)
     with transaction.atomic():
         audit.record(
-            actor=actor, action="keys.rotate.done", detail={"kek": new_id, "rewrapped": rewrapped}
+            actor=actor,
+            action=Action.KEYS_ROTATE_DONE,
+            detail={"kek": new_id, "rewrapped": rewrapped},
         )
     return {"kek": new_id, "rewrapped": rewrapped}
 

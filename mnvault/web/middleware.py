@@ -18,6 +18,7 @@ from django.utils.cache import patch_cache_control
 from mnvault.accounts import signin
 from mnvault.accounts.models import SignInOutcome
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.log import Actor
 from mnvault.companies.models import AllowedNetwork, Company
 from mnvault.companies.networks import address_allowed
@@ -141,7 +142,7 @@ def allowed_networks(get_response: Handler) -> Handler:
         with transaction.atomic():
             audit.record(
                 actor=Actor.of(user),
-                action="web.ip_refused",
+                action=Action.WEB_IP_REFUSED,
                 outcome="refused",
                 reason="network_not_allowed",
                 company_id=company_id,

@@ -10,6 +10,7 @@ import pytest
 from django.db import transaction
 
 from mnvault.audit import queries
+from mnvault.audit.actions import Action
 from mnvault.audit.log import Actor, record
 from mnvault.audit.models import AuditEntry
 from mnvault.audit.queries import AuditFilters
@@ -18,7 +19,7 @@ from mnvault.conftest import ALL_DATABASES, make_person
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
-def entry(actor, company, action="test.thing", person=None, outcome="ok") -> AuditEntry:
+def entry(actor, company, action=Action.DEMO_CREATE, person=None, outcome="ok") -> AuditEntry:
     with transaction.atomic():
         return record(
             actor=Actor.of(actor),

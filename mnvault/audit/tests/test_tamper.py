@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from mnvault.audit import verify as verify_module
+from mnvault.audit.actions import Action
 from mnvault.audit.checkpoints import Checkpoint, public_key_hex, write_checkpoint
 from mnvault.audit.log import Actor, entry_hash, hashed_fields, record
 from mnvault.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEntry, AuditHead, Outcome
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 CHAIN_LENGTH = 20
 K = 7  # the entry tampered with, in the middle of the chain
 OUTCOMES = [Outcome.OK, Outcome.OK, Outcome.REFUSED, Outcome.FAILED]
+ACTIONS = [Action.NUMBER_STORE, Action.PEOPLE_UPDATE, Action.COLLECTION_APPROVE]
 
 
 @pytest.fixture(autouse=True, params=[1, 3, 4], ids=lambda n: f"{n}-spans")
@@ -47,7 +49,7 @@ def append(count: int, start: int = 0) -> None:
         with transaction.atomic():
             record(
                 actor=actor,
-                action=f"test.action.{i % 3}",
+                action=ACTIONS[i % len(ACTIONS)],
                 outcome=OUTCOMES[i % len(OUTCOMES)],
                 company_id=1 + i % 2,
                 person_id=100 + i,

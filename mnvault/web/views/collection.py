@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.log import Actor
 from mnvault.collection import invitations, review
 from mnvault.collection.invitations import InviteResult
@@ -164,7 +165,7 @@ def _save_settings(request: HttpRequest, found: CollectionSettings, changed: lis
         found.save()
         audit.record(
             actor=Actor.of(request.user),
-            action="collection.settings.update",
+            action=Action.COLLECTION_SETTINGS_UPDATE,
             company_id=request.company.pk,
             client_address=client_address(request),
             detail={"fields": sorted(changed)},
