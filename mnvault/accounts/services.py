@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from mnvault.accounts.models import ApiClient, Membership, Role, User
 from mnvault.audit import log as audit
@@ -33,9 +34,9 @@ class RoleRefused(PermissionError):
 
 def create_installation_admin(*, username: str, email: str, password: str) -> User:
     if numbers.holds_number(username):
-        raise ValueError("ユーザー名に個人番号は使えません / a user name cannot be a number")
+        raise ValueError(gettext("A user name cannot be an individual number."))
     if User.objects.filter(username=username).exists():
-        raise ValueError(f"ユーザー {username} は既にいます / user {username} already exists")
+        raise ValueError(gettext("The user %(name)s already exists.") % {"name": username})
     with transaction.atomic():
         user = User.objects.create_user(username=username, email=email, password=password)
         user.is_installation_admin = True
@@ -69,7 +70,7 @@ def create_user(*, acting_user: User, company: Company, username: str, password:
                 reason="grantor_role",
                 company_id=company.pk,
             )
-        raise RoleRefused("ユーザーを作る権限がありません / you may not create users")
+        raise RoleRefused(gettext("You may not create users."))
     user = User(username=username)
     try:
         user.full_clean(exclude=["password"])  # the name: its characters, its length, not taken
@@ -145,7 +146,7 @@ def grant_role(
                 defaults={"granted_by": acting_user, "person_kinds": person_kinds or []},
             )
     if membership is None:
-        raise RoleRefused("この役割を付与する権限がありません / you may not grant this role")
+        raise RoleRefused(gettext("You may not grant this role."))
     return membership
 
 
@@ -165,7 +166,7 @@ def revoke_role(*, acting_user: User, membership: Membership) -> None:
             membership.revoked_at = timezone.now()
             membership.save(update_fields=["revoked_at"])
     if not allowed:
-        raise RoleRefused("この役割を取り消す権限がありません / you may not revoke this role")
+        raise RoleRefused(gettext("You may not revoke this role."))
 
 
 def create_api_client(*, acting_user: User, company: Company, name: str) -> tuple[ApiClient, str]:
@@ -197,5 +198,5 @@ def create_api_client(*, acting_user: User, company: Company, name: str) -> tupl
             detail={"api_client_id": client.pk if client else None, "role": Role.HANDLER},
         )
     if client is None:
-        raise RoleRefused("API クライアントを作る権限がありません / you may not create API clients")
+        raise RoleRefused(gettext("You may not create API clients."))
     return client, token

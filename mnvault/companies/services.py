@@ -47,10 +47,7 @@ def create_company(
                 outcome="refused",
                 reason="not_installation_admin",
             )
-        raise CompanyRefused(
-            "会社を作れるのはインストール管理者だけです / only the installation admin creates "
-            "companies"
-        )
+        raise CompanyRefused(_("Only the installation administrator creates companies."))
     company = Company(name=name, corporate_number=cn.compact(corporate_number))
     company.full_clean()
     purposes = list(dict.fromkeys(purposes))
@@ -91,9 +88,7 @@ def _check_settings_role(acting_user: User, company: Company) -> None:
             reason="role",
             company_id=company.pk,
         )
-    raise CompanyRefused(
-        "会社の設定を変える権限がありません / you may not change this company's settings"
-    )
+    raise CompanyRefused(_("You may not change this company's settings."))
 
 
 def update_settings(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.db import connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mnvault.audit import log as audit
 from mnvault.audit.actions import Action
@@ -28,9 +29,7 @@ from mnvault.vault.models import DataKey
 from mnvault.vault.routers import KEY_STORE
 
 ROTATION_LOCK_ID = 0x6D6E7661756C74  # "mnvault", for pg_try_advisory_lock
-BUSY = VaultError(
-    "別の鍵更新が実行中です / another key rotation is running", code="rotation_running"
-)
+BUSY = VaultError(_("Another key rotation is running."), code="rotation_running")
 
 
 @contextlib.contextmanager
@@ -103,11 +102,10 @@ def _drop_old(provider: keys.KeyProvider, new_id: str) -> None:
     """Step 3, under the state lock so no writer can be wrapping under an old KEK meanwhile."""
     with datakeys.key_store_atomic():
         if datakeys.locked_state().active_kek_id != new_id:
-            raise VaultError("鍵の状態が変わりました / the key state changed", code="state")
+            raise VaultError(_("The key state changed."), code="state")
         if DataKey.objects.exclude(kek_id=new_id).exists():
             raise VaultError(
-                "未更新の鍵が残っています。もう一度実行してください / "
-                "some data keys are still under an old KEK: run the rotation again",
+                _("Some data keys are still under an old KEK: run the rotation again."),
                 code="rotation_incomplete",
             )
         material = provider.load()

@@ -452,14 +452,14 @@ def test_cli_checkpoint_writes_one(chain, settings):
 
     again = io.StringIO()
     call_command("audit", "checkpoint", stdout=again)
-    assert "nothing new to sign" in again.getvalue()
+    assert "署名する新しい記録はありません" in again.getvalue()
     assert AuditCheckpoint.objects.count() == 1
 
 
 def test_cli_checkpoint_on_an_empty_log_writes_nothing(settings):
     out = io.StringIO()
     call_command("audit", "checkpoint", stdout=out)
-    assert "nothing new to sign" in out.getvalue()
+    assert "署名する新しい記録はありません" in out.getvalue()
     assert not AuditCheckpoint.objects.exists()
     assert not settings.MNVAULT_CHECKPOINT_FILE.exists()
 

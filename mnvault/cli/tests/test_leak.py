@@ -426,8 +426,8 @@ def test_the_reveal_script_did_reveal_and_was_refused(scenario):
         assert output.count("only handlers and responsible managers may handle numbers") == 4
         assert "a purpose is required" in output
         assert "the company does not notify this purpose" in output
-        assert "already stored for this company" in output
-        assert "the check digit of the individual number is wrong" in output
+        assert "既にこの会社に登録されています" in output
+        assert "個人番号のチェックディジットが正しくありません" in output
         assert "this purpose was not notified to this person" in output
     # The search finds the numbers where they are meant to be: it can fail.
     finder = NumberFinder(scenario.used)
