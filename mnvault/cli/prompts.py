@@ -18,7 +18,7 @@ def secret(variable: str, what: str) -> str:
         return os.environ[variable]
     if not sys.stdin.isatty():
         raise CommandError(_("No terminal to ask on: set %(variable)s.") % {"variable": variable})
-    first = getpass.getpass(_("%(what)s: ") % {"what": what})
+    first = getpass.getpass(f"{what}: ")
     if getpass.getpass(_("Again: ")) != first:
         raise CommandError(_("The two entries differ."))
     return first

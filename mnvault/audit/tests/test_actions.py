@@ -162,7 +162,8 @@ def test_every_action_is_labelled_in_both_languages(action):
     english, japanese = _in("en", action.label), _in("ja", action.label)
     assert english and english != action.value
     assert japanese != english, f"no Japanese for {english!r}"
-    assert _in("ja", action_label(action.value)) == japanese
+    with translation.override("ja"):
+        assert action_label(action.value) == japanese
 
 
 @pytest.mark.parametrize("code", sorted(REASONS))
@@ -170,7 +171,8 @@ def test_every_reason_is_labelled_in_both_languages(code):
     english, japanese = _in("en", REASONS[code]), _in("ja", REASONS[code])
     assert english and english != code
     assert japanese != english, f"no Japanese for {english!r}"
-    assert _in("ja", reason_label(code)) == japanese
+    with translation.override("ja"):
+        assert reason_label(code) == japanese
 
 
 def test_an_unknown_code_is_shown_as_it_is():

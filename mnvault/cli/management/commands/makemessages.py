@@ -1,13 +1,16 @@
 """``makemessages`` for mnvault's catalogue (run from the ``mnvault`` package directory:
 ``django-admin makemessages -l ja``, then ``django-admin compilemessages``).
 
-Entries are sorted by msgid, one line each, and carry no source locations, so that the .po
-changes only where a message does; there are no fuzzy guesses and no obsolete entries, so a
-new message stays plainly untranslated (and ``web/tests/test_translations.py`` fails) until
-it is translated.
+Entries are sorted by msgid, one line each, and carry no source locations or creation date,
+so that the .po changes only where a message does; there are no fuzzy guesses and no
+obsolete entries, so a new message stays plainly untranslated (and
+``web/tests/test_translations.py`` fails) until it is translated.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 from django.core.management.commands import makemessages
 
@@ -23,3 +26,10 @@ class Command(makemessages.Command):
     def handle(self, *args, **options):
         options["no_obsolete"] = True
         return super().handle(*args, **options)
+
+    def write_po_file(self, potfile, locale):
+        """As Django's, without the creation date msgmerge stamps in the header on every run."""
+        super().write_po_file(potfile, locale)
+        po = Path(potfile).parent / locale / "LC_MESSAGES" / f"{self.domain}.po"
+        text = po.read_text(encoding="utf-8")
+        po.write_text(re.sub(r'^"POT-Creation-Date: .*\n', "", text, flags=re.M), encoding="utf-8")
