@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.conf import settings as django_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from mnvault.accounts.models import Membership, Role, User
 from mnvault.companies.models import Company, CompanyPurpose
@@ -51,6 +51,15 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language, Japanese: a page asked for in English
+    leaves English active in the thread (LocaleMiddleware never turns it off)."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

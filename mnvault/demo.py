@@ -15,6 +15,7 @@ from stdnum.jp import cn
 
 from mnvault.accounts.models import Membership, Role, User
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.companies.models import Company
 from mnvault.companies.purposes import Purpose
@@ -107,7 +108,7 @@ def create_demo(
         _people(result, store, people, rng, progress, keep_numbers)
         audit.record(
             actor=actor,
-            action="demo.create",
+            action=Action.DEMO_CREATE,
             company_id=result.company.pk,
             detail={"people": people},
         )
@@ -129,7 +130,7 @@ def _company_and_users(actor: Actor, name: str, rng: random.Random) -> tuple[Dem
         Membership.objects.create(user=user, company=company, role=role)
         audit.record(
             actor=actor,
-            action="accounts.role.grant",
+            action=Action.ACCOUNTS_ROLE_GRANT,
             company_id=company.pk,
             detail={"user_id": user.pk, "role": role},
         )

@@ -10,9 +10,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from mnvault.accounts.models import ApiClient, Membership, Role, User
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.companies.models import Company
 from mnvault.domain import numbers
@@ -34,9 +36,9 @@ def create_installation_admin(
     *, username: str, email: str, password: str, must_change_password: bool = False
 ) -> User:
     if numbers.holds_number(username):
-        raise ValueError("ユーザー名に個人番号は使えません / a user name cannot be a number")
+        raise ValueError(gettext("A user name cannot be an individual number."))
     if User.objects.filter(username=username).exists():
-        raise ValueError(f"ユーザー {username} は既にいます / user {username} already exists")
+        raise ValueError(gettext("The user %(name)s already exists.") % {"name": username})
     with transaction.atomic():
         user = User.objects.create_user(username=username, email=email, password=password)
         user.is_installation_admin = True
@@ -44,7 +46,7 @@ def create_installation_admin(
         user.save(update_fields=["is_installation_admin", "must_change_password"])
         audit.record(
             actor=Actor.system("cli"),
-            action="accounts.installation_admin.create",
+            action=Action.ACCOUNTS_INSTALLATION_ADMIN_CREATE,
             detail={"user_id": user.pk},
         )
     return user
@@ -66,12 +68,12 @@ def create_user(*, acting_user: User, company: Company, username: str, password:
         with transaction.atomic():
             audit.record(
                 actor=Actor.of(acting_user),
-                action="accounts.user.create",
+                action=Action.ACCOUNTS_USER_CREATE,
                 outcome="refused",
                 reason="grantor_role",
                 company_id=company.pk,
             )
-        raise RoleRefused("ユーザーを作る権限がありません / you may not create users")
+        raise RoleRefused(gettext("You may not create users."))
     user = User(username=username)
     try:
         user.full_clean(exclude=["password"])  # the name: its characters, its length, not taken
@@ -88,7 +90,7 @@ def create_user(*, acting_user: User, company: Company, username: str, password:
         user.save()
         audit.record(
             actor=Actor.of(acting_user),
-            action="accounts.user.create",
+            action=Action.ACCOUNTS_USER_CREATE,
             company_id=company.pk,
             detail={"user_id": user.pk},
         )
@@ -114,11 +116,11 @@ def may_grant(actor: User, company: Company, role: str, *, to: User | None = Non
 
 
 def _audit_role_change(
-    acting_user: User, verb: str, allowed: bool, company: Company, user_id: int, role: str
+    acting_user: User, action: Action, allowed: bool, company: Company, user_id: int, role: str
 ) -> None:
     audit.record(
         actor=Actor.of(acting_user),
-        action=f"accounts.role.{verb}",
+        action=action,
         outcome="ok" if allowed else "refused",
         reason="" if allowed else "grantor_role",
         company_id=company.pk,
@@ -136,7 +138,7 @@ def grant_role(
 ) -> Membership:
     allowed = may_grant(acting_user, company, role, to=user)
     with transaction.atomic():
-        _audit_role_change(acting_user, "grant", allowed, company, user.pk, role)
+        _audit_role_change(acting_user, Action.ACCOUNTS_ROLE_GRANT, allowed, company, user.pk, role)
         membership = None
         if allowed:
             membership, _ = Membership.objects.get_or_create(
@@ -147,7 +149,7 @@ def grant_role(
                 defaults={"granted_by": acting_user, "person_kinds": person_kinds or []},
             )
     if membership is None:
-        raise RoleRefused("この役割を付与する権限がありません / you may not grant this role")
+        raise RoleRefused(gettext("You may not grant this role."))
     return membership
 
 
@@ -156,13 +158,18 @@ def revoke_role(*, acting_user: User, membership: Membership) -> None:
     allowed = may_grant(acting_user, company, membership.role, to=membership.user)
     with transaction.atomic():
         _audit_role_change(
-            acting_user, "revoke", allowed, company, membership.user_id, membership.role
+            acting_user,
+            Action.ACCOUNTS_ROLE_REVOKE,
+            allowed,
+            company,
+            membership.user_id,
+            membership.role,
         )
         if allowed:
             membership.revoked_at = timezone.now()
             membership.save(update_fields=["revoked_at"])
     if not allowed:
-        raise RoleRefused("この役割を取り消す権限がありません / you may not revoke this role")
+        raise RoleRefused(gettext("You may not revoke this role."))
 
 
 def create_api_client(*, acting_user: User, company: Company, name: str) -> tuple[ApiClient, str]:
@@ -187,12 +194,12 @@ def create_api_client(*, acting_user: User, company: Company, name: str) -> tupl
             )
         audit.record(
             actor=Actor.of(acting_user),
-            action="accounts.api_client.create",
+            action=Action.ACCOUNTS_API_CLIENT_CREATE,
             outcome="ok" if allowed else "refused",
             reason="" if allowed else "grantor_role",
             company_id=company.pk,
             detail={"api_client_id": client.pk if client else None, "role": Role.HANDLER},
         )
     if client is None:
-        raise RoleRefused("API クライアントを作る権限がありません / you may not create API clients")
+        raise RoleRefused(gettext("You may not create API clients."))
     return client, token

@@ -23,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mnvault.accounts.models import LoginEvent, Membership, SignInOutcome, User
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
@@ -48,7 +49,13 @@ REFUSALS = frozenset(
         SignInOutcome.TIMEOUT,
     }
 )
-AUDITED = REFUSALS | {SignInOutcome.ENROLLED}
+AUDITED: dict[str, Action] = {
+    SignInOutcome.BAD_PASSWORD: Action.AUTH_BAD_PASSWORD,
+    SignInOutcome.LOCKED: Action.AUTH_LOCKED,
+    SignInOutcome.BAD_CODE: Action.AUTH_BAD_CODE,
+    SignInOutcome.TIMEOUT: Action.AUTH_TIMEOUT,
+    SignInOutcome.ENROLLED: Action.AUTH_ENROLLED,
+}
 HIDDEN = "(hidden)"
 
 
@@ -74,7 +81,7 @@ def record(request: HttpRequest, outcome: str, *, user: User | None, username: s
             refused = outcome in REFUSALS
             audit.record(
                 actor=Actor.of(user),
-                action=f"auth.{outcome}",
+                action=AUDITED[outcome],
                 outcome=Outcome.REFUSED if refused else Outcome.OK,
                 reason=outcome if refused else "",
                 client_address=address,
@@ -91,7 +98,7 @@ def change_password(request: HttpRequest, form: PasswordChangeForm) -> User:
             user.save(update_fields=["must_change_password"])
         audit.record(
             actor=Actor.of(user),
-            action="auth.password_changed",
+            action=Action.AUTH_PASSWORD_CHANGED,
             client_address=client_address(request),
         )
     return user

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead, Outcome
 from mnvault.domain import numbers
@@ -83,7 +84,7 @@ def _locked_head() -> AuditHead:
 def record(
     *,
     actor: Actor,
-    action: str,
+    action: Action | str,
     outcome: str = Outcome.OK,
     company_id: int | None = None,
     person_id: int | None = None,
@@ -92,9 +93,12 @@ def record(
     client_address: str = "",
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry. Must run inside the caller's ``transaction.atomic`` block."""
+    """Append one entry. Must run inside the caller's ``transaction.atomic`` block.
+    ``action`` is an ``Action`` (or its value): the log holds nothing it cannot label."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the action's transaction")
+    if action not in Action.values:
+        raise ValueError(f"unknown audit action {action!r}: add it to mnvault.audit.actions")
     entry = AuditEntry(
         created_at=datetime.now(UTC),
         actor_kind=actor.kind,
@@ -102,7 +106,7 @@ def record(
         actor_label=actor.label[:150],
         company_id=company_id,
         person_id=person_id,
-        action=action,
+        action=Action(action).value,
         purpose=purpose,
         outcome=outcome,
         reason=reason[:200],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from mnvault.companies.models import Company
 
@@ -11,5 +12,5 @@ def find_company(text: str) -> Company:
     matches = Company.objects.filter(pk=int(text)) if text.isdigit() else Company.objects.none()
     matches = matches or Company.objects.filter(name=text)
     if len(matches) != 1:
-        raise CommandError(f"会社「{text}」が見つかりません / no single company '{text}'")
+        raise CommandError(_("No single company matches '%(name)s'.") % {"name": text})
     return matches[0]

@@ -1,4 +1,5 @@
-"""The ``mnvault`` console entry point: mnvault's own commands, with our settings.
+"""The ``mnvault`` console entry point: mnvault's own commands, with our settings, in the
+command line's language (Japanese by default, ``MNVAULT_LANGUAGE=en`` for English).
 
 Only the commands of ``mnvault/cli/management/commands/`` are offered. Django's and the other
 apps' management commands (``flush``, ``dumpdata``, ``shell``, ``changepassword``, ``migrate``…)
@@ -34,50 +35,56 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def _bilingual(message: str, **values: str) -> str:
-    """``message`` in the active language (Japanese by default), then in English."""
-    from django.utils.translation import gettext
+def _language() -> str:
+    """The language of the command line: MNVAULT_LANGUAGE when it names one of the languages
+    of the app (``ja``, ``en``), else the default, Japanese."""
+    from django.conf import settings
 
-    translated, english = gettext(message) % values, message % values
-    return english if translated == english else f"{translated} / {english}"
+    wanted = os.environ.get("MNVAULT_LANGUAGE", "").strip().lower()
+    return wanted if wanted in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def _start() -> None:
+    """Django, set up once, speaking the command line's language."""
+    import django
+    from django.utils import translation
+
+    django.setup()
+    translation.activate(_language())
 
 
 def command_list() -> str:
     """Usage, then each command with the one-line description of its ``help``."""
-    import django
     from django.core.management import load_command_class
+    from django.utils.translation import gettext as _
 
-    django.setup()
     width = max(map(len, COMMANDS))
-    lines = [_bilingual("Usage: mnvault COMMAND [OPTIONS]"), ""]
+    lines = [_("Usage: mnvault COMMAND [OPTIONS]"), ""]
     for name in COMMANDS:
         lines.append(f"  {name:<{width}}  {load_command_class('mnvault.cli', name).help}")
-    lines += ["", _bilingual("Options of a command: mnvault help COMMAND")]
+    lines += ["", _("Options of a command: mnvault help COMMAND")]
     return "\n".join(lines)
 
 
 def _refuse(name: str) -> None:
     """Any name that is not one of mnvault's commands: one line saying so, then the list."""
-    listing = command_list()  # sets Django up, which gettext needs
-    _fail(f"{_bilingual('mnvault has no command `%(name)s`', name=name)}\n\n{listing}", 2)
+    from django.utils.translation import gettext as _
+
+    message = _("mnvault has no command `%(name)s`") % {"name": name}
+    _fail(f"{message}\n\n{command_list()}", 2)
 
 
 def _prepare(command: str) -> None:
     """Refuse to run on an uninitialised installation, and unlock the key file once (asking
     for its passphrase on a terminal) before the command starts."""
-    import django
+    from django.utils.translation import gettext as _
 
-    django.setup()
     from mnvault.cli.setup import is_initialised
     from mnvault.vault import keys
     from mnvault.vault.errors import VaultError
 
     if not is_initialised():
-        _fail(
-            "初期化されていません。先に `mnvault init` を実行してください / "
-            "not initialised: run `mnvault init` first",
-            2,
-        )
+        _fail(_("Not initialised: run `mnvault init` first."), 2)
     try:
         keys.unlock(interactive=True)
     except VaultError as error:
@@ -89,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     # Every file mnvault creates (databases, key file, checkpoints) is readable by its owner only.
     os.umask(0o077)
     args = sys.argv[1:] if argv is None else argv
+    _start()
     if not args or args[0] in HELP_WORDS:
         topic = args[1] if len(args) > 1 and args[0] == "help" else None
         if topic is None:
@@ -101,13 +109,14 @@ def main(argv: list[str] | None = None) -> None:
     if args[0] in NEEDS_INIT and "--help" not in args and "-h" not in args:
         _prepare(args[0])
     from django.core.management import execute_from_command_line
+    from django.utils.translation import gettext as _
 
     from mnvault.vault.errors import VaultError
 
     try:
         execute_from_command_line(["mnvault", *args])
-    except VaultError as error:  # bilingual and free of numbers by construction
-        _fail(f"エラー / error: {error}", 1)
+    except VaultError as error:  # free of numbers by construction
+        _fail(_("Error: %(error)s") % {"error": error}, 1)
 
 
 if __name__ == "__main__":

@@ -7,20 +7,18 @@ import os
 import sys
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 
-def secret(variable: str, what_ja: str, what_en: str) -> str:
-    """The secret from ``variable``, or else typed twice on the terminal; without a terminal,
-    an error naming ``variable`` (a service or script must set it), not a prompt nobody
-    answers."""
+def secret(variable: str, what: str) -> str:
+    """The secret from ``variable``, or else typed twice on the terminal (``what`` names it,
+    in the active language); without a terminal, an error naming ``variable`` (a service or
+    script must set it), not a prompt nobody answers."""
     if os.environ.get(variable):
         return os.environ[variable]
     if not sys.stdin.isatty():
-        raise CommandError(
-            f"端末がありません。{variable} を設定してください / no terminal to ask on: "
-            f"set {variable}"
-        )
-    first = getpass.getpass(f"{what_ja} / {what_en}: ")
-    if getpass.getpass("もう一度 / again: ") != first:
-        raise CommandError(f"{what_ja}が一致しません / the {what_en}s differ")
+        raise CommandError(_("No terminal to ask on: set %(variable)s.") % {"variable": variable})
+    first = getpass.getpass(f"{what}: ")
+    if getpass.getpass(_("Again: ")) != first:
+        raise CommandError(_("The two entries differ."))
     return first

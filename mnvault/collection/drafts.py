@@ -11,9 +11,11 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.collection import photos
@@ -93,7 +95,7 @@ def enter_number(*, invitation: Invitation, number: str, client_address: str = "
         field = api.Field.submitted_number(submission.ref)
         submission.number_ciphertext = api.seal_number(person, field, normalised)
         submission.save(update_fields=["number_ciphertext"])
-        record_invitee(invitation, "collection.number_entered", client_address)
+        record_invitee(invitation, Action.COLLECTION_NUMBER_ENTERED, client_address)
     return submission
 
 
@@ -120,7 +122,7 @@ def add_dependent(
         person = Person.objects.get(pk=invitation.person_id)
         if person.kind != PersonKind.EMPLOYEE:
             raise VaultError(
-                "扶養親族は従業員だけが登録できます / only employees declare dependents",
+                _("Only employees declare dependents."),
                 code="not_employee",
             )
         if SubmittedDependent.objects.filter(submission=submission).count() >= MAX_DEPENDENTS:
@@ -129,7 +131,7 @@ def add_dependent(
         field = api.Field.submitted_dependent(submission.ref, dependent.ref)
         dependent.number_ciphertext = api.seal_number(person, field, normalised)
         dependent.save(force_insert=True)
-        record_invitee(invitation, "collection.dependent_added", client_address)
+        record_invitee(invitation, Action.COLLECTION_DEPENDENT_ADDED, client_address)
     return dependent
 
 
@@ -143,7 +145,7 @@ def remove_dependent(
             pk=dependent_id, submission=submission
         ).delete()
         if deleted:
-            record_invitee(invitation, "collection.dependent_removed", client_address)
+            record_invitee(invitation, Action.COLLECTION_DEPENDENT_REMOVED, client_address)
 
 
 @sensitive_variables("content")
@@ -174,7 +176,7 @@ def add_document(
         )
         document.save(force_insert=True)
         record_invitee(
-            invitation, "collection.document_added", client_address, document=document.pk
+            invitation, Action.COLLECTION_DOCUMENT_ADDED, client_address, document=document.pk
         )
     return document
 
@@ -185,7 +187,7 @@ def remove_document(*, invitation: Invitation, document_id: int, client_address:
         submission = _draft(invitation)
         deleted, _ = IdentityDocument.objects.filter(pk=document_id, submission=submission).delete()
         if deleted:
-            record_invitee(invitation, "collection.document_removed", client_address)
+            record_invitee(invitation, Action.COLLECTION_DOCUMENT_REMOVED, client_address)
 
 
 def discard_draft(*, actor: Actor, submission: Submission) -> None:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from mnvault.accounts.models import Membership, User
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.collection import mail
@@ -72,7 +73,7 @@ def save_settings(
         found.save()
         audit.record(
             actor=Actor.of(acting_user),
-            action="collection.settings.update",
+            action=Action.COLLECTION_SETTINGS_UPDATE,
             company_id=found.company_id,
             client_address=client_address,
             detail={"fields": sorted(changed)},
@@ -169,7 +170,7 @@ def _invite_one(acting_user, company, person, delivery, client_address, follows,
         )
         audit.record(
             actor=Actor.of(acting_user),
-            action="collection.invite",
+            action=Action.COLLECTION_INVITE,
             company_id=company.pk,
             person_id=person.pk,
             client_address=client_address,
@@ -233,7 +234,7 @@ def _withdraw(invitation: Invitation, actor: Actor, reason: str, client_address:
     )
     audit.record(
         actor=actor,
-        action="collection.withdraw",
+        action=Action.COLLECTION_WITHDRAW,
         company_id=invitation.company_id,
         person_id=invitation.person_id,
         reason=reason,
@@ -276,7 +277,7 @@ def remind(invitation: Invitation, *, actor: Actor, now: datetime) -> bool:
         ).update(token_hash=token_hash(token), reminders_sent=F("reminders_sent") + 1)
         audit.record(
             actor=actor,
-            action="collection.remind",
+            action=Action.COLLECTION_REMIND,
             outcome=Outcome.OK if switched else Outcome.FAILED,
             reason="" if switched else "send_failed" if not sent else "closed",
             company_id=fresh.company_id,

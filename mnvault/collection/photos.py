@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.collection.models import IdentityDocument, Submission
@@ -26,7 +27,7 @@ def destroy_in_transaction(actor: Actor, submission: Submission, reason: str) ->
     Submission.objects.filter(pk=submission.pk).update(documents_destroyed_at=timezone.now())
     audit.record(
         actor=actor,
-        action="collection.documents_destroyed",
+        action=Action.COLLECTION_DOCUMENTS_DESTROYED,
         outcome=Outcome.OK,
         reason=reason,
         company_id=submission.company_id,

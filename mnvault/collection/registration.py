@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.collection import invitations, mail
@@ -81,12 +82,12 @@ def refuse(invitation: Invitation, action: str, reason: str, client_address: str
 
 def opened(invitation: Invitation, client_address: str) -> None:
     with transaction.atomic():
-        record_invitee(invitation, "collection.link_opened", client_address)
+        record_invitee(invitation, Action.COLLECTION_LINK_OPENED, client_address)
 
 
 def refuse_closed_link(invitation: Invitation, state: str, client_address: str) -> None:
     with transaction.atomic():
-        _refusal(invitation, "collection.link_opened", f"link_{state}", client_address)
+        _refusal(invitation, Action.COLLECTION_LINK_OPENED, f"link_{state}", client_address)
 
 
 @contextmanager
@@ -100,7 +101,7 @@ def _identity_check(invitation: Invitation) -> Iterator[Invitation]:
 
 
 def _passed(invitation: Invitation, factor: str, client_address: str) -> bool:
-    record_invitee(invitation, "collection.identity_check", client_address, factor=factor)
+    record_invitee(invitation, Action.COLLECTION_IDENTITY_CHECK, client_address, factor=factor)
     return True
 
 
@@ -109,7 +110,7 @@ def _failed(invitation: Invitation, counter: str, reason: str, client_address: s
     failures = getattr(invitation, counter) + 1
     setattr(invitation, counter, failures)
     invitation.save(update_fields=[counter])
-    _refusal(invitation, "collection.identity_check", reason, client_address)
+    _refusal(invitation, Action.COLLECTION_IDENTITY_CHECK, reason, client_address)
     if failures >= MAX_FAILURES:
         invitations.withdraw(
             invitation, actor=Actor.invitee(invitation.pk), reason="too_many_attempts"
@@ -224,7 +225,7 @@ def submit(
         if attested:
             draft.dependents_attested_at = now
         draft.save()
-        record_invitee(invitation, "collection.submit", client_address, submission=draft.pk)
+        record_invitee(invitation, Action.COLLECTION_SUBMIT, client_address, submission=draft.pk)
     return draft
 
 

@@ -11,10 +11,12 @@ from datetime import timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from mnvault.accounts.models import User
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.collection import invitations, photos
 from mnvault.collection.errors import AlreadyStored, NotSubmitted
@@ -84,7 +86,7 @@ def _locked_submitted(submission: Submission) -> Submission:
 @sensitive_variables("number")
 def _open_submitted(person: Person, field: str, blob: bytes | memoryview | None) -> str:
     if blob is None:
-        raise VaultError("番号が入力されていません / no number was entered", code="no_number")
+        raise VaultError(_("No number was entered."), code="no_number")
     return api.open_number(person, field, blob)
 
 
@@ -102,7 +104,7 @@ def open_submitted_numbers(
     (本人確認): an authorised reveal for the acquisition itself, audited."""
     detail = {"submission": submission.pk}
     with _reviewing(
-        acting_user, submission, "collection.review_numbers", client_address, detail
+        acting_user, submission, Action.COLLECTION_REVIEW_NUMBERS, client_address, detail
     ) as act:
         person = act.subject
         submission = _locked_submitted(submission)
@@ -128,7 +130,7 @@ def open_document(
     submission = Submission.objects.get(pk=document.submission_id)
     detail = {"document": document.pk}
     with _reviewing(
-        acting_user, submission, "collection.document_view", client_address, detail
+        acting_user, submission, Action.COLLECTION_DOCUMENT_VIEW, client_address, detail
     ) as act:
         if submission.status not in (SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED):
             raise NotSubmitted()  # a draft is the person's until handed in; sent back is gone
@@ -156,7 +158,7 @@ def approve(
     company = Company.objects.get(pk=submission.company_id)
     retention_days = invitations.settings_of(company).document_retention_days
     problem = identity.combination_problem(document_kinds, identity_exemption=False)
-    with _reviewing(acting_user, submission, "collection.approve", client_address) as act:
+    with _reviewing(acting_user, submission, Action.COLLECTION_APPROVE, client_address) as act:
         if problem:
             raise VaultError(problem, code="documents")
         person = act.subject
@@ -199,7 +201,7 @@ def _store(
     write_number(person, act.company, number, purposes, verification)
     audit.record(
         actor=act.actor,
-        action=Operation.STORE,
+        action=Action.NUMBER_STORE,
         company_id=act.company.pk,
         person_id=person.pk,
         detail={"channel": verification.channel, "submission": submission.pk},
@@ -216,7 +218,7 @@ def _check_approvable(person: Person, submission: Submission, kinds: Sequence[st
     )
     if not set(kinds) <= uploaded:
         raise VaultError(
-            "提出されていない書類が選ばれています / a document was ticked that was not uploaded",
+            _("A document was ticked that was not uploaded."),
             code="documents_not_uploaded",
         )
     if has_active_number(person):
@@ -224,8 +226,7 @@ def _check_approvable(person: Person, submission: Submission, kinds: Sequence[st
     declared = SubmittedDependent.objects.filter(submission=submission).exists()
     if declared and not set(submission.purposes) & DEPENDENT_PURPOSES:
         raise VaultError(
-            "扶養親族の番号を保管する利用目的がありません / "
-            "no purpose notified for which dependents' numbers may be kept",
+            _("No purpose notified for which dependents' numbers may be kept."),
             code="no_dependent_purpose",
         )
 
@@ -285,7 +286,7 @@ def send_back(
     """Refuse a submission with a reason: nothing of it is kept (numbers and photos go); then
     invite again the way the person was invited before (an e-mail, or a sheet to print that
     the caller shows)."""
-    with _reviewing(acting_user, submission, "collection.send_back", client_address) as act:
+    with _reviewing(acting_user, submission, Action.COLLECTION_SEND_BACK, client_address) as act:
         submission = _locked_submitted(submission)
         submission.status = SubmissionStatus.SENT_BACK
         submission.send_back_reason = reason

@@ -22,7 +22,7 @@ def validate_corporate_number(value: str) -> None:
     """法人番号: 13 digits, the first a check digit (domain R40)."""
     if not cn.is_valid(value):
         raise ValidationError(
-            _("法人番号が正しくありません / the corporate number is not valid"),
+            _("The corporate number is not valid."),
             code="invalid_corporate_number",
         )
 

@@ -13,6 +13,7 @@ from stdnum.jp import cn
 
 from mnvault.accounts.models import Membership, User
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.companies.countries import normalise_country
 from mnvault.companies.models import AllowedNetwork, Company, CompanyPurpose
@@ -20,7 +21,7 @@ from mnvault.companies.networks import address_allowed, normalise_network
 from mnvault.companies.purposes import Purpose
 from mnvault.domain.roles import Capability, roles_with
 
-SETTINGS_ACTION = "companies.settings.update"
+SETTINGS_ACTION = Action.COMPANIES_SETTINGS_UPDATE
 
 
 class CompanyRefused(PermissionError):
@@ -42,14 +43,11 @@ def create_company(
         with transaction.atomic():
             audit.record(
                 actor=actor,
-                action="companies.create",
+                action=Action.COMPANIES_CREATE,
                 outcome="refused",
                 reason="not_installation_admin",
             )
-        raise CompanyRefused(
-            "会社を作れるのはインストール管理者だけです / only the installation admin creates "
-            "companies"
-        )
+        raise CompanyRefused(_("Only the installation administrator creates companies."))
     company = Company(name=name, corporate_number=cn.compact(corporate_number))
     company.full_clean()
     purposes = list(dict.fromkeys(purposes))
@@ -62,7 +60,7 @@ def create_company(
         )
         audit.record(
             actor=actor,
-            action="companies.create",
+            action=Action.COMPANIES_CREATE,
             company_id=company.pk,
             detail={"purposes": purposes},
         )
@@ -90,9 +88,7 @@ def _check_settings_role(acting_user: User, company: Company) -> None:
             reason="role",
             company_id=company.pk,
         )
-    raise CompanyRefused(
-        "会社の設定を変える権限がありません / you may not change this company's settings"
-    )
+    raise CompanyRefused(_("You may not change this company's settings."))
 
 
 def update_settings(
@@ -237,7 +233,7 @@ def clear_networks(*, actor: Actor, company: Company) -> int:
         AllowedNetwork.objects.filter(company=company).delete()
         audit.record(
             actor=actor,
-            action="companies.settings.update",
+            action=Action.COMPANIES_SETTINGS_UPDATE,
             company_id=company.pk,
             detail={"fields": ["networks"], "cleared": len(removed)},
         )
@@ -250,7 +246,7 @@ def record_network_refusal(*, user: User, company_id: int, address: str, page: s
     with transaction.atomic():
         audit.record(
             actor=Actor.of(user),
-            action="web.ip_refused",
+            action=Action.WEB_IP_REFUSED,
             outcome="refused",
             reason="network_not_allowed",
             company_id=company_id,

@@ -13,8 +13,7 @@ from collections.abc import Collection
 
 from django.db import models
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 
 class DocumentKind(models.TextChoices):
@@ -81,17 +80,17 @@ def combination_problem(kinds: Collection[str], *, identity_exemption: bool) -> 
 # The combinations a person chooses from when registering online (domain R20 a–d), with the
 # document kinds each may upload.
 COMBINATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "card": (_noop("My Number card (front and back)"), (D.MY_NUMBER_CARD,)),
+    "card": (gettext_noop("My Number card (front and back)"), (D.MY_NUMBER_CARD,)),
     "notification_card": (
-        _noop("Notification card and a photo ID"),
+        gettext_noop("Notification card and a photo ID"),
         (D.NOTIFICATION_CARD, *sorted(PHOTO_IDS)),
     ),
     "residence_certificate": (
-        _noop("Certificate of residence with the number and a photo ID"),
+        gettext_noop("Certificate of residence with the number and a photo ID"),
         (D.RESIDENCE_CERTIFICATE, *sorted(PHOTO_IDS)),
     ),
     "two_other_ids": (
-        _noop("Notification card or certificate of residence, and two other IDs"),
+        gettext_noop("Notification card or certificate of residence, and two other IDs"),
         (D.NOTIFICATION_CARD, D.RESIDENCE_CERTIFICATE, *sorted(OTHER_IDS)),
     ),
 }

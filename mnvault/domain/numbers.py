@@ -2,7 +2,7 @@
 
 python-stdnum does the work: its ``compact`` already folds full-width digits, spaces and the
 dash family, and ``validate`` checks length and check digit. This module only maps its
-exceptions to bilingual messages that never repeat the input.
+exceptions to messages (translated when shown) that never repeat the input.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import re
 
+from django.utils.translation import gettext_lazy as _
 from stdnum import exceptions as stdnum_errors
 from stdnum.jp import in_
 from stdnum.util import clean
@@ -19,12 +20,9 @@ from mnvault.domain.errors import InvalidNumber
 MASK = "●●●● ●●●● ●●●●"
 
 _MESSAGES = {
-    "length": "個人番号は12桁です / the individual number has 12 digits",
-    "format": "個人番号は数字だけです / the individual number has digits only",
-    "checksum": (
-        "個人番号のチェックディジットが正しくありません / "
-        "the check digit of the individual number is wrong"
-    ),
+    "length": _("The individual number has 12 digits."),
+    "format": _("The individual number has digits only."),
+    "checksum": _("The check digit of the individual number is wrong."),
 }
 
 

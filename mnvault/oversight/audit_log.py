@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from mnvault.accounts.models import Membership, User
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import AuditEntry, Outcome
 from mnvault.audit.verify import VerifyResult, verify
@@ -137,7 +138,7 @@ def verify_chain(*, acting_user: User, company: Company, client_address: str = "
     with transaction.atomic(durable=True):
         audit.record(
             actor=Actor.of(acting_user),
-            action="audit.verify",
+            action=Action.AUDIT_VERIFY,
             outcome=Outcome.OK if result.ok else Outcome.FAILED,
             reason="" if result.ok else "chain_broken",
             company_id=company.pk,
@@ -155,7 +156,7 @@ def export_entries(
     with transaction.atomic(durable=True):
         exported = audit.record(
             actor=Actor.of(acting_user),
-            action="audit.export",
+            action=Action.AUDIT_EXPORT,
             company_id=company.pk,
             client_address=client_address,
             detail=filters.as_detail(),

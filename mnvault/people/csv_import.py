@@ -18,9 +18,11 @@ from pathlib import Path
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from mnvault import fastinsert
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
@@ -59,8 +61,12 @@ class ImportRejected(Exception):
     def __init__(self, report: ImportReport) -> None:
         self.report = report
         super().__init__(
-            f"{report.error_count} 件のエラーのため何も登録していません / "
-            f"nothing was stored: {report.error_count} errors"
+            ngettext(
+                "Nothing was stored: %(n)d error.",
+                "Nothing was stored: %(n)d errors.",
+                report.error_count,
+            )
+            % {"n": report.error_count}
         )
 
 
@@ -203,11 +209,7 @@ class PeopleImporter:
         detail = {"file_sha256": digest}
         try:
             if encoding is None:
-                self.report.add(
-                    0,
-                    "文字コードが UTF-8 でも Shift_JIS でもありません / "
-                    "the file is neither UTF-8 nor Shift_JIS (CP932)",
-                )
+                self.report.add(0, gettext("The file is neither UTF-8 nor Shift_JIS (CP932)."))
                 raise ImportRejected(self.report)
             self.report.encoding = encoding
             with vault_transaction(), _SeenTable() as seen:
@@ -217,7 +219,7 @@ class PeopleImporter:
                     raise ImportRejected(self.report)
                 audit.record(
                     actor=self.actor,
-                    action="people.import",
+                    action=Action.PEOPLE_IMPORT,
                     company_id=self.company.pk,
                     detail={**detail, "people": self.report.people, "numbers": self.report.numbers},
                 )
@@ -230,7 +232,7 @@ class PeopleImporter:
         with transaction.atomic(durable=True):
             audit.record(
                 actor=self.actor,
-                action="people.import",
+                action=Action.PEOPLE_IMPORT,
                 outcome=Outcome.FAILED,
                 reason="invalid_file",
                 company_id=self.company.pk,
@@ -253,15 +255,13 @@ class PeopleImporter:
                 if self.progress:
                     self.progress(len(batch))
         except StopIteration:
-            self.report.add(1, "ファイルが空です / the file is empty")
+            self.report.add(1, gettext("The file is empty."))
         except BrokenCsv as broken:
             self.report.add(
-                broken.line,
-                "CSV の形式が壊れています (引用符の閉じ忘れなど) / "
-                "the CSV is malformed from here (an unclosed quote?)",
+                broken.line, gettext("The CSV is malformed from here (an unclosed quote?).")
             )
         except UnicodeDecodeError:
-            self.report.add(0, "文字コードが不正です / the file's encoding is broken")
+            self.report.add(0, gettext("The file's encoding is broken."))
 
     def _import_batch(self, batch: list[tuple[int, list[str]]]) -> None:
         parsed = [
@@ -277,15 +277,9 @@ class PeopleImporter:
             if not row.errors:
                 row.errors.extend(csv_rows.check_person(row.person))
             if id(row.person.employee) in refused:
-                row.errors.append(
-                    "扶養元の従業員の行にエラーがあります / the row of this "
-                    "dependent's employee has errors"
-                )
+                row.errors.append(gettext("The row of this dependent's employee has errors."))
             if row.index and not self.store.in_scope(row.person.kind):
-                row.errors.append(
-                    "この区分の人の個人番号は担当外です / numbers of this kind of "
-                    "person are outside your scope"
-                )
+                row.errors.append(gettext("Numbers of this kind of person are outside your scope."))
             for message in row.errors:
                 self.report.add(line, message)
             if row.errors:
@@ -317,14 +311,15 @@ class PeopleImporter:
                 person.employee = in_batch[code][1]
             elif code and first_lines.get(code.encode(), line) < line:
                 row.errors.append(
-                    f"扶養元の従業員 ({first_lines[code.encode()]} 行目) にエラーが"
-                    f"あります / the employee on line {first_lines[code.encode()]} "
-                    "has errors"
+                    gettext("The employee on line %(line)d has errors.")
+                    % {"line": first_lines[code.encode()]}
                 )
             elif code:
                 row.errors.append(
-                    "扶養元の社員番号の従業員がいません (従業員を先の行に) / no employee with "
-                    "that code (put employees on earlier lines than their dependents)"
+                    gettext(
+                        "No employee with that code (put employees on earlier lines than "
+                        "their dependents)."
+                    )
                 )
             if person.kind == PersonKind.EMPLOYEE and person.employee_code:
                 in_batch.setdefault(person.employee_code, (line, person))
@@ -343,11 +338,11 @@ class PeopleImporter:
                 continue
             if first[code.encode()] != line:
                 row.errors.append(
-                    f"社員番号が {first[code.encode()]} 行目と重複 / employee code "
-                    f"duplicates line {first[code.encode()]}"
+                    gettext("The employee code duplicates line %(line)d.")
+                    % {"line": first[code.encode()]}
                 )
             elif code in stored:
-                row.errors.append("社員番号は登録済みです / employee code already exists")
+                row.errors.append(gettext("The employee code already exists."))
 
     def _first_lines(self, what: str, parsed, key_of) -> dict[bytes, int]:
         """For each key, the first line it appears on in the file so far (this batch included),
@@ -370,7 +365,7 @@ class PeopleImporter:
                     row.number = numbers.validate(row.number)
                     row.index = self.store.index(row.number)
                 except InvalidNumber as error:
-                    row.errors.append(f"個人番号 / number: {error.message}")
+                    row.errors.append(gettext("Number: %(problem)s") % {"problem": error.message})
         first = self._first_lines("number", parsed, lambda r: r.index)
         stored = self.store.stored_among(r.index for _, r in parsed if r.index)
         for line, row in parsed:
@@ -378,11 +373,10 @@ class PeopleImporter:
                 continue
             if first[row.index] != line:
                 row.errors.append(
-                    f"個人番号が {first[row.index]} 行目と重複 / the number "
-                    f"duplicates line {first[row.index]}"
+                    gettext("The number duplicates line %(line)d.") % {"line": first[row.index]}
                 )
             elif row.index in stored:
-                row.errors.append("この個人番号は登録済みです / this number is already stored")
+                row.errors.append(gettext("This number is already stored."))
 
     def _write(self, ready: _Batch) -> None:
         # Employees first, so that dependents of the same batch can point at their new ids.

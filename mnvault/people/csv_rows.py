@@ -1,6 +1,6 @@
 """Reading one row of a people CSV into an unsaved ``Person``: column names (English or the
 Japanese headings an HR spreadsheet has), dates, kinds, relationships. Every problem becomes a
-bilingual message for the row's line; none repeats a number."""
+message (in the active language) for the row's line; none repeats a number."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 from mnvault.domain import numbers
 from mnvault.people.models import Person, PersonKind, Relationship, new_key_ref
@@ -94,16 +95,15 @@ def map_header(header: list[str]) -> tuple[dict[str, int], list[str]]:
         name = aliases.get(_heading_key(heading))
         shown = _shown_heading(heading, index)
         if name is None:
-            problems.append(f"不明な列 {shown} / unknown column {shown}")
+            problems.append(_("Unknown column %(column)s.") % {"column": shown})
         elif name in positions:
-            problems.append(f"列 {shown} が重複 / column {shown} appears twice")
+            problems.append(_("Column %(column)s appears twice.") % {"column": shown})
         else:
             positions[name] = index
     missing = [n for n in REQUIRED if n not in positions]
     if missing:
         problems.append(
-            f"必須の列がありません: {', '.join(missing)} / missing required columns: "
-            f"{', '.join(missing)}"
+            _("Missing required columns: %(columns)s.") % {"columns": ", ".join(missing)}
         )
     return positions, problems
 
@@ -114,7 +114,7 @@ def parse_date(text: str) -> date:
         year, month, day = (int(part) for part in value.split("-"))
         return date(year, month, day)
     except ValueError:
-        raise RowError("日付は YYYY-MM-DD で / dates are written YYYY-MM-DD") from None
+        raise RowError(_("Dates are written YYYY-MM-DD.")) from None
 
 
 class PersonDraft:
@@ -200,16 +200,16 @@ def parse_row(values: list[str], positions: dict[str, int], company_id: int) -> 
     if kind:
         person.kind = _KINDS.get(_heading_key(kind), "")
         if not person.kind:
-            row.errors.append("区分が不明です / unknown kind (employee, dependent, payee)")
+            row.errors.append(_("Unknown kind (employee, dependent or payee)."))
     for name in TEXT_COLUMNS:
         value = unicodedata.normalize("NFKC", get(name)) if "kana" not in name else get(name)
         limit = _MAX_LENGTHS[name]
         if limit is not None and len(value) > limit:
-            row.errors.append(f"{name}: 長すぎます / too long")
+            row.errors.append(_("%(column)s: too long.") % {"column": name})
         setattr(person, name, value)
     for name in REQUIRED:
         if not getattr(person, name):
-            row.errors.append(f"{name}: 必須です / required")
+            row.errors.append(_("%(column)s: required.") % {"column": name})
     for name in DATE_COLUMNS:
         if text := get(name):
             try:
@@ -219,22 +219,23 @@ def parse_row(values: list[str], positions: dict[str, int], company_id: int) -> 
     if relationship := get("relationship"):
         person.relationship = _RELATIONSHIPS.get(_heading_key(relationship), "")
         if not person.relationship:
-            row.errors.append("続柄が不明です / unknown relationship")
+            row.errors.append(_("Unknown relationship."))
     if email := unicodedata.normalize("NFKC", get("email")):
         try:
             validate_email(email)
         except ValidationError:
-            row.errors.append(
-                "email: メールアドレスが正しくありません / not a valid e-mail address"
-            )
+            row.errors.append(_("email: not a valid e-mail address."))
         person.email = email[:254]
     row.dependent_of = unicodedata.normalize("NFKC", get("dependent_of"))
     row.number = get("number")
     for name in (*TEXT_COLUMNS, "dependent_of", "email"):
         if numbers.holds_number(get(name)):
             row.errors.append(
-                f"{name}: 個人番号のような値です。個人番号の列へ / this looks like an individual "
-                "number: it belongs in the number column"
+                _(
+                    "%(column)s: this looks like an individual number; it belongs in the "
+                    "number column."
+                )
+                % {"column": name}
             )
     return row
 

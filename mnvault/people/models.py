@@ -100,28 +100,17 @@ class Person(models.Model):
         employee = self.employee  # may be an unsaved employee of the same CSV import
         if self.kind == PersonKind.DEPENDENT:
             if employee is None:
-                errors["employee"] = _(
-                    "扶養親族には従業員が必要です / a dependent needs an employee"
-                )
+                errors["employee"] = _("A dependent needs an employee.")
             elif employee.company_id != self.company_id or employee.kind != PersonKind.EMPLOYEE:
-                errors["employee"] = _(
-                    "従業員は同じ会社の従業員でなければなりません / "
-                    "the employee must be an employee of the same company"
-                )
+                errors["employee"] = _("The employee must be an employee of the same company.")
             if not self.relationship:
-                errors["relationship"] = _("続柄を入力してください / relationship is required")
+                errors["relationship"] = _("The relationship is required.")
         elif employee is not None or self.relationship:
-            errors["employee"] = _(
-                "扶養親族以外は従業員に属しません / only a dependent belongs to an employee"
-            )
+            errors["employee"] = _("Only a dependent belongs to an employee.")
         if self.hire_date and self.leave_date and self.leave_date < self.hire_date:
-            errors["leave_date"] = _(
-                "退職日が入社日より前です / the leave date is before the hire date"
-            )
+            errors["leave_date"] = _("The leave date is before the hire date.")
         if self.contract_start and self.contract_end and self.contract_end < self.contract_start:
-            errors["contract_end"] = _(
-                "契約終了日が開始日より前です / the contract ends before it starts"
-            )
+            errors["contract_end"] = _("The contract ends before it starts.")
         if errors:
             raise ValidationError(errors)
 

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from mnvault.accounts.models import User
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.people.models import Person
 
@@ -21,7 +22,7 @@ def save_person(
         person.save()
         audit.record(
             actor=Actor.of(acting_user),
-            action="people.create" if creating else "people.update",
+            action=Action.PEOPLE_CREATE if creating else Action.PEOPLE_UPDATE,
             company_id=person.company_id,
             person_id=person.pk,
             client_address=client_address,

@@ -8,15 +8,20 @@ purpose that the company notifies and that was notified to that person.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mnvault.accounts.models import ApiClient, Membership
 from mnvault.audit.actors import Actor
 from mnvault.companies.models import Company
 from mnvault.domain.roles import Capability, can
 from mnvault.people.models import Person, PersonPurpose
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class Operation(models.TextChoices):
@@ -37,13 +42,13 @@ NEEDS_PURPOSE = frozenset({Operation.REVEAL, Operation.EXPORT})
 class Decision:
     allowed: bool
     reason: str = ""
-    message: str = ""
+    message: StrOrPromise = ""
 
 
 ALLOW = Decision(True)
 
 
-def _refuse(reason: str, message: str) -> Decision:
+def _refuse(reason: str, message: StrOrPromise) -> Decision:
     return Decision(False, reason, message)
 
 
@@ -76,20 +81,17 @@ def decide(
     """Whether ``actor`` may perform ``operation``; pure apart from reading memberships and
     purposes, so callers can audit the refusal before they raise."""
     if person is not None and person.company_id != company.pk:
-        return _refuse("other_company", "他社の人です / the person belongs to another company")
+        return _refuse("other_company", _("The person belongs to another company."))
     granting = [m for m in active_memberships(actor, company) if can([m.role], operation)]
     if not granting:
         return _refuse(
             "role",
-            "事務取扱担当者・責任者だけが個人番号を扱えます / "
-            "only handlers and responsible managers may handle numbers",
+            _("Only handlers and responsible managers may handle numbers."),
         )
     if person is not None and not any(
         not m.person_kinds or person.kind in m.person_kinds for m in granting
     ):
-        return _refuse(
-            "scope", "この区分の人は担当外です / this kind of person is outside your scope"
-        )
+        return _refuse("scope", _("This kind of person is outside your scope."))
     if operation in NEEDS_PURPOSE:
         return _decide_purpose(company, person, purpose)
     return ALLOW
@@ -109,11 +111,11 @@ def kinds_in_scope(actor: Actor, company: Company, operation: str) -> frozenset[
 
 def _decide_purpose(company: Company, person: Person | None, purpose: str) -> Decision:
     if not purpose:
-        return _refuse("no_purpose", "利用目的を選んでください / a purpose is required")
+        return _refuse("no_purpose", _("A purpose is required."))
     if purpose not in company.notified_purposes():
         return _refuse(
             "purpose_not_notified_by_company",
-            "会社が公表していない利用目的です / the company does not notify this purpose",
+            _("The company does not notify this purpose."),
         )
     if (
         person is not None
@@ -123,6 +125,6 @@ def _decide_purpose(company: Company, person: Person | None, purpose: str) -> De
     ):
         return _refuse(
             "purpose_not_notified_to_person",
-            "本人に通知していない利用目的です / this purpose was not notified to this person",
+            _("This purpose was not notified to this person."),
         )
     return ALLOW

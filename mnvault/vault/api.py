@@ -230,7 +230,7 @@ class Act:
     def subject(self) -> Person:
         """The one person the act was decided for."""
         if self.person is None:
-            raise VaultError("no person to act on", code="no_person")
+            raise VaultError(code="no_person")  # a caller's mistake: the generic message
         return self.person
 
     def audit_now(self) -> None:

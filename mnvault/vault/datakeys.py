@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy
 
 from mnvault.people.models import Person
 from mnvault.vault import api, keys
@@ -21,7 +22,7 @@ from mnvault.vault.errors import KeyUnavailable
 from mnvault.vault.models import DataKey, KeyStoreState
 from mnvault.vault.routers import KEY_STORE
 
-NO_KEY = "この人の鍵はありません (廃棄済み) / this person has no key (disposed)"
+NO_KEY = gettext_lazy("This person has no key (it was disposed of).")
 
 
 def key_store_atomic(*, durable: bool = False) -> transaction.Atomic:

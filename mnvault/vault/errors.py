@@ -3,6 +3,8 @@ a number: callers pass codes and ids, never the value."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from mnvault.domain.errors import InvalidNumber, VaultError
 
 __all__ = [
@@ -19,7 +21,7 @@ class Refused(VaultError, PermissionError):
     """The actor may not do this; the refusal has already been audited."""
 
     code = "refused"
-    message = "この操作は許可されていません / this action is not allowed"
+    message = _("This action is not allowed.")
 
 
 class DecryptionFailed(VaultError):
@@ -27,17 +29,14 @@ class DecryptionFailed(VaultError):
     authenticate is an error, never a fallback to the stored bytes."""
 
     code = "decryption_failed"
-    message = "復号できませんでした / the data could not be decrypted"
+    message = _("The data could not be decrypted.")
 
 
 class KeyUnavailable(VaultError):
     code = "key_unavailable"
-    message = "鍵がありません / the key is not available"
+    message = _("The key is not available.")
 
 
 class DuplicateNumber(VaultError):
     code = "duplicate_number"
-    message = (
-        "この個人番号は既にこの会社に登録されています / "
-        "this individual number is already stored for this company"
-    )
+    message = _("This individual number is already stored for this company.")

@@ -22,6 +22,7 @@ from typing import Any
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.utils.translation import gettext as _
 
 from mnvault.paths import write_private_file
 from mnvault.vault import api
@@ -63,7 +64,7 @@ class KeyMaterial:
             return self.keks[kek_id]
         except KeyError:
             raise KeyUnavailable(
-                f"鍵暗号化鍵 {kek_id} がありません / key-encryption key {kek_id} is missing"
+                _("The key-encryption key %(kek)s is missing.") % {"kek": kek_id}
             ) from None
 
     def signing_key(self) -> Ed25519PrivateKey:
@@ -121,13 +122,12 @@ class KeyFileProvider(KeyProvider):
             document = json.loads(self.path.read_bytes())
         except FileNotFoundError:
             raise KeyUnavailable(
-                f"鍵ファイルがありません。`mnvault init` を実行してください / "
-                f"no key file at {self.path}: run `mnvault init`"
+                _("No key file at %(path)s: run `mnvault init` first.") % {"path": self.path}
             ) from None
         except ValueError:
-            raise KeyUnavailable("鍵ファイルが壊れています / the key file is corrupt") from None
+            raise KeyUnavailable(_("The key file is corrupt.")) from None
         if document.get("format") != FORMAT:
-            raise KeyUnavailable("鍵ファイルの形式が違います / not an mnvault key file")
+            raise KeyUnavailable(_("This is not an mnvault key file."))
         if document.get("protected"):
             document = self._unprotect(document)
         return KeyMaterial.from_json(document["material"])
@@ -147,9 +147,7 @@ class KeyFileProvider(KeyProvider):
 
     def _derive(self, salt: bytes, kdf: dict[str, Any]) -> bytes:
         if not self.passphrase:
-            raise KeyUnavailable(
-                "鍵ファイルのパスフレーズが必要です / the key file needs its passphrase"
-            )
+            raise KeyUnavailable(_("The key file needs its passphrase."))
         return hash_secret_raw(
             self.passphrase.encode(),
             salt,
@@ -182,9 +180,7 @@ class KeyFileProvider(KeyProvider):
             )
             return opened
         except DecryptionFailed:
-            raise KeyUnavailable(
-                "パスフレーズが違います / the passphrase does not open the key file"
-            ) from None
+            raise KeyUnavailable(_("The passphrase does not open the key file.")) from None
 
 
 _cached: tuple[int, KeyMaterial] | None = None
@@ -203,7 +199,7 @@ def provider(*, interactive: bool = False) -> KeyFileProvider:
     path = key_file_path()
     passphrase = os.environ.get("MNVAULT_KEY_PASSPHRASE") or _passphrase
     if not passphrase and interactive and sys.stdin.isatty() and KeyFileProvider.is_protected(path):
-        passphrase = getpass.getpass("鍵ファイルのパスフレーズ / key file passphrase: ")
+        passphrase = getpass.getpass(_("Key file passphrase: "))
     return KeyFileProvider(path, passphrase)
 
 

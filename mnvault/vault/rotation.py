@@ -19,8 +19,10 @@ from typing import Any
 
 from django.db import connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.vault import api, datakeys, keys
 from mnvault.vault.errors import VaultError
@@ -28,9 +30,7 @@ from mnvault.vault.models import DataKey
 from mnvault.vault.routers import KEY_STORE
 
 ROTATION_LOCK_ID = 0x6D6E7661756C74  # "mnvault", for pg_try_advisory_lock
-BUSY = VaultError(
-    "別の鍵更新が実行中です / another key rotation is running", code="rotation_running"
-)
+BUSY = VaultError(_("Another key rotation is running."), code="rotation_running")
 
 
 @contextlib.contextmanager
@@ -72,12 +72,14 @@ def rotate_kek(
     with rotation_lock(keys.key_file_path()):
         new_id = _switch(provider)
         with transaction.atomic():
-            audit.record(actor=actor, action="keys.rotate.start", detail={"kek": new_id})
+            audit.record(actor=actor, action=Action.KEYS_ROTATE_START, detail={"kek": new_id})
         rewrapped = _rewrap_all(new_id, batch_size, progress)
         _drop_old(provider, new_id)
     with transaction.atomic():
         audit.record(
-            actor=actor, action="keys.rotate.done", detail={"kek": new_id, "rewrapped": rewrapped}
+            actor=actor,
+            action=Action.KEYS_ROTATE_DONE,
+            detail={"kek": new_id, "rewrapped": rewrapped},
         )
     return {"kek": new_id, "rewrapped": rewrapped}
 
@@ -101,11 +103,10 @@ def _drop_old(provider: keys.KeyProvider, new_id: str) -> None:
     """Step 3, under the state lock so no writer can be wrapping under an old KEK meanwhile."""
     with datakeys.key_store_atomic():
         if datakeys.locked_state().active_kek_id != new_id:
-            raise VaultError("鍵の状態が変わりました / the key state changed", code="state")
+            raise VaultError(_("The key state changed."), code="state")
         if DataKey.objects.exclude(kek_id=new_id).exists():
             raise VaultError(
-                "未更新の鍵が残っています。もう一度実行してください / "
-                "some data keys are still under an old KEK: run the rotation again",
+                _("Some data keys are still under an old KEK: run the rotation again."),
                 code="rotation_incomplete",
             )
         material = provider.load()

@@ -14,10 +14,12 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from mnvault.accounts.models import User
 from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
@@ -28,7 +30,7 @@ from mnvault.vault.access import Operation, decide
 from mnvault.vault.errors import DuplicateNumber, KeyUnavailable, Refused, VaultError
 from mnvault.vault.models import DocumentKind, NumberRecord, NumberStatus, VerificationChannel
 
-NOT_STORED = "個人番号は登録されていません / no number is stored"
+NOT_STORED = _("No number is stored.")
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,10 @@ class Verification:
 
     def __post_init__(self) -> None:
         if self.channel not in VerificationChannel.values:
-            raise VaultError("確認方法が不明です / unknown verification channel", code="channel")
+            raise VaultError(_("Unknown verification channel."), code="channel")
         unknown = set(self.document_kinds) - set(DocumentKind.values)
         if unknown:
-            raise VaultError("書類の種類が不明です / unknown document kind", code="document_kind")
+            raise VaultError(_("Unknown document kind."), code="document_kind")
 
 
 def as_actor(acting_user: User | Actor) -> Actor:
@@ -134,7 +136,7 @@ def export_numbers(
             result.append((person, _open_stored(person)))
             audit.record(
                 actor=actor,
-                action=Operation.EXPORT,
+                action=Action.NUMBER_EXPORT,
                 company_id=company.pk,
                 person_id=person.pk,
                 purpose=purpose,
@@ -212,13 +214,10 @@ def verification_fields(verification: Verification) -> dict[str, Any]:
 
 def check_purposes(company: Company, purposes: Sequence[str]) -> None:
     if not purposes:
-        raise VaultError(
-            "利用目的を一つ以上通知してください / notify at least one purpose", code="no_purpose"
-        )
+        raise VaultError(_("Notify at least one purpose."), code="no_purpose")
     if not set(purposes) <= company.notified_purposes():
         raise VaultError(
-            "会社が公表していない利用目的があります / "
-            "a purpose is not among those the company notifies",
+            _("A purpose is not among those the company notifies."),
             code="purpose_not_notified_by_company",
         )
 

@@ -60,7 +60,7 @@ WRITER = textwrap.dedent(
     actor = Actor.system(label)
     for i in range(count):
         with transaction.atomic():
-            record(actor=actor, action="test.concurrent", detail={"i": i})
+            record(actor=actor, action="audit.verify", detail={"i": i})
         time.sleep(random.random() * 0.004)
     """
 )

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from mnvault.audit import verify as verify_module
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import Checkpoint, public_key_hex, write_checkpoint
 from mnvault.audit.log import entry_hash, hashed_fields, record
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 CHAIN_LENGTH = 20
 K = 7  # the entry tampered with, in the middle of the chain
 OUTCOMES = [Outcome.OK, Outcome.OK, Outcome.REFUSED, Outcome.FAILED]
+ACTIONS = [Action.NUMBER_STORE, Action.PEOPLE_UPDATE, Action.COLLECTION_APPROVE]
 
 
 @pytest.fixture(autouse=True, params=[1, 3, 4], ids=lambda n: f"{n}-spans")
@@ -48,7 +50,7 @@ def append(count: int, start: int = 0) -> None:
         with transaction.atomic():
             record(
                 actor=actor,
-                action=f"test.action.{i % 3}",
+                action=ACTIONS[i % len(ACTIONS)],
                 outcome=OUTCOMES[i % len(OUTCOMES)],
                 company_id=1 + i % 2,
                 person_id=100 + i,
@@ -452,14 +454,14 @@ def test_cli_checkpoint_writes_one(chain, settings):
 
     again = io.StringIO()
     call_command("audit", "checkpoint", stdout=again)
-    assert "nothing new to sign" in again.getvalue()
+    assert "署名する新しい記録はありません" in again.getvalue()
     assert AuditCheckpoint.objects.count() == 1
 
 
 def test_cli_checkpoint_on_an_empty_log_writes_nothing(settings):
     out = io.StringIO()
     call_command("audit", "checkpoint", stdout=out)
-    assert "nothing new to sign" in out.getvalue()
+    assert "署名する新しい記録はありません" in out.getvalue()
     assert not AuditCheckpoint.objects.exists()
     assert not settings.MNVAULT_CHECKPOINT_FILE.exists()
 

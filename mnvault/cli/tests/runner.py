@@ -30,7 +30,8 @@ MNVAULT = Path(sys.executable).parent / "mnvault"
 SCRUBBED = INSTALLATION_VARIABLES
 
 NOT_INITIALISED_JA = "初期化されていません。先に `mnvault init` を実行してください"
-NOT_INITIALISED_EN = "not initialised: run `mnvault init` first"
+NOT_INITIALISED_EN = "Not initialised: run `mnvault init` first."
+ENGLISH = {"MNVAULT_LANGUAGE": "en"}  # the command line speaks Japanese unless asked
 DEMO_PEOPLE = 30  # in the shared demo installation of the conftest
 PASSPHRASE = "a long test passphrase, not real"
 CSV_HEADER = ["社員番号", "姓", "名", "セイ", "メイ", "生年月日", "個人番号"]

@@ -20,6 +20,7 @@ from django.utils import translation
 
 from mnvault.cli.tests.runner import (
     DEMO_PEOPLE,
+    ENGLISH,
     MNVAULT,
     NOT_INITIALISED_EN,
     NOT_INITIALISED_JA,
@@ -64,11 +65,15 @@ def mode(path) -> int:
     ],
     ids=lambda args: args[0],
 )
-def test_commands_before_init_exit_2_with_a_bilingual_message(fresh, args):
-    result = fresh.run(*args, expect=2, env={"MNVAULT_ADMIN_PASSWORD": GOOD_PASSWORD})
+def test_commands_before_init_exit_2_with_a_message_in_the_chosen_language(fresh, args):
+    env = {"MNVAULT_ADMIN_PASSWORD": GOOD_PASSWORD}
+    result = fresh.run(*args, expect=2, env=env)
     assert NOT_INITIALISED_JA in result.err
-    assert NOT_INITIALISED_EN in result.err
+    assert NOT_INITIALISED_EN not in result.err
     assert "Traceback" not in result.err
+    english = fresh.run(*args, expect=2, env={**env, **ENGLISH})
+    assert NOT_INITIALISED_EN in english.err
+    assert NOT_INITIALISED_JA not in english.err
     assert not fresh.key_file.exists()
     assert not (fresh.data / "mnvault.sqlite3").exists()
 
@@ -78,9 +83,9 @@ def test_commands_before_init_exit_2_with_a_bilingual_message(fresh, args):
 
 def test_init_creates_private_files_and_separate_databases(fresh):
     result = fresh.run("init")
-    assert "back it up" in result.out
-    assert "別の場所に保管してください" in result.out
-    assert "mnvault is initialised" in result.out
+    assert "データとは別の場所にバックアップしてください" in result.out
+    assert "mnvault を初期化しました。" in result.out
+    assert "back it up" not in result.out
 
     assert mode(fresh.data) == 0o700
     for name in ("secret_key", "mnvault.key", "mnvault.sqlite3", "keystore.sqlite3"):
@@ -101,6 +106,13 @@ def test_init_creates_private_files_and_separate_databases(fresh):
     assert not key_tables & {"vault_numberrecord", "audit_auditentry", "people_person"}
 
 
+def test_init_speaks_english_when_asked(fresh):
+    result = fresh.run("init", env=ENGLISH)
+    assert "back it up apart from the data" in result.out
+    assert "mnvault is initialised." in result.out
+    assert "バックアップ" not in result.out
+
+
 def test_init_again_keeps_the_key_file_and_secret(initialised):
     key_before = initialised.key_file.read_bytes()
     secret_before = (initialised.data / "secret_key").read_bytes()
@@ -108,7 +120,7 @@ def test_init_again_keeps_the_key_file_and_secret(initialised):
     result = initialised.run("init")
 
     assert "exists, kept as it is" in result.out
-    assert "back it up" not in result.out
+    assert "バックアップしてください" not in result.out
     assert initialised.key_file.read_bytes() == key_before
     assert (initialised.data / "secret_key").read_bytes() == secret_before
 
@@ -160,10 +172,9 @@ def test_wrong_or_missing_passphrase_fails_clearly_and_changes_nothing(protected
     missing = protected.run("keys", "rotate", expect=None)
 
     assert wrong.returncode != 0, wrong.describe()
-    assert "the passphrase does not open the key file" in wrong.err
-    assert "パスフレーズが違います" in wrong.err
+    assert "パスフレーズが違います。鍵ファイルを開けません。" in wrong.err
     assert missing.returncode != 0, missing.describe()
-    assert "the key file needs its passphrase" in missing.err
+    assert "鍵ファイルのパスフレーズが必要です。" in missing.err
     for result in (wrong, missing):
         output = result.out + result.err
         assert "not the passphrase" not in output
@@ -188,7 +199,7 @@ def test_wrong_or_missing_passphrase_fails_clearly_and_changes_nothing(protected
 def test_wrong_passphrase_is_reported_without_a_traceback(protected, args):
     result = protected.run(*args, expect=None, env={"MNVAULT_KEY_PASSPHRASE": "not it at all"})
     assert result.returncode != 0, result.describe()
-    assert "the passphrase does not open the key file" in result.err
+    assert "パスフレーズが違います" in result.err
     assert "Traceback" not in result.err, result.err
     assert "not it at all" not in result.out + result.err
 
@@ -227,7 +238,7 @@ def test_createadmin_validates_the_password_and_refuses_duplicates(initialised):
         env={"MNVAULT_ADMIN_PASSWORD": GOOD_PASSWORD + "-other"},
     )
     assert duplicate.returncode != 0, duplicate.describe()
-    assert "user x already exists" in duplicate.err
+    assert "ユーザー x は既にいます" in duplicate.err
     for result in (refused, created, duplicate):
         assert GOOD_PASSWORD not in result.out + result.err
 
@@ -328,7 +339,7 @@ def test_serve_answers_healthz_and_gives_a_one_time_password_once(initialised):
 
     _port, second = _serve(initialised, "second")
     assert "one-time password" not in second
-    assert "sign in as an installation admin" in second
+    assert "インストール管理者でサインインしてください" in second
 
 
 # --- audit and keys ---------------------------------------------------------------------------
@@ -439,11 +450,11 @@ def test_import_people_all_or_nothing_with_line_numbers(with_demo, tmp_path):
     assert rejected.returncode != 0, rejected.describe()
     lines = {int(n) for n in re.findall(r"^line (\d+): ", rejected.err, re.M)}
     assert lines == {3, 4, 5, 6, 7, 8}, rejected.err
-    assert re.search(r"^line 3: .*check digit", rejected.err, re.M)
+    assert re.search(r"^line 3: .*チェックディジット", rejected.err, re.M)
     assert re.search(r"^line 4: family_name", rejected.err, re.M)
-    assert re.search(r"^line 6: .*duplicates line 2", rejected.err, re.M)
-    assert re.search(r"^line 7: .*already stored", rejected.err, re.M)
-    assert "nothing was stored" in rejected.err
+    assert re.search(r"^line 6: .*2行目と重複", rejected.err, re.M)
+    assert re.search(r"^line 7: .*登録済み", rejected.err, re.M)
+    assert "何も登録していません" in rejected.err
     assert "Traceback" not in rejected.err
     for number in (new, bad_digit, good[0]):
         assert number not in rejected.out + rejected.err
@@ -475,7 +486,7 @@ def test_import_by_someone_who_is_not_a_handler_is_refused(with_demo, tmp_path):
     path = write_csv(tmp_path / "one.csv", [["S1", "山田", "太郎", "ヤマダ", "タロウ", "", number]])
     result = import_file(installation, demo, path, role="staff", expect=None)
     assert result.returncode != 0, result.describe()
-    assert "only handlers and responsible managers may handle numbers" in result.err
+    assert "事務取扱担当者・責任者だけが個人番号を扱えます" in result.err
     assert number not in result.out + result.err
     with installation.connect("mnvault.sqlite3") as db:
         last = db.execute(
@@ -493,24 +504,28 @@ def test_import_by_someone_who_is_not_a_handler_is_refused(with_demo, tmp_path):
 
 def test_a_short_passphrase_from_the_environment_is_refused(fresh):
     result = fresh.run("init", "--passphrase", expect=1, env={"MNVAULT_KEY_PASSPHRASE": "short"})
-    assert "12 characters or more" in result.err and "Traceback" not in result.err
+    assert "パスフレーズは12文字以上" in result.err and "Traceback" not in result.err
     assert not fresh.key_file.exists()
 
 
 def test_init_with_passphrase_and_no_terminal_asks_for_the_variable(fresh):
     result = fresh.run("init", "--passphrase", expect=1)
-    assert "set MNVAULT_KEY_PASSPHRASE" in result.err and "Traceback" not in result.err
+    assert "MNVAULT_KEY_PASSPHRASE を設定してください" in result.err
+    assert "Traceback" not in result.err
     assert not fresh.key_file.exists()
 
 
 def test_createadmin_without_a_terminal_asks_for_the_variable(initialised):
     result = initialised.run("createadmin", "--username", "z", expect=1)
-    assert "set MNVAULT_ADMIN_PASSWORD" in result.err and "Traceback" not in result.err
+    assert "MNVAULT_ADMIN_PASSWORD を設定してください" in result.err
+    assert "Traceback" not in result.err
 
 
-def test_password_rules_are_given_in_both_languages(initialised):
-    result = initialised.run(
-        "createadmin", "--username", "z", expect=1, env={"MNVAULT_ADMIN_PASSWORD": WEAK_PASSWORD}
-    )
-    assert "This password is too common." in result.err
+def test_password_rules_are_given_in_the_chosen_language(initialised):
+    env = {"MNVAULT_ADMIN_PASSWORD": WEAK_PASSWORD}
+    result = initialised.run("createadmin", "--username", "z", expect=1, env=env)
     assert "一般的すぎます" in result.err
+    assert "This password is too common." not in result.err
+    english = initialised.run("createadmin", "--username", "z", expect=1, env={**env, **ENGLISH})
+    assert "This password is too common." in english.err
+    assert "一般的すぎます" not in english.err

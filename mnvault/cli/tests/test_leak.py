@@ -423,12 +423,12 @@ def test_the_reveal_script_did_reveal_and_was_refused(scenario):
     assert not values & scenario.rejected_numbers, "nothing of the rejected file was stored"
     assert scenario.revealed_after_rotation == scenario.revealed, "rotation kept every number"
     for output in scenario.reveal_outputs:
-        assert output.count("only handlers and responsible managers may handle numbers") == 4
-        assert "a purpose is required" in output
-        assert "the company does not notify this purpose" in output
-        assert "already stored for this company" in output
-        assert "the check digit of the individual number is wrong" in output
-        assert "this purpose was not notified to this person" in output
+        assert output.count("事務取扱担当者・責任者だけが個人番号を扱えます") == 4
+        assert "利用目的を選んでください" in output
+        assert "会社が公表していない利用目的です" in output
+        assert "既にこの会社に登録されています" in output
+        assert "個人番号のチェックディジットが正しくありません" in output
+        assert "本人に通知していない利用目的です" in output
     # The search finds the numbers where they are meant to be: it can fail.
     finder = NumberFinder(scenario.used)
     for path in scenario.reveal_files:

@@ -27,5 +27,5 @@ def test_it_removes_every_network_of_that_company_only_and_audits(personas, caps
 
 
 def test_an_unknown_company_is_a_clear_error(personas):
-    with pytest.raises(CommandError, match="no single company"):
+    with pytest.raises(CommandError, match="会社「no such company」が見つからないか"):
         call_command("networks", "clear", "--company", "no such company")

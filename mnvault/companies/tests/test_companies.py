@@ -39,7 +39,7 @@ def test_other_users_cannot_create_companies(personas, persona):
 def test_a_bad_corporate_number_is_refused(bad):
     with pytest.raises(ValidationError) as refused:
         create_company(acting_user=Actor.system("test"), name="x", corporate_number=bad)
-    assert "corporate number" in str(refused.value)
+    assert "法人番号が正しくありません" in str(refused.value)
     assert not Company.objects.exists()
 
 

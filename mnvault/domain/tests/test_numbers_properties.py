@@ -4,6 +4,7 @@ error messages never repeat the input."""
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.jp import in_
@@ -54,15 +55,26 @@ def test_a_wrong_check_digit_is_refused_without_repeating_the_input(number, shif
     assert wrong not in str(refused.value) and wrong[:8] not in str(refused.value)
 
 
+LENGTH = ("個人番号は12桁です。", "The individual number has 12 digits.")
+FORMAT = ("個人番号は数字だけです。", "The individual number has digits only.")
+
+
 @pytest.mark.parametrize(
-    ("text", "code"),
-    [("12345678901", "length"), ("1234567890123", "length"), ("12345678901a", "format")],
+    ("text", "code", "messages"),
+    [
+        ("12345678901", "length", LENGTH),
+        ("1234567890123", "length", LENGTH),
+        ("12345678901a", "format", FORMAT),
+    ],
 )
-def test_each_kind_of_bad_input_gets_its_own_message(text, code):
+def test_each_kind_of_bad_input_gets_its_own_message(text, code, messages):
     with pytest.raises(InvalidNumber) as refused:
         numbers.validate(text)
     assert refused.value.code == code
-    assert "/" in str(refused.value)  # Japanese / English
+    japanese, english = messages
+    assert str(refused.value) == japanese  # the default language
+    with translation.override("en"):  # translated when shown, not when raised
+        assert str(refused.value) == english
 
 
 def test_the_documented_examples_are_valid():

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import transaction
 
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.log import record
 from mnvault.audit.models import AuditEntry
@@ -19,7 +20,7 @@ from mnvault.oversight.audit_log import AuditFilters
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 
-def entry(actor, company, action="test.thing", person=None, outcome="ok") -> AuditEntry:
+def entry(actor, company, action=Action.DEMO_CREATE, person=None, outcome="ok") -> AuditEntry:
     with transaction.atomic():
         return record(
             actor=Actor.of(actor),

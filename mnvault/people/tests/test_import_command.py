@@ -118,10 +118,10 @@ def test_the_command_lists_every_error_with_its_line_and_stores_nothing(
     assert run.error is not None
     lines = run.err.splitlines()
     assert [line.split(":")[0] for line in lines] == ["line 3", "line 4", "line 5"]
-    assert "check digit" in lines[0]
-    assert "duplicates line 2" in lines[1]
+    assert "チェックディジット" in lines[0]
+    assert "2行目と重複" in lines[1]
     assert "hire_date" in lines[2]
-    assert "3 errors" in str(run.error)
+    assert str(run.error) == "3件のエラーのため、何も登録していません。"
     assert counts() == NOTHING
     assert [e.outcome for e in import_entries()] == ["failed"]
     assert_no_number_in([run.out, run.err, str(run.error)], [first, second])
@@ -149,7 +149,7 @@ def test_the_command_reports_a_file_in_the_wrong_encoding(personas, tmp_path):
 
     assert run.error is not None
     assert run.err.startswith("line 0: ")
-    assert "neither UTF-8 nor Shift_JIS" in run.err
+    assert "UTF-8 でも Shift_JIS (CP932) でもありません" in run.err
     assert counts() == NOTHING
 
 
@@ -161,7 +161,7 @@ def test_the_command_refuses_a_user_without_a_number_role(personas, make_number,
     run = run_import(path, personas.company, who)
 
     assert run.error is not None
-    assert "only handlers and responsible managers" in str(run.error)
+    assert "事務取扱担当者・責任者だけが個人番号を扱えます" in str(run.error)
     assert counts() == NOTHING
     entry = AuditEntry.objects.get(outcome="refused")
     assert entry.actor_id == getattr(personas, who).pk
@@ -189,7 +189,10 @@ def test_the_command_notifies_only_the_purposes_it_is_given(personas, make_numbe
 
 @pytest.mark.parametrize(
     ("purposes", "fragment"),
-    [("payroll", "unknown purpose"), ("employment_insurance", "not among those the company")],
+    [
+        ("payroll", "利用目的が不明です"),
+        ("employment_insurance", "会社が公表していない利用目的があります"),
+    ],
 )
 def test_the_command_refuses_purposes_the_company_does_not_notify(
     personas, tmp_path, purposes, fragment

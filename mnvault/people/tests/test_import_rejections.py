@@ -5,6 +5,7 @@ written, and no message repeats a number of the file."""
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from mnvault.companies.purposes import Purpose
 from mnvault.conftest import ALL_DATABASES, make_person
@@ -81,19 +82,19 @@ def test_it_reports_every_bad_row_with_its_line_and_stores_nothing(personas, mak
 
     found = by_line(error)
     assert sorted(found) == list(range(3, 15))
-    expected = {
-        3: "check digit",
-        4: "12 digits",
-        5: "duplicates line 2",
-        6: "employee code duplicates line 2",
+    expected = {  # in Japanese, the default language
+        3: "チェックディジット",
+        4: "12桁",
+        5: "個人番号が2行目と重複",
+        6: "社員番号が2行目と重複",
         7: "birth_date",
-        8: "leave date is before the hire date",
-        9: "unknown kind",
-        10: "given_name",
-        11: "no employee with that code",
-        12: "unknown relationship",
-        13: "digits only",
-        14: "already stored",
+        8: "退職日が入社日より前です",
+        9: "区分が不明です",
+        10: "given_name: 必須です",
+        11: "この社員番号の従業員がいません",
+        12: "続柄が不明です",
+        13: "数字だけ",
+        14: "登録済み",
     }
     for line, fragment in expected.items():
         assert any(fragment in m for m in found[line]), (line, found[line])
@@ -145,12 +146,37 @@ def test_several_kinds_of_errors_in_a_shift_jis_file_are_all_reported(
 
     found = by_line(error)
     assert sorted(found) == [3, 4, 5, 6]
-    assert "check digit" in found[3][0]
-    assert "12 digits" in found[4][0]
-    assert "duplicates line 2" in found[5][0]
+    assert "チェックディジット" in found[3][0]
+    assert "12桁" in found[4][0]
+    assert "2行目と重複" in found[5][0]
     assert "YYYY-MM-DD" in found[6][0]
     assert counts() == NOTHING
     assert_no_number_in(messages_of(error), [first, second, wrong_check_digit(second)])
+
+
+def test_the_errors_are_in_english_for_an_english_user(personas, make_number, tmp_path):
+    number = make_number()
+    path = write_people(
+        tmp_path / "bad.csv",
+        [
+            person(employee_code="E001", number=number),
+            person(employee_code="E001", number=number),
+            person(employee_code="E002", kind="manager", birth_date="tomorrow"),
+        ],
+    )
+
+    with translation.override("en"):
+        error = rejected(path, acting_user=personas.handler, company=personas.company)
+        summary = str(error)
+
+    assert error.report.errors == [
+        (3, "The employee code duplicates line 2."),
+        (3, "The number duplicates line 2."),
+        (4, "Unknown kind (employee, dependent or payee)."),
+        (4, "birth_date: Dates are written YYYY-MM-DD."),
+    ]
+    assert summary == "Nothing was stored: 4 errors."
+    assert_no_number_in(messages_of(error), [number])
 
 
 # --- duplicates -------------------------------------------------------------------------------
@@ -171,7 +197,7 @@ def test_a_number_repeated_in_another_spelling_is_a_duplicate(personas, make_num
     error = rejected(path, acting_user=personas.handler, company=personas.company)
 
     assert [line for line, _ in error.report.errors] == [4]
-    assert "duplicates line 2" in error.report.errors[0][1]
+    assert "2行目と重複" in error.report.errors[0][1]
     assert counts() == NOTHING
     assert_no_number_in(messages_of(error), [number, spaced])
 
@@ -190,7 +216,7 @@ def test_a_number_already_stored_in_the_company_is_refused(personas, make_number
 
     error = rejected(path, acting_user=personas.handler, company=personas.company)
 
-    assert [(line, "already stored" in m) for line, m in error.report.errors] == [(3, True)]
+    assert [(line, "登録済み" in m) for line, m in error.report.errors] == [(3, True)]
     assert counts() == before
     assert_no_number_in(messages_of(error), [number])
 
@@ -225,8 +251,8 @@ def test_duplicates_are_found_across_batches(personas, make_number, tmp_path, mo
     error = rejected(path, acting_user=personas.handler, company=personas.company)
 
     assert error.report.errors == [
-        (6, "社員番号が 2 行目と重複 / employee code duplicates line 2"),
-        (7, "個人番号が 2 行目と重複 / the number duplicates line 2"),
+        (6, "社員番号が2行目と重複しています。"),
+        (7, "個人番号が2行目と重複しています。"),
     ]
     assert counts() == NOTHING
 
@@ -240,7 +266,7 @@ def test_an_employee_code_already_stored_in_the_company_is_refused(personas, tmp
 
     error = rejected(path, acting_user=personas.handler, company=personas.company)
 
-    assert error.report.errors == [(3, "社員番号は登録済みです / employee code already exists")]
+    assert error.report.errors == [(3, "この社員番号は登録済みです。")]
     assert counts()["people"] == 2
 
 
@@ -257,7 +283,7 @@ def test_a_dependent_of_an_unknown_employee_code_is_an_error(personas, tmp_path)
     error = rejected(path, acting_user=personas.handler, company=personas.company)
 
     assert [line for line, _ in error.report.errors] == [2]
-    assert "no employee with that code" in error.report.errors[0][1]
+    assert "この社員番号の従業員がいません" in error.report.errors[0][1]
     assert counts()["people"] == 1
 
 
@@ -291,9 +317,9 @@ def test_a_dependent_needs_a_relationship_and_an_employee_cannot_have_one(person
 
     found = by_line(error)
     assert sorted(found) == [2, 3, 4]
-    assert "relationship is required" in " ".join(found[2])
-    assert "only a dependent belongs to an employee" in " ".join(found[3])
-    assert "a dependent needs an employee" in " ".join(found[4])
+    assert "続柄を入力してください" in " ".join(found[2])
+    assert "従業員に属するのは扶養親族だけです" in " ".join(found[3])
+    assert "扶養親族には扶養元の従業員が必要です" in " ".join(found[4])
 
 
 # --- columns, empty files, dates, encodings ---------------------------------------------------
@@ -302,10 +328,10 @@ def test_a_dependent_needs_a_relationship_and_an_employee_cannot_have_one(person
 @pytest.mark.parametrize(
     ("header", "fragment"),
     [
-        ("family_name,number", "missing required columns: given_name"),
-        ("社員番号,個人番号", "missing required columns: family_name, given_name"),
-        ("姓,名,住所,個人番号", "unknown column #3「住所」"),
-        ("姓,名,family_name,個人番号", "column #3「family_name」 appears twice"),
+        ("family_name,number", "必須の列がありません: given_name"),
+        ("社員番号,個人番号", "必須の列がありません: family_name, given_name"),
+        ("姓,名,住所,個人番号", "不明な列 #3「住所」"),
+        ("姓,名,family_name,個人番号", "列 #3「family_name」 が重複"),
     ],
 )
 def test_a_bad_header_is_reported_on_line_1_and_nothing_is_stored(
@@ -336,7 +362,7 @@ def test_an_empty_file_is_refused(personas, tmp_path, content):
 
     error = rejected(path, acting_user=personas.handler, company=personas.company)
 
-    assert error.report.errors == [(1, "ファイルが空です / the file is empty")]
+    assert error.report.errors == [(1, "ファイルが空です。")]
     assert [e.outcome for e in import_entries()] == ["failed"]
 
 
@@ -351,9 +377,7 @@ def test_a_bad_date_is_reported_with_its_column_and_line(personas, tmp_path, wri
 
     error = rejected(path, acting_user=personas.handler, company=personas.company)
 
-    assert error.report.errors == [
-        (3, "hire_date: 日付は YYYY-MM-DD で / dates are written YYYY-MM-DD")
-    ]
+    assert error.report.errors == [(3, "hire_date: 日付は YYYY-MM-DD の形で書いてください。")]
     assert counts() == NOTHING
 
 
@@ -367,7 +391,7 @@ def test_a_contract_that_ends_before_it_starts_is_refused(personas, tmp_path):
     error = rejected(path, acting_user=personas.handler, company=personas.company)
 
     assert [line for line, _ in error.report.errors] == [2]
-    assert "the contract ends before it starts" in error.report.errors[0][1]
+    assert "契約終了日が開始日より前です" in error.report.errors[0][1]
 
 
 @pytest.mark.parametrize(
@@ -388,7 +412,7 @@ def test_a_file_neither_utf8_nor_shift_jis_is_refused_as_such(personas, tmp_path
     assert len(error.report.errors) == 1
     line, message = error.report.errors[0]
     assert line == 0
-    assert "neither UTF-8 nor Shift_JIS" in message
+    assert "UTF-8 でも Shift_JIS (CP932) でもありません" in message
     assert counts() == NOTHING
     assert [e.outcome for e in import_entries()] == ["failed"]
 
@@ -415,7 +439,7 @@ def test_a_utf16_file_of_english_headings_is_refused_as_the_wrong_encoding(
     error = rejected(path, acting_user=personas.handler, company=personas.company)
 
     assert [line for line, _ in error.report.errors] == [0]
-    assert "neither UTF-8 nor Shift_JIS" in error.report.errors[0][1]
+    assert "UTF-8 でも Shift_JIS (CP932) でもありません" in error.report.errors[0][1]
 
 
 # --- no number in any message -----------------------------------------------------------------
@@ -622,7 +646,7 @@ def test_a_number_in_another_column_is_refused_and_not_echoed(
     with pytest.raises(ImportRejected) as rejected:
         import_people(path, acting_user=personas.handler, company=personas.company)
     messages = [m for _, m in rejected.value.report.errors]
-    assert any("belongs in the number column" in m for m in messages)
+    assert any("個人番号の列に入れてください" in m for m in messages)
     assert all(number[:4] not in m for m in messages)
     assert not Person.objects.exists()
 

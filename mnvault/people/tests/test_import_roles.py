@@ -119,7 +119,7 @@ def test_a_handler_limited_to_payees_cannot_import_employees(personas, people_fi
         import_people(people_file, acting_user=personas.handler, company=personas.company)
 
     assert rejected.value.report.errors
-    assert all("outside your scope" in message for _, message in rejected.value.report.errors)
+    assert all("担当外です" in message for _, message in rejected.value.report.errors)
     assert counts() == NOTHING
 
 

@@ -8,6 +8,7 @@ import pytest
 import waitress
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from mnvault.cli import setup
 from mnvault.cli.management.commands import serve
@@ -30,8 +31,8 @@ def registered(monkeypatch) -> None:
 @pytest.mark.django_db
 def test_scheduler_once_prints_the_jobs_that_ran_and_releases_the_lease(registered, calls):
     out = scheduler("--once")
-    assert "ran: test.record (ok)" in out
-    assert "ran: test.fail (failed)" in out
+    assert "test.record を実行しました (ok)。" in out
+    assert "test.fail を実行しました (failed)。" in out
     assert [name for name, _ in calls] == ["record", "fail"]
     assert lease.current_holder() is None
 
@@ -39,7 +40,9 @@ def test_scheduler_once_prints_the_jobs_that_ran_and_releases_the_lease(register
 @pytest.mark.django_db
 def test_scheduler_once_again_finds_nothing_due(registered):
     scheduler("--once")
-    assert "no job was due" in scheduler("--once")
+    assert "実行するジョブはありません。" in scheduler("--once")
+    with translation.override("en"):
+        assert "No job was due." in scheduler("--once")
     assert JobState.objects.get(name=RECORD.name).runs == 1
 
 
@@ -47,13 +50,13 @@ def test_scheduler_once_again_finds_nothing_due(registered):
 def test_scheduler_once_names_the_scheduler_that_holds_the_lease(registered, calls):
     assert lease.acquire("elsewhere:1:ab")
     out = scheduler("--once")
-    assert "another scheduler holds the lease: elsewhere:1:ab" in out
+    assert "別のスケジューラが実行中です: elsewhere:1:ab" in out
     assert calls == []
     assert lease.current_holder() == "elsewhere:1:ab"
 
 
 def test_scheduler_refuses_an_interval_of_zero():
-    with pytest.raises(CommandError, match="--interval must be more than 0"):
+    with pytest.raises(CommandError, match="--interval は0より大きく"):
         scheduler("--interval", "0")
 
 

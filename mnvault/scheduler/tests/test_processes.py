@@ -190,7 +190,7 @@ def test_a_stopped_scheduler_exits_cleanly_and_releases_the_lease(tmp_path, sche
                 process.kill()
                 process.wait()
     printed = (tmp_path / "out").read_text()
-    assert "scheduler started" in printed
-    assert "scheduler stopped" in printed
+    assert "スケジューラを開始しました" in printed
+    assert "スケジューラを停止しました" in printed
     assert "Traceback" not in (tmp_path / "err").read_text()
     assert _holder(scheduler_env, tmp_path) is None

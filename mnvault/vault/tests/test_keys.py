@@ -38,14 +38,14 @@ def test_a_protected_key_file_needs_its_passphrase(tmp_path, passphrase):
     KeyFileProvider(path, "a long enough passphrase").save(KeyMaterial.generate())
     with pytest.raises(KeyUnavailable) as refused:
         KeyFileProvider(path, passphrase).load()
-    assert "passphrase" in str(refused.value)
+    assert "パスフレーズ" in str(refused.value)
 
 
 def test_a_missing_or_corrupt_key_file_says_so(tmp_path):
     with pytest.raises(KeyUnavailable, match="mnvault init"):
         KeyFileProvider(tmp_path / "none.key").load()
     (tmp_path / "bad.key").write_text("{not json")
-    with pytest.raises(KeyUnavailable, match="corrupt"):
+    with pytest.raises(KeyUnavailable, match="鍵ファイルが壊れています"):
         KeyFileProvider(tmp_path / "bad.key").load()
 
 

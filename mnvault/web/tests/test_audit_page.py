@@ -4,15 +4,21 @@ R19), every refusal a 404, and export and verification themselves audited."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import UTC, date, datetime
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
 
-from mnvault.audit.models import AuditEntry
+from mnvault.audit import log as audit
+from mnvault.audit.actions import REASONS, Action
+from mnvault.audit.actors import Actor
+from mnvault.audit.models import AuditEntry, Outcome
 from mnvault.conftest import ALL_DATABASES, make_person
 from mnvault.vault.errors import Refused
 from mnvault.vault.services import Verification, reveal_number, store_number
@@ -235,6 +241,94 @@ def test_the_page_speaks_english_too(signed_in, personas, history):
     assert "Audit log" in page and "Number shown" in page and "Verify the chain" in page
 
 
+# One refusal or failure of each area, as the code writes it: action and reason are shown in
+# words in the reader's language, their codes kept only where a program reads them.
+AREAS = [
+    (Action.NUMBER_REVEAL, Outcome.REFUSED, "purpose_not_notified_to_person"),
+    (Action.COLLECTION_APPROVE, Outcome.FAILED, "already_stored"),
+    (Action.COLLECTION_IDENTITY_CHECK, Outcome.REFUSED, "wrong_birth_date"),
+    (Action.ACCOUNTS_ROLE_GRANT, Outcome.REFUSED, "grantor_role"),
+    (Action.COMPANIES_SETTINGS_UPDATE, Outcome.REFUSED, "role"),
+    (Action.WEB_IP_REFUSED, Outcome.REFUSED, "network_not_allowed"),
+    (Action.PEOPLE_IMPORT, Outcome.FAILED, "invalid_file"),
+    (Action.AUDIT_VERIFY, Outcome.FAILED, "chain_broken"),
+]
+TAG = re.compile(r"<[^>]+>")
+
+
+@pytest.fixture
+def refusals(personas) -> list[AuditEntry]:
+    with transaction.atomic():
+        return [
+            audit.record(
+                actor=Actor.of(personas.responsible_manager),
+                action=action,
+                outcome=outcome,
+                reason=reason,
+                company_id=personas.company.pk,
+            )
+            for action, outcome, reason in AREAS
+        ]
+
+
+def text_of(markup: str) -> str:
+    return html.unescape(TAG.sub(" ", markup))
+
+
+def shown_rows(response) -> dict[int, list[str]]:
+    """The text of each cell of the table, by sequence number."""
+    body = response.content.decode().split('<table id="audit">')[1].split("</table>")[0]
+    rows = {}
+    for row in re.findall(r'<tr class="outcome-[a-z]+">(.*?)</tr>', body, re.S):
+        cells = [" ".join(text_of(c).split()) for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        rows[int(cells[0])] = cells
+    return rows
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_actions_and_reasons_are_shown_in_words(signed_in, personas, refusals, language):
+    client = signed_in(personas.auditor)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    response = client.get(url("audit", personas.company))
+    rows = shown_rows(response)
+    with translation.override(language):
+        for entry in refusals:
+            action, reason = rows[entry.seq][3], rows[entry.seq][7]
+            assert action == str(Action(entry.action).label), entry.action
+            assert reason == str(REASONS[entry.reason]), entry.reason
+    shown = text_of(response.content.decode())
+    for entry in refusals:
+        assert entry.action not in shown
+        assert "_" not in entry.reason or entry.reason not in shown
+    page = response.content.decode()  # the codes stay at hand, as tooltips
+    assert '<span title="collection.approve">' in page
+    assert '<span title="purpose_not_notified_to_person">' in page
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_csv_has_actions_and_reasons_in_words_and_codes(
+    signed_in, personas, refusals, language
+):
+    client = signed_in(personas.auditor)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    lines = csv_rows(client.get(url("audit_csv", personas.company)))
+    by_seq = {int(line[0]): line for line in lines[1:]}
+    with translation.override(language):
+        assert lines[0][3:5] == [translation.gettext("Action"), translation.gettext("Action code")]
+        assert lines[0][8:10] == [translation.gettext("Reason"), translation.gettext("Reason code")]
+        for entry in refusals:
+            line = by_seq[entry.seq]
+            assert line[3:5] == [str(Action(entry.action).label), entry.action]
+            assert line[8:10] == [str(REASONS[entry.reason]), entry.reason]
+
+
+def test_the_labels_are_japanese_by_default(signed_in, personas, refusals):
+    rows = shown_rows(signed_in(personas.auditor).get(url("audit", personas.company)))
+    cells = {(rows[e.seq][3], rows[e.seq][7]) for e in refusals}
+    assert ("提出の承認", "この人の番号は保管済み") in cells
+    assert ("役割の付与", "操作者の役割では許可されていない") in cells
+
+
 # --- CSV -------------------------------------------------------------------------------------
 
 
@@ -267,6 +361,7 @@ def test_the_csv_export(signed_in, personas, history):
         "利用目的",
         "結果",
         "理由",
+        "理由コード",
         "接続元アドレス",
         "詳細",
         "記録のハッシュ",
@@ -277,7 +372,7 @@ def test_the_csv_export(signed_in, personas, history):
     assert (export.action, export.actor_label, export.detail) == ("audit.export", "auditor", {})
     store_line = next(line for line in lines if line[4] == "number.store")
     assert store_line[3] == "個人番号の登録" and store_line[5] == str(history["employee"].pk)
-    assert store_line[11] == AuditEntry.objects.get(seq=int(store_line[0])).entry_hash
+    assert store_line[12] == AuditEntry.objects.get(seq=int(store_line[0])).entry_hash
     # The log never holds a number: not ours, not the other company's.
     for number in history["numbers"]:
         assert not any(form in body for form in grouped(number))
@@ -324,7 +419,8 @@ def test_a_csv_with_bad_filters_goes_back_to_the_page(signed_in, personas, histo
 def test_formulas_are_defused_in_the_csv(signed_in, personas, history):
     AuditEntry.objects.filter(company_id=personas.company.pk).update(reason="=HYPERLINK(1)")
     lines = csv_rows(signed_in(personas.auditor).get(url("audit_csv", personas.company)))
-    assert {line[8] for line in lines[2:]} == {"'=HYPERLINK(1)"}
+    assert {line[8] for line in lines[2:]} == {"'=HYPERLINK(1)"}  # no label: shown as it is
+    assert {line[9] for line in lines[2:]} == {"'=HYPERLINK(1)"}
 
 
 # --- verification ----------------------------------------------------------------------------

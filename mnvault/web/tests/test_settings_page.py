@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -226,7 +227,7 @@ def test_outside_the_ranges_every_company_page_is_403(signed_in, personas, perso
         response = client.get(page, REMOTE_ADDR=OUTSIDE)
         assert response.status_code == 403, page
         text = response.content.decode()
-        assert "登録されたネットワーク" in text and "registered networks" in text
+        assert "登録されたネットワーク" in text and "registered networks" not in text
         assert OUTSIDE in text and 'role="alert"' in text
         entry = last_entry()
         assert (entry.action, entry.outcome, entry.company_id, entry.client_address) == (
@@ -238,6 +239,9 @@ def test_outside_the_ranges_every_company_page_is_403(signed_in, personas, perso
         assert entry.actor_id == getattr(personas, persona).pk
     reveal = url(personas.company, "person_reveal", person.pk)
     assert client.post(reveal, {"purpose": "withholding"}, REMOTE_ADDR=OUTSIDE).status_code == 403
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(url(personas.company), REMOTE_ADDR=OUTSIDE).content.decode()
+    assert "registered networks" in english and "登録されたネットワーク" not in english
 
 
 @pytest.mark.parametrize("persona", ["company_admin", "responsible_manager"])

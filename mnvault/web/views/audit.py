@@ -27,6 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from mnvault.accounts.models import User
+from mnvault.audit.actions import action_label, reason_label
 from mnvault.audit.models import AuditEntry, Outcome
 from mnvault.audit.verify import VerifyResult
 from mnvault.companies.purposes import Purpose
@@ -41,44 +42,11 @@ JST = ZoneInfo("Asia/Tokyo")
 PICKER_SIZE = 20  # people offered by the name picker
 CSV_CHUNK = 2000  # rows fetched at a time while streaming: memory stays flat
 
-# Readable names of the action codes the application writes; others are shown as they are.
-ACTION_LABELS = {
-    "number.reveal": _("Number shown"),
-    "number.export": _("Number provided for a document"),
-    "number.store": _("Number stored"),
-    "number.import": _("Numbers imported"),
-    "people.import": _("People imported"),
-    "accounts.role.grant": _("Role granted"),
-    "accounts.role.revoke": _("Role revoked"),
-    "accounts.installation_admin.create": _("Installation administrator created"),
-    "accounts.api_client.create": _("API client created"),
-    "companies.create": _("Company created"),
-    "keys.rotate.start": _("Key rotation started"),
-    "keys.rotate.done": _("Key rotation finished"),
-    "audit.export": _("Audit log exported"),
-    "audit.verify": _("Audit chain verified"),
-    "demo.create": _("Demonstration data created"),
-    "people.create": _("Person added"),
-    "people.update": _("Person edited"),
-    "accounts.user.create": _("User account created"),
-    "companies.settings.update": _("Company settings changed"),
-    "web.ip_refused": _("Refused: outside the allowed networks"),
-    "auth.bad_password": _("Sign-in: wrong password"),
-    "auth.bad_code": _("Sign-in: wrong two-factor code"),
-    "auth.locked": _("Sign-in: account locked"),
-    "auth.timeout": _("Session expired"),
-    "auth.enrolled": _("Two-factor phone set up"),
-    "auth.password_changed": _("Password changed"),
-}
 OUTCOME_LABELS: dict[str, Promise] = {
     Outcome.OK: _("Succeeded"),
     Outcome.REFUSED: _("Refused"),
     Outcome.FAILED: _("Failed"),
 }
-
-
-def action_label(code: str) -> str:
-    return str(ACTION_LABELS.get(code, code))
 
 
 def purpose_label(code: str) -> str:
@@ -186,7 +154,8 @@ def _row(entry: AuditEntry, people: dict) -> dict:
         "purpose": purpose_label(entry.purpose) if entry.purpose else "",
         "outcome": entry.outcome,
         "outcome_label": outcome_label(entry.outcome),
-        "reason": entry.reason,
+        "reason": reason_label(entry.reason) if entry.reason else "",
+        "reason_code": entry.reason,
         "client_address": entry.client_address,
     }
 
@@ -275,6 +244,7 @@ def _csv_header() -> list[str]:
             _("Purpose"),
             _("Outcome"),
             _("Reason"),
+            _("Reason code"),
             _("Client address"),
             _("Detail"),
             _("Entry hash"),
@@ -292,6 +262,7 @@ def _csv_values(entry: AuditEntry) -> list[object]:
         entry.person_id if entry.person_id is not None else "",
         purpose_label(entry.purpose) if entry.purpose else "",
         outcome_label(entry.outcome),
+        reason_label(entry.reason) if entry.reason else "",
         entry.reason,
         entry.client_address,
         json.dumps(entry.detail, ensure_ascii=False, sort_keys=True) if entry.detail else "",

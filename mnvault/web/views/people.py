@@ -146,7 +146,7 @@ def person_reveal(request: CompanyRequest, person_id: int) -> HttpResponse:
             client_address=request.META.get("REMOTE_ADDR", ""),
         )
     except VaultError as refused:  # Refused or failed: audited by the vault either way
-        return _render_person(request, person, error=refused.message)
+        return _render_person(request, person, error=str(refused))
     context = {
         "person": person,
         "number": numbers.format_grouped(number),

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from mnvault.audit.actions import Action
 from mnvault.collection import drafts, ratelimit, registration
 from mnvault.collection.errors import InvitationClosed
 from mnvault.collection.invitations import send_back_reason, settings_of
@@ -262,7 +263,9 @@ def reg_number(request: HttpRequest, flow: Flow) -> HttpResponse:
         )
         return redirect("web:reg_documents")
     if form.errors.get("number"):
-        registration.refuse(flow.invitation, "collection.number_entered", "number", flow.address)
+        registration.refuse(
+            flow.invitation, Action.COLLECTION_NUMBER_ENTERED, "number", flow.address
+        )
     draft = registration.draft_of(flow.invitation)
     context = {
         "form": form,

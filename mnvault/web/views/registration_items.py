@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
+from mnvault.audit.actions import Action
 from mnvault.collection import drafts
 from mnvault.collection.document_files import DocumentRefused, clean_document, max_document_bytes
 from mnvault.collection.drafts import DependentDetails
@@ -73,7 +74,9 @@ def _store_upload(request: HttpRequest, flow: Flow, form: DocumentForm) -> bool:
     """Clean the file in memory and hand it to the vault core; on any refusal, say why on
     the form and store nothing."""
     if "file" in getattr(request, "too_large_uploads", ()):
-        registration.refuse(flow.invitation, "collection.document_added", "too_large", flow.address)
+        registration.refuse(
+            flow.invitation, Action.COLLECTION_DOCUMENT_ADDED, "too_large", flow.address
+        )
         form.is_valid()
         form.errors.pop("file", None)
         form.add_error(
@@ -88,7 +91,7 @@ def _store_upload(request: HttpRequest, flow: Flow, form: DocumentForm) -> bool:
     except DocumentRefused as refused:
         form.add_error("file", refused.message)
         registration.refuse(
-            flow.invitation, "collection.document_added", refused.code, flow.address
+            flow.invitation, Action.COLLECTION_DOCUMENT_ADDED, refused.code, flow.address
         )
         return False
     try:
@@ -101,7 +104,9 @@ def _store_upload(request: HttpRequest, flow: Flow, form: DocumentForm) -> bool:
         )
     except TooMany:
         form.add_error("file", _("No more files can be added: remove one first."))
-        registration.refuse(flow.invitation, "collection.document_added", "too_many", flow.address)
+        registration.refuse(
+            flow.invitation, Action.COLLECTION_DOCUMENT_ADDED, "too_many", flow.address
+        )
         return False
     return True
 
@@ -135,6 +140,8 @@ def reg_dependents(request: HttpRequest, flow: Flow) -> HttpResponse:
         else:
             return redirect("web:reg_dependents")
     if form.errors.get("number"):
-        registration.refuse(flow.invitation, "collection.dependent_added", "number", flow.address)
+        registration.refuse(
+            flow.invitation, Action.COLLECTION_DEPENDENT_ADDED, "number", flow.address
+        )
     context = {"form": form, "step": 5, "dependents": dependents_of(flow)}
     return render(request, "web/reg/dependents.html", context, status=400 if form.errors else 200)

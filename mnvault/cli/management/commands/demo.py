@@ -7,6 +7,7 @@ import random
 import secrets
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from mnvault.audit.actors import Actor
@@ -15,7 +16,9 @@ from mnvault.demo import create_demo
 
 
 class Command(BaseCommand):
-    help = "デモ会社を作る / create a demo company with generated people"
+    @property
+    def help(self) -> str:  # made when asked, in the language of the command line
+        return _("Create a demo company with generated people.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--people", type=int, default=50)

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from mnvault.accounts.models import User
@@ -26,35 +27,33 @@ def _cli_actor(user: User) -> Actor:
 
 
 class Command(BaseCommand):
-    help = "CSV から人と個人番号を取り込む / import people and numbers from a CSV file"
+    @property
+    def help(self) -> str:  # made when asked, in the language of the command line
+        return _("Import people and their numbers from a CSV file.")
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="what", required=True)
-        people = sub.add_parser("people", help="人の CSV / a CSV of people")
+        people = sub.add_parser("people", help=_("a CSV of people"))
         people.add_argument("file", type=Path)
-        people.add_argument(
-            "--company", required=True, help="会社の id か名前 / company id or name"
-        )
-        people.add_argument(
-            "--user", required=True, help="取込を行う事務取扱担当者 / the handler importing"
-        )
+        people.add_argument("--company", required=True, help=_("the company's id or name"))
+        people.add_argument("--user", required=True, help=_("the handler who imports"))
         people.add_argument(
             "--purposes",
             default="",
-            help="本人に通知した利用目的 (既定は会社の全目的) / purposes notified to the people",
+            help=_("purposes notified to the people (default: all of the company's)"),
         )
 
     def handle(self, *args, file: Path, company: str, user: str, purposes: str, **options):
         if not file.is_file():
-            raise CommandError(f"ファイルがありません / no such file: {file}")
+            raise CommandError(_("No such file: %(file)s") % {"file": file})
         target = find_company(company)
         acting = User.objects.filter(username=user, is_active=True).first()
         if acting is None:
-            raise CommandError(f"ユーザー {user} がいません / no active user {user}")
+            raise CommandError(_("No active user %(name)s.") % {"name": user})
         try:
             chosen = parse_purposes(purposes) if purposes else None
         except ValueError as error:
-            raise CommandError(f"利用目的が不明 / unknown purpose: {error}") from None
+            raise CommandError(_("Unknown purpose: %(error)s") % {"error": error}) from None
         try:
             with tqdm(unit="rows", disable=None) as bar:
                 report = PeopleImporter(

@@ -5,6 +5,7 @@ Safe to run again: nothing that exists is overwritten."""
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from mnvault import paths
 from mnvault.cli import prompts, setup
@@ -14,14 +15,18 @@ MIN_PASSPHRASE = 12
 
 
 class Command(BaseCommand):
-    help = "データディレクトリ・鍵・テーブルを作る / create the data directory, keys and tables"
+    @property
+    def help(self) -> str:  # made when asked, in the language of the command line
+        return _("Create the data directory, the keys and the tables.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--passphrase",
             action="store_true",
-            help="鍵ファイルをパスフレーズで保護 / protect the key file with a passphrase "
-            "(read from MNVAULT_KEY_PASSPHRASE or asked for)",
+            help=_(
+                "protect the key file with a passphrase (read from MNVAULT_KEY_PASSPHRASE or "
+                "asked for)"
+            ),
         )
 
     def handle(self, *args, passphrase: bool, verbosity: int, **options) -> None:
@@ -29,23 +34,23 @@ class Command(BaseCommand):
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         chosen = None
         if passphrase:
-            chosen = prompts.secret("MNVAULT_KEY_PASSPHRASE", "パスフレーズ", "passphrase")
+            chosen = prompts.secret("MNVAULT_KEY_PASSPHRASE", _("Passphrase"))
             if len(chosen) < MIN_PASSPHRASE:
                 raise CommandError(
-                    f"パスフレーズは{MIN_PASSPHRASE}文字以上 / the passphrase needs "
-                    f"{MIN_PASSPHRASE} characters or more"
+                    _("The passphrase needs %(n)d characters or more.") % {"n": MIN_PASSPHRASE}
                 )
         if setup.ensure_secret_key():
             self.stdout.write(f"secret key: created in {data_dir}")
         if setup.ensure_key_file(chosen):
             self.stdout.write(f"key file:   created {key_file_path()} (mode 0600)")
             self.stdout.write(
-                "  この鍵ファイルを失うと全ての個人番号が読めなくなります。"
-                "別の場所に保管してください。\n"
-                "  Without this key file no stored number can ever be read: back it up apart "
-                "from the data."
+                "  "
+                + _(
+                    "Without this key file no stored number can ever be read: back it up "
+                    "apart from the data."
+                )
             )
         else:
             self.stdout.write(f"key file:   {key_file_path()} exists, kept as it is")
         setup.migrate(verbosity=max(verbosity - 1, 0))
-        self.stdout.write(self.style.SUCCESS("mnvault is initialised / 初期化しました"))
+        self.stdout.write(self.style.SUCCESS(_("mnvault is initialised.")))

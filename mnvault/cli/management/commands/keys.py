@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from mnvault.audit.actors import Actor
@@ -14,11 +15,15 @@ from mnvault.vault.rotation import rotate_kek
 
 
 class Command(BaseCommand):
-    help = "鍵暗号化鍵を更新 / rotate the key-encryption key"
+    @property
+    def help(self) -> str:  # made when asked, in the language of the command line
+        return _("Rotate the key-encryption key.")
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        rotate = sub.add_parser("rotate", help="KEK を更新しデータ鍵を再ラップ / rotate the KEK")
+        rotate = sub.add_parser(
+            "rotate", help=_("a new key-encryption key; every data key is re-wrapped")
+        )
         rotate.add_argument("--batch-size", type=int, default=1000)
 
     def handle(self, *args, action: str, batch_size: int, **options) -> None:

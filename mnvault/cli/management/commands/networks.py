@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from mnvault.audit.actors import Actor
 from mnvault.cli.lookup import find_company
@@ -13,12 +14,14 @@ from mnvault.companies.services import clear_networks
 
 
 class Command(BaseCommand):
-    help = "許可ネットワークを解除 / clear a company's allowed networks"
+    @property
+    def help(self) -> str:  # made when asked, in the language of the command line
+        return _("Clear a company's allowed networks.")
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        clear = sub.add_parser("clear", help="すべて解除 / remove them all")
-        clear.add_argument("--company", required=True, help="会社の id か名前 / company id or name")
+        clear = sub.add_parser("clear", help=_("remove them all"))
+        clear.add_argument("--company", required=True, help=_("the company's id or name"))
 
     def handle(self, *args, action: str, company: str, **options) -> None:
         target = find_company(company)

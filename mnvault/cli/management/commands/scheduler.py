@@ -9,6 +9,7 @@ import threading
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from mnvault.scheduler import jobs, lease
 from mnvault.scheduler.models import JobState
@@ -21,24 +22,26 @@ WATCH_SLICE = 0.5
 
 
 class Command(BaseCommand):
-    help = "定期ジョブを実行 / run the periodic jobs"
+    @property
+    def help(self) -> str:  # made when asked, in the language of the command line
+        return _("Run the periodic jobs.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--once",
             action="store_true",
-            help="1回だけ実行して終了 / run the due jobs once and exit",
+            help=_("run the due jobs once and exit"),
         )
         parser.add_argument(
             "--interval",
             type=float,
             default=DEFAULT_INTERVAL,
-            help="実行間隔 (秒) / seconds between rounds",
+            help=_("seconds between rounds"),
         )
 
     def handle(self, *args, once: bool, interval: float, **options) -> None:
         if interval <= 0:
-            raise CommandError("--interval は0より大きく / --interval must be more than 0")
+            raise CommandError(_("--interval must be more than 0."))
         loop = SchedulerLoop(interval=interval, jobs=jobs.JOBS)
         if once:
             self._once(loop)
@@ -55,22 +58,25 @@ class Command(BaseCommand):
                 JobState.objects.filter(name__in=ran).values_list("name", "last_outcome")
             )
             for name in ran:
-                self.stdout.write(f"実行 / ran: {name} ({outcomes.get(name) or '?'})")
+                outcome = outcomes.get(name) or "?"
+                self.stdout.write(
+                    _("Ran %(job)s (%(outcome)s).") % {"job": name, "outcome": outcome}
+                )
             return
         holder = lease.current_holder()
         if holder:
             self.stdout.write(
-                f"他のスケジューラが実行中 / another scheduler holds the lease: {holder}"
+                _("Another scheduler holds the lease: %(holder)s") % {"holder": holder}
             )
         else:
-            self.stdout.write("実行するジョブはありません / no job was due")
+            self.stdout.write(_("No job was due."))
 
     def _forever(self, loop: SchedulerLoop) -> None:
         """The loop runs in a thread; this one waits for Ctrl-C (or SIGTERM from a service
         manager), then lets a job under way finish and the lease be released."""
         self.stdout.write(
-            f"スケジューラを開始 / scheduler started: every {loop.interval:g} s, "
-            f"{len(loop.jobs)} jobs, as {loop.holder}"
+            _("Scheduler started: every %(seconds)s s, %(jobs)d jobs, as %(holder)s.")
+            % {"seconds": f"{loop.interval:g}", "jobs": len(loop.jobs), "holder": loop.holder}
         )
         self._stop_on_sigterm(loop.stop)
         thread = loop.start()
@@ -78,9 +84,9 @@ class Command(BaseCommand):
             while thread.is_alive():
                 time.sleep(WATCH_SLICE)
         except KeyboardInterrupt:
-            self.stdout.write("停止します / stopping")
+            self.stdout.write(_("Stopping…"))
             loop.shutdown()
-        self.stdout.write("停止しました / scheduler stopped")
+        self.stdout.write(_("Scheduler stopped."))
 
     @staticmethod
     def _stop_on_sigterm(stop: threading.Event) -> None:

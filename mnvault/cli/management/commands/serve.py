@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
+from django.utils.translation import gettext as _
 
 from mnvault.accounts.models import User
 from mnvault.accounts.services import create_installation_admin
@@ -63,7 +64,9 @@ def proxy_options() -> dict:
 
 
 class Command(BaseCommand):
-    help = "アプリを起動 / start the app"
+    @property
+    def help(self) -> str:  # made when asked, in the language of the command line
+        return _("Start the app.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -73,18 +76,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-scheduler",
             action="store_true",
-            help="定期ジョブを実行しない (別プロセスの `mnvault scheduler` で実行) / run no "
-            "periodic jobs here (a separate `mnvault scheduler` process runs them)",
+            help=_("run no periodic jobs here (a separate `mnvault scheduler` process runs them)"),
         )
 
     def handle(
         self, *args, host: str, port: int, threads: int, checkpoint_interval: float, **options
     ) -> None:
         if not setup.is_initialised():
-            raise CommandError(
-                "初期化されていません。先に `mnvault init` を実行してください / "
-                "not initialised: run `mnvault init` first"
-            )
+            raise CommandError(_("Not initialised: run `mnvault init` first."))
         setup.migrate()
         self._announce(host, port)
         stop = threading.Event()
@@ -117,7 +116,7 @@ class Command(BaseCommand):
     def _announce(self, host: str, port: int) -> None:
         self.stdout.write(f"mnvault: http://{host}:{port}/  (data: {settings.DATA_DIR})")
         if User.objects.filter(is_installation_admin=True).exists():
-            self.stdout.write("ログインはインストール管理者で / sign in as an installation admin")
+            self.stdout.write(_("Sign in as an installation administrator."))
             return
         password = secrets.token_urlsafe(12)
         create_installation_admin(
@@ -128,8 +127,6 @@ class Command(BaseCommand):
         path = Path(settings.DATA_DIR) / INITIAL_PASSWORD_FILE
         write_private_file(path, f"{password}\n".encode())
         shown = password if sys.stdout.isatty() else f"(in {path})"
-        self.stdout.write(
-            "最初の管理者を作りました / created the first administrator:\n"
-            f"  user: admin   one-time password: {shown}\n"
-            "  初回ログインでパスワードを変更してください / change it at first sign-in"
-        )
+        self.stdout.write(_("Created the first administrator:"))
+        self.stdout.write(f"  user: admin   one-time password: {shown}")
+        self.stdout.write("  " + _("Change the password at the first sign-in."))
