@@ -33,12 +33,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
+from mnvault.audit import log as audit
+from mnvault.audit.models import Outcome
+from mnvault.people.models import Person
+from mnvault.vault import datakeys  # which uses this module's ciphers: a cycle by design
+from mnvault.vault.access import decide
 from mnvault.vault.errors import DecryptionFailed, Refused, VaultError
 
 if TYPE_CHECKING:
     from mnvault.audit.actors import Actor
     from mnvault.companies.models import Company
-    from mnvault.people.models import Person
 
 
 class KeyHolder(Protocol):
@@ -140,8 +144,6 @@ def seal_field(
 ) -> bytes:
     """``plaintext`` sealed under the person's DEK (or their key ``key_ref``), made if new.
     Call inside ``vault_transaction``."""
-    from mnvault.vault import datakeys
-
     key = datakeys.key_for(key_ref or person.key_ref, person, create=True)
     return seal_field_under(key, person, field, plaintext)
 
@@ -159,8 +161,6 @@ def open_field(
 ) -> bytes:
     """The clear bytes of a sealed field; ``KeyUnavailable`` once the key is destroyed.
     Only the vault's actions and ``decide_audit_act`` blocks call this."""
-    from mnvault.vault import datakeys
-
     key = datakeys.key_for(key_ref or person.key_ref, person, create=False)
     return decrypt(key, blob, field_aad(person.company_id, person.pk, field))
 
@@ -175,24 +175,18 @@ def open_number(person: Person, field: str, blob: bytes | memoryview) -> str:
 
 def index_of(company: Company, number: str) -> bytes:
     """The keyed duplicate index of an already validated number within ``company``."""
-    from mnvault.vault import datakeys
-
     return number_index(datakeys.index_key(company.pk), number)
 
 
 def destroy_key(ref: str) -> bool:
     """Crypto-shredding of one key, in a durable key-store transaction of its own: whatever it
     sealed is unreadable for good, backups of the data included."""
-    from mnvault.vault import datakeys
-
     with datakeys.key_store_atomic(durable=True):
         return datakeys.destroy_key(ref)
 
 
 def destroy_person_keys(person: Person) -> int:
     """Every key of the person (their DEK and the keys of their document photos) shredded."""
-    from mnvault.vault import datakeys
-
     with datakeys.key_store_atomic(durable=True):
         return datakeys.destroy_person_keys(person)
 
@@ -203,8 +197,6 @@ def vault_transaction() -> Iterator[None]:
     so a failure between the two commits can leave an unused key (found by no one: keys are
     looked up by a random reference), never a number without its key. The lock order (data,
     then keys) is the same everywhere, so SQLite writers cannot deadlock."""
-    from mnvault.vault import datakeys
-
     with transaction.atomic(durable=True), datakeys.key_store_atomic():
         yield
 
@@ -251,8 +243,6 @@ class Act:
 def _entry(
     actor: Actor, action: str, company: Company, person_id: int | None, **fields: Any
 ) -> None:
-    from mnvault.audit import log as audit
-
     audit.record(actor=actor, action=action, company_id=company.pk, person_id=person_id, **fields)
 
 
@@ -287,10 +277,6 @@ def decide_audit_act(
     Every transaction here is durable (never nested in a caller's): a caller's rollback must
     not be able to undo the audit entry of a refusal, nor commit an entry later than its act.
     """
-    from mnvault.audit.models import Outcome
-    from mnvault.people.models import Person as PersonModel
-    from mnvault.vault.access import decide
-
     action = action or operation
     fields: dict[str, Any] = {"purpose": purpose, "client_address": client_address}
     base_detail = dict(detail or {})
@@ -299,8 +285,8 @@ def decide_audit_act(
     try:
         with vault_transaction():
             # Decisions rest on the people as stored now, never on a caller's stale object.
-            fresh = PersonModel.objects.get(pk=person.pk) if person is not None else None
-            others = [PersonModel.objects.get(pk=p.pk) if p.pk is not None else p for p in also_for]
+            fresh = Person.objects.get(pk=person.pk) if person is not None else None
+            others = [Person.objects.get(pk=p.pk) if p.pk is not None else p for p in also_for]
             decision = decide(actor, company, operation, person=fresh, purpose=purpose)
             refused_for = person_id
             for other in others if decision.allowed else ():
