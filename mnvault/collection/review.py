@@ -6,8 +6,10 @@ new invitation. Every step runs through the vault API's ``decide_audit_act``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -57,8 +59,8 @@ def _reviewing(
     submission: Submission,
     action: str,
     client_address: str,
-    detail: dict | None = None,
-):  # -> the decide_audit_act context manager
+    detail: dict[str, Any] | None = None,
+) -> AbstractContextManager[api.Act]:
     """Review needs the person in the actor's scope, and dependents too when some were
     declared (domain R1)."""
     company = Company.objects.get(pk=submission.company_id)
