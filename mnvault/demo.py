@@ -22,6 +22,7 @@ from mnvault.companies.purposes import Purpose
 from mnvault.companies.services import create_company
 from mnvault.domain import numbers
 from mnvault.people.models import Person, PersonKind, Relationship
+from mnvault.people.purposes import purposes_for_kind
 from mnvault.vault.api import vault_transaction
 from mnvault.vault.bulk import BulkStore
 from mnvault.vault.models import VerificationChannel
@@ -99,7 +100,7 @@ def create_demo(
     store = BulkStore(
         actor=Actor.of(handler),
         company=result.company,
-        purposes=DEMO_PURPOSES,
+        purposes={kind: purposes_for_kind(DEMO_PURPOSES, kind) for kind in PersonKind},
         verification=Verification(
             channel=VerificationChannel.IN_PERSON, document_kinds=["my_number_card"]
         ),

@@ -26,22 +26,15 @@ from mnvault.audit.models import Outcome
 from mnvault.collection import mail
 from mnvault.collection.models import CollectionSettings, Invitation, Submission, SubmissionStatus
 from mnvault.companies.models import Company
-from mnvault.companies.purposes import Purpose
 from mnvault.domain import numbers
 from mnvault.domain.roles import Capability, roles_with
 from mnvault.people.models import Person, PersonKind
+from mnvault.people.purposes import purposes_for_kind
 from mnvault.vault.models import has_active_number
 
 log = logging.getLogger("mnvault.collection")
 
 INVITABLE_KINDS = (PersonKind.EMPLOYEE, PersonKind.PAYEE)
-PAYEE_PURPOSES = frozenset(
-    {
-        Purpose.FEE_PAYMENT_RECORDS,
-        Purpose.REAL_ESTATE_RECORDS,
-        Purpose.REAL_ESTATE_PURCHASE_RECORDS,
-    }
-)
 
 
 class InvitationRefused(PermissionError):
@@ -81,15 +74,9 @@ def save_settings(
 
 
 def purposes_for(company: Company, person: Person) -> list[str]:
-    """The purposes notified with an invitation (domain R11): the company's own, those of
-    payments for a payee and the others for an employee."""
-    notified = company.notified_purposes()
-    wanted = [
-        code
-        for code in Purpose.values
-        if code in notified and ((code in PAYEE_PURPOSES) == (person.kind == PersonKind.PAYEE))
-    ]
-    return wanted
+    """The purposes notified with an invitation (domain R11): the company's own that fit the
+    person's kind (payments for a payee, the others for an employee)."""
+    return purposes_for_kind(company.notified_purposes(), person.kind)
 
 
 def check_inviter(user: User, company: Company) -> None:

@@ -31,19 +31,14 @@ from mnvault.collection.models import (
     SubmittedDependent,
 )
 from mnvault.companies.models import Company
-from mnvault.companies.purposes import Purpose
 from mnvault.domain import identity
 from mnvault.people.models import Person, PersonKind
+from mnvault.people.purposes import DEPENDENT_PURPOSES
 from mnvault.vault import api
 from mnvault.vault.access import Operation
 from mnvault.vault.errors import VaultError
 from mnvault.vault.models import VerificationChannel, has_active_number
 from mnvault.vault.services import Verification, as_actor, write_number
-
-# Purposes a dependent's number, verified by the employee, may serve: the withholding
-# declaration (扶養控除等申告書) and the health-insurance dependant filings (domain R11,
-# R23). Not the 国民年金第3号被保険者届: for it the employer verifies the spouse itself (R23).
-DEPENDENT_PURPOSES = frozenset({Purpose.WITHHOLDING, Purpose.SOCIAL_INSURANCE})
 
 
 def queue(company: Company) -> QuerySet[Submission]:

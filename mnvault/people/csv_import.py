@@ -29,6 +29,7 @@ from mnvault.companies.models import Company
 from mnvault.domain import numbers
 from mnvault.people import csv_rows
 from mnvault.people.models import Person, PersonKind
+from mnvault.people.purposes import purposes_for_kind
 from mnvault.vault.api import vault_transaction
 from mnvault.vault.bulk import BulkStore
 from mnvault.vault.errors import InvalidNumber
@@ -190,7 +191,14 @@ class PeopleImporter:
         self.actor: Actor = as_actor(acting_user)
         self.on_start = on_start
         self.company = company
-        self.default_purposes = default_purposes or sorted(company.notified_purposes())
+        # Purposes notified to each kind of person: those given for everyone, or else the
+        # company's own that fit the kind (domain R11: a payment record's purpose is never an
+        # employee's, a dependent gets only the declaration's and health insurance's).
+        notified = company.notified_purposes()
+        self.purposes: dict[str, list[str]] = {
+            kind: list(default_purposes) if default_purposes else purposes_for_kind(notified, kind)
+            for kind in PersonKind
+        }
         self.progress = progress
         self.report = ImportReport()
         self.today = timezone.localdate()
@@ -200,7 +208,7 @@ class PeopleImporter:
         self.store = BulkStore(
             actor=self.actor,
             company=self.company,
-            purposes=self.default_purposes,
+            purposes=self.purposes,
             verification=Verification(channel=VerificationChannel.IMPORT),
         )
         encoding, rows_estimate, digest = sniff(path)
@@ -280,6 +288,10 @@ class PeopleImporter:
                 row.errors.append(gettext("The row of this dependent's employee has errors."))
             if row.index and not self.store.in_scope(row.person.kind):
                 row.errors.append(gettext("Numbers of this kind of person are outside your scope."))
+            elif row.index and not self.store.purposes_of(row.person.kind):
+                row.errors.append(
+                    gettext("The company notifies no purpose that fits this kind of person.")
+                )
             for message in row.errors:
                 self.report.add(line, message)
             if row.errors:

@@ -7,7 +7,7 @@ for the whole batch when it commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 from django.utils import timezone
@@ -36,20 +36,27 @@ class BulkStore:
         *,
         actor: Actor,
         company: Company,
-        purposes: Sequence[str],
+        purposes: Mapping[str, Sequence[str]],
         verification: Verification,
     ) -> None:
+        """``purposes``: those notified to each kind of person, by kind (a kind missing or
+        with none gets no number: callers refuse such rows first)."""
         guard(actor, company, Operation.IMPORT)
-        check_purposes(company, purposes)
+        for chosen in purposes.values():
+            if chosen:
+                check_purposes(company, chosen)
         # Person kinds this actor may import (None: all); callers report others row by row.
         self.kinds = kinds_in_scope(actor, company, Operation.IMPORT)
         self.company = company
-        self.purposes = list(purposes)
+        self.purposes = {kind: list(chosen) for kind, chosen in purposes.items()}
         self.verification = verification_fields(verification)
         self._index_key = datakeys.index_key(company.pk)
 
     def in_scope(self, kind: str) -> bool:
         return self.kinds is None or kind in self.kinds
+
+    def purposes_of(self, kind: str) -> list[str]:
+        return self.purposes.get(kind, [])
 
     def index(self, number: str) -> bytes:
         return api.number_index(self._index_key, number)
@@ -74,6 +81,8 @@ class BulkStore:
         for person, number, index in items:
             if not self.in_scope(person.kind):
                 raise Refused(code="scope")
+            if not self.purposes_of(person.kind):
+                check_purposes(self.company, [])  # raises: no purpose to hold the number for
             cid, pid, dek = person.company_id, person.pk, api.new_key()
             data_keys.append(
                 (person.key_ref, cid, pid, kek.id, datakeys.wrap(kek, dek, person), now)
@@ -94,7 +103,7 @@ class BulkStore:
                     now,
                 )
             )
-            purposes.extend((pid, p, notified_on) for p in self.purposes)
+            purposes.extend((pid, p, notified_on) for p in self.purposes_of(person.kind))
         fastinsert.insert(DataKey, DATA_KEY_COLUMNS, data_keys, using=KEY_STORE)
         fastinsert.insert(NumberRecord, RECORD_COLUMNS, records)
         fastinsert.insert(PersonPurpose, ("person", "purpose", "notified_on"), purposes)

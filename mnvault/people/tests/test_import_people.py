@@ -21,6 +21,7 @@ from mnvault.people.tests.helpers import (
     counts,
     import_entries,
     person,
+    rejected,
     write_excel_cp932,
     write_lines,
     write_people,
@@ -402,6 +403,66 @@ def test_imported_people_are_notified_every_purpose_of_the_company_by_default(
         Purpose.SOCIAL_INSURANCE,
     }
     assert reveal(personas, "E001", Purpose.SOCIAL_INSURANCE) == number
+
+
+def test_without_purposes_each_kind_of_person_is_notified_only_the_purposes_of_its_kind(
+    personas, make_number, tmp_path
+):
+    """A payee never gets an employee's purposes, nor an employee a payment record's (domain
+    R11); a dependent only the declaration's and health insurance's (R23)."""
+    from mnvault.companies.models import CompanyPurpose
+
+    for extra in (Purpose.EMPLOYMENT_INSURANCE, Purpose.FEE_PAYMENT_RECORDS):
+        CompanyPurpose.objects.create(company=personas.company, purpose=extra)
+    path = write_people(
+        tmp_path / "p.csv",
+        [
+            person(employee_code="E001", number=make_number()),
+            person(
+                kind="dependent",
+                given_name="花子",
+                dependent_of="E001",
+                relationship="妻",
+                number=make_number(),
+            ),
+            person(kind="payee", family_name="鈴木", number=make_number()),
+        ],
+    )
+
+    import_people(path, acting_user=personas.handler, company=personas.company)
+
+    def notified(kind: str) -> set[str]:
+        found = Person.objects.get(company=personas.company, kind=kind)
+        return set(found.purposes.values_list("purpose", flat=True))
+
+    assert notified(PersonKind.EMPLOYEE) == {
+        Purpose.WITHHOLDING,
+        Purpose.SOCIAL_INSURANCE,
+        Purpose.EMPLOYMENT_INSURANCE,
+    }
+    assert notified(PersonKind.DEPENDENT) == {Purpose.WITHHOLDING, Purpose.SOCIAL_INSURANCE}
+    assert notified(PersonKind.PAYEE) == {Purpose.FEE_PAYMENT_RECORDS}
+
+
+def test_a_number_of_a_kind_the_company_notifies_no_purpose_for_is_refused(
+    personas, make_number, tmp_path
+):
+    """The test company notifies only employees' purposes: a payee's number has nothing it
+    could be kept for, and nothing of the file is stored."""
+    path = write_people(
+        tmp_path / "p.csv",
+        [
+            person(employee_code="E001", number=make_number()),
+            person(kind="payee", family_name="鈴木", number=make_number()),
+        ],
+    )
+
+    problem = rejected(path, acting_user=personas.handler, company=personas.company)
+
+    assert problem.report.errors == [
+        (3, "会社が公表している利用目的に、この区分の人に合うものがありません。")
+    ]
+    assert counts() == NOTHING
 
 
 def test_a_number_imported_for_one_purpose_cannot_be_revealed_for_another(
