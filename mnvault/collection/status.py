@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mnvault.collection.models import Invitation, Submission, SubmissionStatus
-from mnvault.vault.models import NumberRecord, NumberStatus
+from mnvault.vault.models import NumberRecord, NumberStatus, VerificationChannel
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -25,6 +25,9 @@ class CollectionStatus(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
     SENT_BACK = "sent_back", _("Sent back")
     APPROVED = "approved", _("Approved")
+    # A number that came in by import: stored, but no identity check was done or recorded
+    # here (domain R24), so it must not read as approved.
+    IMPORTED = "imported", _("Entered by import (identity not checked here)")
     EXPIRED = "expired", _("Invitation expired")
 
 
@@ -42,6 +45,7 @@ def with_collection_status(
     stored = NumberRecord.objects.filter(person=OuterRef("pk"), status=NumberStatus.ACTIVE)
     people = people.annotate(
         has_number=Exists(stored),
+        _imported=Exists(stored.filter(channel=VerificationChannel.IMPORT)),
         _inv_expires=Subquery(latest.values("expires_at")[:1]),
         _inv_revoked=Subquery(latest.values("revoked_at")[:1]),
         _inv_used=Subquery(latest.values("used_at")[:1]),
@@ -51,6 +55,7 @@ def with_collection_status(
     now = timezone.now()
     return people.annotate(
         collection_status=Case(
+            When(_imported=True, then=Value(CollectionStatus.IMPORTED)),
             When(has_number=True, then=Value(CollectionStatus.APPROVED)),
             When(_sub_status=SubmissionStatus.SUBMITTED, then=Value(CollectionStatus.SUBMITTED)),
             When(

@@ -175,6 +175,28 @@ def test_an_email_that_would_hold_a_number_is_not_sent(make_number):
     assert not mail.outbox
 
 
+def test_an_imported_number_shows_as_imported_not_approved(
+    signed_in, personas, make_number, tmp_path
+):
+    """No identity check was done or recorded for a number from a CSV (domain R24): it must
+    not read as approved, on the dashboard or the people list."""
+    from mnvault.collection.status import status_counts
+    from mnvault.people.csv_import import import_people
+    from mnvault.people.tests.helpers import person, write_people
+    from mnvault.vault.models import NumberRecord, VerificationChannel
+
+    path = write_people(tmp_path / "p.csv", [person(employee_code="E9", number=make_number())])
+    import_people(path, acting_user=personas.handler, company=personas.company)
+    imported = Person.objects.get(employee_code="E9")
+
+    assert NumberRecord.objects.get(person=imported).channel == VerificationChannel.IMPORT
+    assert status_of(imported) == CollectionStatus.IMPORTED
+    counts = status_counts(Person.objects.filter(company=personas.company))
+    assert (counts[CollectionStatus.IMPORTED], counts[CollectionStatus.APPROVED]) == (1, 0)
+    people = signed_in(personas.staff).get(f"/c/{personas.company.pk}/people/?collection=imported")
+    assert 'data-status="imported">取込みで登録 (本人確認は未実施)' in people.content.decode()
+
+
 def test_expired_invitation_shows_as_expired(personas, invited, invitee):
     Invitation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert status_of(invitee) == CollectionStatus.EXPIRED
