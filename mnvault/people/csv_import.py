@@ -14,6 +14,7 @@ import csv
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -279,6 +280,7 @@ class PeopleImporter:
         self.report.rows += len(parsed)
         self._check_codes(parsed)
         self._resolve_employees(parsed)
+        self._check_same_people(parsed)
         self._check_numbers(parsed)
         ready, refused = _Batch(), set()
         for line, row in parsed:
@@ -335,6 +337,35 @@ class PeopleImporter:
                 )
             if person.kind == PersonKind.EMPLOYEE and person.employee_code:
                 in_batch.setdefault(person.employee_code, (line, person))
+
+    def _check_same_people(self, parsed: list[tuple[int, csv_rows.ParsedRow]]) -> None:
+        """People without an employee code (payees, dependents, and employees without one)
+        are the same person when kind, name, birth date and (for a dependent) employee agree:
+        one already stored, or on an earlier line, is reported, never added twice."""
+        first = self._first_lines("same", parsed, lambda r: _identity(r.person))
+        stored = self._stored_identities([row.person for _, row in parsed])
+        for line, row in parsed:
+            key = _identity(row.person)
+            if not key:
+                continue
+            if first[key] != line:
+                row.errors.append(
+                    gettext("The same person (name, birth date, kind) is on line %(line)d.")
+                    % {"line": first[key]}
+                )
+            elif key in stored:
+                row.errors.append(
+                    gettext("This person is already registered (same name, birth date, kind).")
+                )
+
+    def _stored_identities(self, people: list[csv_rows.PersonDraft]) -> set[bytes]:
+        families = {p.family_name for p in people if _identity(p)}
+        if not families:
+            return set()
+        candidates = Person.objects.filter(
+            company=self.company, employee_code="", family_name__in=families
+        ).values_list("kind", "family_name", "given_name", "birth_date", "employee__employee_code")
+        return {_identity_key(*fields) for fields in candidates.iterator()}
 
     def _check_codes(self, parsed: list[tuple[int, csv_rows.ParsedRow]]) -> None:
         codes = {row.person.employee_code for _, row in parsed if row.person.employee_code}
@@ -401,6 +432,24 @@ class PeopleImporter:
 
 
 PERSON_FIELDS = [f for f in Person._meta.concrete_fields if not f.primary_key]
+
+
+def _identity(person: csv_rows.PersonDraft) -> bytes:
+    """Who a person without an employee code is, as a short key (b"" for one with a code):
+    kind, name, birth date and, for a dependent, the employee's code (how the file names it)."""
+    if person.employee_code:
+        return b""
+    employee = person.employee.employee_code if person.employee is not None else ""
+    return _identity_key(
+        person.kind, person.family_name, person.given_name, person.birth_date, employee
+    )
+
+
+def _identity_key(
+    kind: str, family_name: str, given_name: str, born: date | None, employee_code: str | None
+) -> bytes:
+    parts = (kind, family_name, given_name, born.isoformat() if born else "", employee_code or "")
+    return hashlib.sha256("\x1f".join(parts).encode()).digest()
 
 
 def insert_people(people: list[csv_rows.PersonDraft]) -> None:

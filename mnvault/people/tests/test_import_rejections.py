@@ -270,6 +270,77 @@ def test_an_employee_code_already_stored_in_the_company_is_refused(personas, tmp
     assert counts()["people"] == 2
 
 
+def test_importing_the_same_file_twice_adds_no_payee_or_dependent_twice(
+    personas, make_number, tmp_path
+):
+    """People without an employee code are matched by kind, name, birth date and employee:
+    a second import of the same file reports every one of them and adds nobody."""
+    rows = [
+        person(employee_code="E001", birth_date="1980-01-01"),
+        person(
+            kind="dependent",
+            given_name="花子",
+            birth_date="2015-05-05",
+            dependent_of="E001",
+            relationship="子",
+        ),
+        person(kind="payee", family_name="鈴木", given_name="一郎", birth_date="1970-02-02"),
+        person(kind="payee", family_name="鈴木", given_name="二郎"),
+    ]
+    path = write_people(tmp_path / "same.csv", rows)
+    import_people(path, acting_user=personas.handler, company=personas.company)
+    before = counts()
+
+    error = rejected(path, acting_user=personas.handler, company=personas.company)
+
+    assert error.report.errors == [
+        (2, "この社員番号は登録済みです。"),
+        (3, "この人は登録済みです (氏名・生年月日・区分が同じ)。"),
+        (4, "この人は登録済みです (氏名・生年月日・区分が同じ)。"),
+        (5, "この人は登録済みです (氏名・生年月日・区分が同じ)。"),
+    ]
+    assert counts() == before
+
+
+def test_the_same_payee_twice_in_one_file_is_reported_with_its_first_line(
+    personas, make_number, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(csv_import, "BATCH", 2)  # the first line is in an earlier batch
+    path = write_people(
+        tmp_path / "twice.csv",
+        [
+            person(kind="payee", family_name="鈴木", birth_date="1970-02-02"),
+            person(employee_code="E001"),
+            person(kind="payee", family_name="鈴木", birth_date="1970-02-02"),
+        ],
+    )
+
+    error = rejected(path, acting_user=personas.handler, company=personas.company)
+
+    assert error.report.errors == [(4, "同じ人 (氏名・生年月日・区分) が2行目にあります。")]
+    assert counts() == NOTHING
+
+
+def test_namesakes_who_differ_in_birth_date_kind_or_employee_are_different_people(
+    personas, tmp_path
+):
+    path = write_people(
+        tmp_path / "namesakes.csv",
+        [
+            person(employee_code="E001"),
+            person(employee_code="E002", given_name="次郎"),
+            person(kind="payee", birth_date="1970-02-02"),
+            person(kind="payee", birth_date="1971-03-03"),
+            person(kind="dependent", dependent_of="E001", relationship="子"),
+            person(kind="dependent", dependent_of="E002", relationship="子"),
+        ],
+    )
+
+    report = import_people(path, acting_user=personas.handler, company=personas.company)
+
+    assert (report.people, report.errors) == (6, [])
+
+
 # --- dependents -------------------------------------------------------------------------------
 
 
