@@ -11,6 +11,7 @@ from datetime import date, datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mnvault.domain import numbers
 from mnvault.people.models import Person, PersonKind, Relationship, new_key_ref
@@ -68,6 +69,21 @@ _RELATIONSHIPS = {
 }
 
 
+# How a message names a column that is not a field of a person (the others by the field's own
+# name): in the user's language, as the headings of their spreadsheet do, never a code.
+_LABELS = {
+    "kind": gettext_lazy("Kind"),
+    "dependent_of": gettext_lazy("Employee code of the supporting employee"),
+    "relationship": gettext_lazy("Relationship"),
+    "number": gettext_lazy("Individual number"),
+}
+
+
+def column_label(name: str) -> str:
+    label = _LABELS.get(name) or Person._meta.get_field(name).verbose_name  # type: ignore[union-attr]
+    return str(label)
+
+
 class RowError(ValueError):
     pass
 
@@ -114,7 +130,9 @@ def parse_date(text: str) -> date:
         year, month, day = (int(part) for part in value.split("-"))
         return date(year, month, day)
     except ValueError:
-        raise RowError(_("Dates are written YYYY-MM-DD.")) from None
+        raise RowError(
+            _("Not a date: write year, month and day, such as 1988-07-07 or 1988/7/7.")
+        ) from None
 
 
 class PersonDraft:
@@ -205,17 +223,17 @@ def parse_row(values: list[str], positions: dict[str, int], company_id: int) -> 
         value = unicodedata.normalize("NFKC", get(name)) if "kana" not in name else get(name)
         limit = _MAX_LENGTHS[name]
         if limit is not None and len(value) > limit:
-            row.errors.append(_("%(column)s: too long.") % {"column": name})
+            row.errors.append(_("%(column)s: too long.") % {"column": column_label(name)})
         setattr(person, name, value)
     for name in REQUIRED:
         if not getattr(person, name):
-            row.errors.append(_("%(column)s: required.") % {"column": name})
+            row.errors.append(_("%(column)s: required.") % {"column": column_label(name)})
     for name in DATE_COLUMNS:
         if text := get(name):
             try:
                 setattr(person, name, parse_date(text))
             except RowError as error:
-                row.errors.append(f"{name}: {error}")
+                row.errors.append(f"{column_label(name)}: {error}")
     if relationship := get("relationship"):
         person.relationship = _RELATIONSHIPS.get(_heading_key(relationship), "")
         if not person.relationship:
@@ -224,7 +242,9 @@ def parse_row(values: list[str], positions: dict[str, int], company_id: int) -> 
         try:
             validate_email(email)
         except ValidationError:
-            row.errors.append(_("email: not a valid e-mail address."))
+            row.errors.append(
+                _("%(column)s: not a valid e-mail address.") % {"column": column_label("email")}
+            )
         person.email = email[:254]
     row.dependent_of = unicodedata.normalize("NFKC", get("dependent_of"))
     row.number = get("number")
@@ -235,7 +255,7 @@ def parse_row(values: list[str], positions: dict[str, int], company_id: int) -> 
                     "%(column)s: this looks like an individual number; it belongs in the "
                     "number column."
                 )
-                % {"column": name}
+                % {"column": column_label(name)}
             )
     return row
 
@@ -245,5 +265,10 @@ def check_person(person: PersonDraft) -> list[str]:
     try:
         person.clean()
     except ValidationError as error:
-        return [f"{name}: {'; '.join(messages)}" for name, messages in error.message_dict.items()]
+        return [
+            f"{column_label(name)}: {'; '.join(messages)}"
+            if name != "__all__"
+            else "; ".join(messages)
+            for name, messages in error.message_dict.items()
+        ]
     return []

@@ -451,7 +451,7 @@ def test_import_people_all_or_nothing_with_line_numbers(with_demo, tmp_path):
     lines = {int(n) for n in re.findall(r"^line (\d+): ", rejected.err, re.M)}
     assert lines == {3, 4, 5, 6, 7, 8}, rejected.err
     assert re.search(r"^line 3: .*チェックディジット", rejected.err, re.M)
-    assert re.search(r"^line 4: family_name", rejected.err, re.M)
+    assert re.search(r"^line 4: 姓: 必須です", rejected.err, re.M)
     assert re.search(r"^line 6: .*2行目と重複", rejected.err, re.M)
     assert re.search(r"^line 7: .*登録済み", rejected.err, re.M)
     assert "何も登録していません" in rejected.err

@@ -120,7 +120,7 @@ def test_the_command_lists_every_error_with_its_line_and_stores_nothing(
     assert [line.split(":")[0] for line in lines] == ["line 3", "line 4", "line 5"]
     assert "チェックディジット" in lines[0]
     assert "2行目と重複" in lines[1]
-    assert "hire_date" in lines[2]
+    assert "入社日: 日付ではありません" in lines[2]
     assert str(run.error) == "3件のエラーのため、何も登録していません。"
     assert counts() == NOTHING
     assert [e.outcome for e in import_entries()] == ["failed"]

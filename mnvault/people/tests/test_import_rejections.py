@@ -4,6 +4,8 @@ written, and no message repeats a number of the file."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.utils import translation
 
@@ -87,10 +89,10 @@ def test_it_reports_every_bad_row_with_its_line_and_stores_nothing(personas, mak
         4: "12桁",
         5: "個人番号が2行目と重複",
         6: "社員番号が2行目と重複",
-        7: "birth_date",
+        7: "生年月日: 日付ではありません",
         8: "退職日が入社日より前です",
         9: "区分が不明です",
-        10: "given_name: 必須です",
+        10: "名: 必須です",
         11: "この社員番号の従業員がいません",
         12: "続柄が不明です",
         13: "数字だけ",
@@ -149,7 +151,7 @@ def test_several_kinds_of_errors_in_a_shift_jis_file_are_all_reported(
     assert "チェックディジット" in found[3][0]
     assert "12桁" in found[4][0]
     assert "2行目と重複" in found[5][0]
-    assert "YYYY-MM-DD" in found[6][0]
+    assert "1988/7/7 のように年・月・日で書いてください" in found[6][0]
     assert counts() == NOTHING
     assert_no_number_in(messages_of(error), [first, second, wrong_check_digit(second)])
 
@@ -173,7 +175,7 @@ def test_the_errors_are_in_english_for_an_english_user(personas, make_number, tm
         (3, "The employee code duplicates line 2."),
         (3, "The number duplicates line 2."),
         (4, "Unknown kind (employee, dependent or payee)."),
-        (4, "birth_date: Dates are written YYYY-MM-DD."),
+        (4, "Birth date: Not a date: write year, month and day, such as 1988-07-07 or 1988/7/7."),
     ]
     assert summary == "Nothing was stored: 4 errors."
     assert_no_number_in(messages_of(error), [number])
@@ -437,10 +439,14 @@ def test_an_empty_file_is_refused(personas, tmp_path, content):
     assert [e.outcome for e in import_entries()] == ["failed"]
 
 
+NOT_A_DATE = "日付ではありません。1988-07-07 や 1988/7/7 のように年・月・日で書いてください。"
+
+
 @pytest.mark.parametrize(
     "written", ["2024-13-01", "2023-02-29", "2024-04", "令和6年4月1日", "01/04/2024", "tomorrow"]
 )
 def test_a_bad_date_is_reported_with_its_column_and_line(personas, tmp_path, written):
+    """The column by its label in the user's language, and the forms a date may take."""
     path = write_people(
         tmp_path / "dates.csv",
         [person(employee_code="E001"), person(employee_code="E002", hire_date=written)],
@@ -448,8 +454,17 @@ def test_a_bad_date_is_reported_with_its_column_and_line(personas, tmp_path, wri
 
     error = rejected(path, acting_user=personas.handler, company=personas.company)
 
-    assert error.report.errors == [(3, "hire_date: 日付は YYYY-MM-DD の形で書いてください。")]
+    assert error.report.errors == [(3, f"入社日: {NOT_A_DATE}")]
     assert counts() == NOTHING
+
+
+@pytest.mark.parametrize("written", ["1988-07-07", "1988/7/7", "1988.7.7", "１９８８／７／７"])
+def test_the_date_forms_the_message_offers_are_accepted(personas, tmp_path, written):
+    path = write_people(tmp_path / "d.csv", [person(employee_code="E1", birth_date=written)])
+
+    import_people(path, acting_user=personas.handler, company=personas.company)
+
+    assert Person.objects.get(employee_code="E1").birth_date == date(1988, 7, 7)
 
 
 def test_a_contract_that_ends_before_it_starts_is_refused(personas, tmp_path):
