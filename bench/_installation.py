@@ -40,6 +40,7 @@ def environment(data_dir: Path) -> dict[str, str]:
         MNVAULT_DATA_DIR=str(data_dir),
         DJANGO_SETTINGS_MODULE="mnvault.settings",
         MNVAULT_LOG_LEVEL="WARNING",
+        MNVAULT_LANGUAGE="en",  # the scripts read the command line's English output
     )
     return env
 

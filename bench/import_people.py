@@ -252,7 +252,7 @@ def measure(size: int, csv_path: Path, root: Path) -> dict[str, dict]:
     prepared, _run = _worker(["--worker", "prepare", "--data-dir", str(cli_dir)], env, cli_dir)
     command = inst.cli("import", "people", str(csv_path), "--company", str(prepared["company_id"]))
     run = inst.run_measured([*command, "--user", inst.HANDLER], env, cli_dir)
-    if run.returncode != 0 or f"imported {size} people" not in run.stdout:
+    if run.returncode != 0 or f"Imported {size} people" not in run.stdout:
         raise SystemExit(f"CLI import failed ({run.returncode}):\n{run.stderr[-4000:]}")
     figures["CLI"] = {"seconds": run.seconds, "cpu": run.cpu_seconds, "rss": run.max_rss_mb}
     return figures

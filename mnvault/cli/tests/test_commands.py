@@ -430,7 +430,7 @@ def test_import_people_all_or_nothing_with_line_numbers(with_demo, tmp_path):
         ],
     )
     imported = import_file(installation, demo, good_csv)
-    assert "imported 4 people, 4 numbers" in imported.out
+    assert "4人と個人番号4件を取り込みました" in imported.out
 
     new = numbers.generate_fake(rng)
     bad_digit = new[:-1] + str((int(new[-1]) + 1) % 10)
@@ -448,12 +448,12 @@ def test_import_people_all_or_nothing_with_line_numbers(with_demo, tmp_path):
     )
     rejected = import_file(installation, demo, bad_csv, expect=None)
     assert rejected.returncode != 0, rejected.describe()
-    lines = {int(n) for n in re.findall(r"^line (\d+): ", rejected.err, re.M)}
+    lines = {int(n) for n in re.findall(r"^(\d+)行目: ", rejected.err, re.M)}
     assert lines == {3, 4, 5, 6, 7, 8}, rejected.err
-    assert re.search(r"^line 3: .*チェックディジット", rejected.err, re.M)
-    assert re.search(r"^line 4: 姓: 必須です", rejected.err, re.M)
-    assert re.search(r"^line 6: .*2行目と重複", rejected.err, re.M)
-    assert re.search(r"^line 7: .*登録済み", rejected.err, re.M)
+    assert re.search(r"^3行目: .*チェックディジット", rejected.err, re.M)
+    assert re.search(r"^4行目: 姓: 必須です", rejected.err, re.M)
+    assert re.search(r"^6行目: .*2行目と重複", rejected.err, re.M)
+    assert re.search(r"^7行目: .*登録済み", rejected.err, re.M)
     assert "何も登録していません" in rejected.err
     assert "Traceback" not in rejected.err
     for number in (new, bad_digit, good[0]):
@@ -462,7 +462,7 @@ def test_import_people_all_or_nothing_with_line_numbers(with_demo, tmp_path):
     # Nothing of the rejected file was kept: its one good row imports on its own.
     alone = write_csv(tmp_path / "alone.csv", [["B1", "佐藤", "美咲", "サトウ", "ミサキ", "", new]])
     again = import_file(installation, demo, alone)
-    assert "imported 1 people, 1 numbers" in again.out
+    assert "1人と個人番号1件を取り込みました" in again.out
     installation.run("audit", "verify")
 
 
@@ -477,7 +477,7 @@ def test_import_dependent_of_an_employee_on_an_earlier_line(with_demo, tmp_path)
     )
     result = import_file(installation, demo, path, expect=None)
     assert result.returncode == 0, result.describe()
-    assert "imported 2 people" in result.out
+    assert "2人と個人番号" in result.out
 
 
 def test_import_by_someone_who_is_not_a_handler_is_refused(with_demo, tmp_path):

@@ -381,12 +381,12 @@ def scenario(tmp_path_factory) -> Scenario:
     good_rows, csv_numbers = _good_rows(rng)
     good = write_csv(outside / "good.csv", good_rows, HEADER)
     imported = installation.run("import", "people", str(good), *target)
-    assert "imported 12 people, 11 numbers" in imported.out, imported.describe()
+    assert "12人と個人番号11件を取り込みました" in imported.out, imported.describe()
 
     bad_rows, rejected_numbers = _bad_rows(rng, sorted(csv_numbers)[0])
     bad = write_csv(outside / "bad.csv", bad_rows, HEADER)
     refused = installation.run("import", "people", str(bad), *target, expect=1)
-    lines = {int(n) for n in re.findall(r"^line (\d+): ", refused.err, re.M)}
+    lines = {int(n) for n in re.findall(r"^(\d+)行目: ", refused.err, re.M)}
     assert lines == {2, 3, 4, 6, 7, 8, 9, 10, 11}, refused.describe()
 
     before = outside / "revealed-before-rotation.json"

@@ -1,15 +1,17 @@
 """``mnvault import people FILE.csv --company … --user …``: the same importer from the command
-line — a summary on success; on rejection every error as "line N: …" on stderr, a CommandError,
+line — a summary on success; on rejection every error as "N行目: …" on stderr, a CommandError,
 and nothing stored."""
 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from mnvault.audit.models import AuditCheckpoint, AuditEntry
 from mnvault.companies.purposes import Purpose
@@ -69,7 +71,7 @@ def test_the_command_imports_a_shift_jis_file_and_says_how_many(personas, make_n
     run = run_import(path, personas.company, "handler")
 
     assert run.error is None, run.err
-    assert "imported 2 people, 2 numbers (cp932)" in run.out
+    assert "2人と個人番号2件を取り込みました (cp932)。" in run.out
     imported = Person.objects.get(employee_code="E1")
     assert (
         reveal_number(acting_user=personas.handler, person=imported, purpose="withholding")
@@ -95,7 +97,7 @@ def test_the_command_finds_the_company_by_name(personas, tmp_path):
         stderr=io.StringIO(),
     )
 
-    assert "imported 1 people" in out.getvalue()
+    assert "1人と個人番号0件を取り込みました" in out.getvalue()
     assert Person.objects.get(employee_code="E001").company == personas.company
 
 
@@ -117,7 +119,7 @@ def test_the_command_lists_every_error_with_its_line_and_stores_nothing(
 
     assert run.error is not None
     lines = run.err.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["line 3", "line 4", "line 5"]
+    assert [line.split(":")[0] for line in lines] == ["3行目", "4行目", "5行目"]
     assert "チェックディジット" in lines[0]
     assert "2行目と重複" in lines[1]
     assert "入社日: 日付ではありません" in lines[2]
@@ -137,8 +139,8 @@ def test_the_command_says_how_many_errors_it_did_not_list(personas, tmp_path, mo
 
     run = run_import(path, personas.company, "handler")
 
-    assert run.err.splitlines()[-1] == "... 3 more errors"
-    assert run.err.count("line ") == 2
+    assert run.err.splitlines()[-1] == "… ほか3件のエラー"
+    assert run.err.count("行目: ") == 2
 
 
 def test_the_command_reports_a_file_in_the_wrong_encoding(personas, tmp_path):
@@ -148,7 +150,7 @@ def test_the_command_reports_a_file_in_the_wrong_encoding(personas, tmp_path):
     run = run_import(path, personas.company, "handler")
 
     assert run.error is not None
-    assert run.err.startswith("line 0: ")
+    assert run.err.startswith("0行目: ")
     assert "UTF-8 でも Shift_JIS (CP932) でもありません" in run.err
     assert counts() == NOTHING
 
@@ -233,3 +235,17 @@ def test_the_command_signs_the_audit_head_after_an_import(personas, tmp_path):
 
     last = AuditEntry.objects.latest("seq")
     assert AuditCheckpoint.objects.filter(seq=last.seq, entry_hash=last.entry_hash).exists()
+
+
+def test_the_command_speaks_one_language_english_when_asked(personas, make_number, tmp_path):
+    good = write_people(tmp_path / "g.csv", [person(employee_code="E1", number=make_number())])
+    bad = write_people(tmp_path / "b.csv", [person(employee_code="E2", hire_date="tomorrow")])
+
+    with translation.override("en"):
+        imported = run_import(good, personas.company, "handler")
+        refused = run_import(bad, personas.company, "handler")
+
+    assert "Imported 1 people and 1 numbers (utf-8-sig)." in imported.out
+    assert refused.err.startswith("line 2: Hire date: Not a date")
+    for text in (imported.out, refused.err):
+        assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text), text

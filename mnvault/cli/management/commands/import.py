@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from tqdm import tqdm
 
 from mnvault.accounts.models import User
@@ -40,7 +41,10 @@ class Command(BaseCommand):
         people.add_argument(
             "--purposes",
             default="",
-            help=_("purposes notified to the people (default: all of the company's)"),
+            help=_(
+                "purposes notified to the people (default: the company's purposes that fit "
+                "each person's kind)"
+            ),
         )
 
     def handle(self, *args, file: Path, company: str, user: str, purposes: str, **options):
@@ -65,16 +69,22 @@ class Command(BaseCommand):
                 ).run(file)
         except ImportRejected as rejected:
             for line, message in rejected.report.errors:
-                self.stderr.write(f"line {line}: {message}")
+                self.stderr.write(
+                    _("line %(line)d: %(message)s") % {"line": line, "message": message}
+                )
             hidden = rejected.report.error_count - len(rejected.report.errors)
             if hidden:
-                self.stderr.write(f"... {hidden} more errors")
+                self.stderr.write(
+                    ngettext("… and %(count)d more error", "… and %(count)d more errors", hidden)
+                    % {"count": hidden}
+                )
             raise CommandError(str(rejected)) from None
         except VaultError as error:
             raise CommandError(str(error)) from None
         write_checkpoint()
         self.stdout.write(
             self.style.SUCCESS(
-                f"imported {report.people} people, {report.numbers} numbers ({report.encoding})"
+                _("Imported %(people)d people and %(numbers)d numbers (%(encoding)s).")
+                % {"people": report.people, "numbers": report.numbers, "encoding": report.encoding}
             )
         )
