@@ -61,7 +61,7 @@ def test_a_failed_checkpoint_is_recorded_and_the_loop_carries_on(entry, monkeypa
         if outcome is not None:
             raise outcome
 
-    monkeypatch.setattr(serve, "write_checkpoint", flaky)
+    monkeypatch.setattr(serve, "sign_and_witness", flaky)
     serve._checkpoint_loop(Rounds(1), 300.0)
     health = heartbeat.health(heartbeat.CHECKPOINTS)
     assert (health.problem, health.error) == ("failed", "OSError")
@@ -72,6 +72,6 @@ def test_a_failed_checkpoint_is_recorded_and_the_loop_carries_on(entry, monkeypa
 
 def test_the_loop_runs_a_round_per_interval(entry, monkeypatch):
     rounds: list[int] = []
-    monkeypatch.setattr(serve, "write_checkpoint", lambda: rounds.append(1))
+    monkeypatch.setattr(serve, "sign_and_witness", lambda: rounds.append(1))
     serve._checkpoint_loop(Rounds(3), 300.0)
     assert len(rounds) == 3

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from mnvault.accounts.models import User
 from mnvault.accounts.services import create_installation_admin
-from mnvault.audit.checkpoints import write_checkpoint
+from mnvault.audit.witness import sign_and_witness
 from mnvault.cli import setup
 from mnvault.collection.document_files import max_document_bytes
 from mnvault.paths import write_private_file
@@ -30,9 +30,10 @@ INITIAL_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 - a file name
 
 
 def _checkpoint_loop(stop: threading.Event, interval: float) -> None:
-    """Sign the audit head at start and then periodically, so a rewritten table is caught
-    (docs/architecture.md, "Audit log"). Each round is recorded (``scheduler.heartbeat``): a
-    loop that fails or falls behind makes ``/healthz`` answer 503 and the dashboard warn."""
+    """Sign the audit head at start and then periodically, so a rewritten table is caught,
+    and copy it to the witness file if one is set (docs/architecture.md, "Audit log"). Each
+    round is recorded (``scheduler.heartbeat``): a loop that fails or falls behind makes
+    ``/healthz`` answer 503 and the dashboard warn."""
     every = timedelta(seconds=interval)
     while True:
         try:
@@ -46,7 +47,7 @@ def _checkpoint_loop(stop: threading.Event, interval: float) -> None:
             close_old_connections()
     while True:
         try:
-            heartbeat.run(heartbeat.CHECKPOINTS, write_checkpoint)
+            heartbeat.run(heartbeat.CHECKPOINTS, sign_and_witness)
         except Exception as error:  # not even the failure could be recorded
             log.error("audit checkpoint not recorded: %s", error_name(error))
         finally:
