@@ -166,6 +166,7 @@ REASONS: dict[str, Promise] = {
     "timeout": _("Session expired"),
     # The log and imports.
     "chain_broken": _("The hash chain is broken"),
+    "export_failed": _("The export could not be written"),
     "invalid_file": _("The file has errors"),
 }
 
