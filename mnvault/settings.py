@@ -193,6 +193,13 @@ X_FRAME_OPTIONS = "DENY"
 MNVAULT_CHECKPOINT_FILE = Path(
     os.environ.get("MNVAULT_CHECKPOINT_FILE", DATA_DIR / "audit-checkpoints.jsonl")
 )
+# A second copy of each checkpoint, on storage the server cannot rewrite (a share, another
+# disk, write-once media): off unless set (mnvault.audit.witness).
+MNVAULT_CHECKPOINT_WITNESS_FILE = (
+    Path(os.environ["MNVAULT_CHECKPOINT_WITNESS_FILE"])
+    if os.environ.get("MNVAULT_CHECKPOINT_WITNESS_FILE")
+    else None
+)
 MNVAULT_KEY_FILE = Path(os.environ.get("MNVAULT_KEY_FILE", DATA_DIR / "mnvault.key"))
 
 # E-mail (invitations, reminders, one-time codes) through the office's SMTP server.

@@ -90,6 +90,7 @@ class Action(models.TextChoices):
     KEYS_ROTATE_DONE = "keys.rotate.done", _("Key rotation finished")
     AUDIT_EXPORT = "audit.export", _("Audit log exported")
     AUDIT_VERIFY = "audit.verify", _("Audit chain verified")
+    AUDIT_WITNESS = "audit.witness", _("Signed checkpoint e-mailed to witnesses")
     DEMO_CREATE = "demo.create", _("Demonstration data created")
 
 
@@ -166,6 +167,8 @@ REASONS: dict[str, Promise] = {
     "timeout": _("Session expired"),
     # The log and imports.
     "chain_broken": _("The hash chain is broken"),
+    "export_failed": _("The export could not be written"),
+    "no_recipients": _("No responsible manager or auditor has an e-mail address"),
     "invalid_file": _("The file has errors"),
 }
 

@@ -30,6 +30,15 @@ HELP_WORDS = {"help", "--help", "-h"}
 NEEDS_INIT = {"serve", "scheduler", "createadmin", "demo", "import", "audit", "keys", "networks"}
 
 
+def _needs_init(args: list[str]) -> bool:
+    """Whether the command needs an installation here. Verifying an exported audit log does
+    not: it is an auditor's check on another machine, against the key they were given."""
+    if args[0] not in NEEDS_INIT or "--help" in args or "-h" in args:
+        return False
+    exported = any(arg == "--export" or arg.startswith("--export=") for arg in args)
+    return not (args[:2] == ["audit", "verify"] and exported)
+
+
 def _fail(message: str, code: int) -> None:
     sys.stderr.write(message + "\n")
     sys.exit(code)
@@ -106,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
             _refuse(topic)
     elif args[0] not in COMMANDS:
         _refuse(args[0])
-    if args[0] in NEEDS_INIT and "--help" not in args and "-h" not in args:
+    if _needs_init(args):
         _prepare(args[0])
     from django.core.management import execute_from_command_line
     from django.utils.translation import gettext as _

@@ -25,4 +25,7 @@ JOBS: tuple[Job, ...] = (
         "mnvault.collection.reminders.send_due_reminders",
         timedelta(hours=1),
     ),
+    # The latest signed checkpoint of the audit log e-mailed to each company's responsible
+    # managers and auditors: witnesses outside the server.
+    Job("audit.witness", "mnvault.oversight.witness.send_witness_digests", timedelta(days=1)),
 )

@@ -52,3 +52,23 @@ class JobState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.last_outcome or '-'} ({self.runs} runs)"
+
+
+class Heartbeat(models.Model):
+    """A loop that runs in every server process rather than under the lease — the audit log's
+    checkpoints, signed by each ``mnvault serve`` — and must never stop unnoticed: when it
+    started, last tried, last succeeded and last failed (exception class only, as for jobs),
+    and how often it means to run. ``/healthz`` and the dashboard read it
+    (``scheduler.heartbeat``)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    every = models.DurationField()
+    started_at = models.DateTimeField()  # the last start of a loop, in any process
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)  # exception class name only
+
+    def __str__(self) -> str:
+        ok, failed = self.last_success_at or "-", self.last_failure_at or "-"
+        return f"{self.name}: ok {ok}, failed {failed}"

@@ -400,6 +400,8 @@ def scenario(tmp_path_factory) -> Scenario:
     after = outside / "revealed-after-rotation.json"
     revealed_after, out_after = _reveal(installation, after, demo.company_name)
     installation.run("audit", "verify")
+    installation.run("audit", "export", "--to", str(installation.data / "audit-export.jsonl"))
+    installation.run("audit", "public-key")
 
     return Scenario(
         installation=installation,
@@ -459,6 +461,7 @@ def test_everything_was_captured(scenario):
         "file keystore.sqlite3",
         "file mnvault.key",
         "file audit-checkpoints.jsonl",
+        "file audit-export.jsonl",
     } <= names
 
 

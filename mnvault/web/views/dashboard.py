@@ -18,6 +18,7 @@ from mnvault.companies.models import Company
 from mnvault.domain.roles import Capability as C
 from mnvault.domain.roles import can
 from mnvault.people.models import Person, PersonKind
+from mnvault.scheduler import heartbeat
 from mnvault.vault.models import NumberRecord, NumberStatus
 from mnvault.web.company import CompanyRequest, company_page
 
@@ -45,6 +46,7 @@ def dashboard(request: CompanyRequest) -> HttpResponse:
     by_kind = dict(
         Person.objects.filter(company=company).values_list("kind").annotate(n=Count("pk"))
     )
+    audits = can(request.roles, C.AUDIT_READ)
     stored = NumberRecord.objects.filter(company=company, status=NumberStatus.ACTIVE).count()
     total = sum(by_kind.values())
     context = {
@@ -52,7 +54,9 @@ def dashboard(request: CompanyRequest) -> HttpResponse:
         "total": total,
         "stored": stored,
         "missing": total - stored,
-        "refusals": _recent_refusals(request) if can(request.roles, C.AUDIT_READ) else None,
+        "refusals": _recent_refusals(request) if audits else None,
+        # Checkpoints that stopped leave the log unprovable: those who audit must know.
+        "checkpoints": heartbeat.health(heartbeat.CHECKPOINTS) if audits else None,
         "collection": _collection(company),
         "to_review": review.queue(company).count()
         if can(request.roles, C.COLLECTION_REVIEW)

@@ -7,15 +7,27 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from mnvault.scheduler import heartbeat
+
 
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
-    """200 when both databases answer; 503 otherwise, with no detail an outsider could use."""
+    """200 when both databases answer and the audit log's checkpoints are being signed; 503
+    otherwise, with a one-line reason and no detail an outsider could use. Checkpoints that
+    fail or fall behind make the server degraded rather than let the log's proof stop
+    silently (docs/architecture.md, "Audit log")."""
     try:
         for alias in ("default", "keys"):
             with connections[alias].cursor() as cursor:
                 cursor.execute("SELECT 1")
+        checkpoints = heartbeat.health(heartbeat.CHECKPOINTS)
     except Exception:
         return HttpResponse("unavailable\n", status=503, content_type="text/plain")
+    if not checkpoints.ok:
+        return HttpResponse(
+            f"degraded: audit checkpoints {checkpoints.problem}\n",
+            status=503,
+            content_type="text/plain",
+        )
     return HttpResponse("ok\n", content_type="text/plain")

@@ -8,6 +8,7 @@ import os
 import secrets
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -17,27 +18,42 @@ from django.utils.translation import gettext as _
 
 from mnvault.accounts.models import User
 from mnvault.accounts.services import create_installation_admin
-from mnvault.audit.checkpoints import write_checkpoint
+from mnvault.audit.witness import sign_and_witness
 from mnvault.cli import setup
 from mnvault.collection.document_files import max_document_bytes
 from mnvault.paths import write_private_file
-from mnvault.scheduler import jobs
-from mnvault.scheduler.runner import SchedulerLoop
+from mnvault.scheduler import heartbeat, jobs
+from mnvault.scheduler.runner import SchedulerLoop, error_name
 
 log = logging.getLogger("mnvault.serve")
 INITIAL_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 - a file name
 
 
 def _checkpoint_loop(stop: threading.Event, interval: float) -> None:
-    """Sign the audit head periodically, so a rewritten table is caught (docs/architecture.md,
-    "Audit log")."""
-    while not stop.wait(interval):
+    """Sign the audit head at start and then periodically, so a rewritten table is caught,
+    and copy it to the witness file if one is set (docs/architecture.md, "Audit log"). Each
+    round is recorded (``scheduler.heartbeat``): a loop that fails or falls behind makes
+    ``/healthz`` answer 503 and the dashboard warn."""
+    every = timedelta(seconds=interval)
+    while True:
         try:
-            write_checkpoint()
-        except Exception:
-            log.exception("audit checkpoint failed")
+            heartbeat.started(heartbeat.CHECKPOINTS, every=every)
+            break
+        except Exception as error:  # the database away at start: try again later
+            log.error("audit checkpoint loop: %s", error_name(error))
+            if stop.wait(interval):
+                return
         finally:
             close_old_connections()
+    while True:
+        try:
+            heartbeat.run(heartbeat.CHECKPOINTS, sign_and_witness)
+        except Exception as error:  # not even the failure could be recorded
+            log.error("audit checkpoint not recorded: %s", error_name(error))
+        finally:
+            close_old_connections()
+        if stop.wait(interval):
+            return
 
 
 def body_options() -> dict:
