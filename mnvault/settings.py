@@ -163,6 +163,9 @@ LOGIN_URL = "web:login"
 OTP_TOTP_ISSUER = "mnvault"
 MNVAULT_LOCKOUT_FAILURES = int(os.environ.get("MNVAULT_LOCKOUT_FAILURES", "5"))
 MNVAULT_LOCKOUT_MINUTES = int(os.environ.get("MNVAULT_LOCKOUT_MINUTES", "15"))
+# Failed sign-ins from one address, whatever the user names, within MNVAULT_LOCKOUT_MINUTES
+# before the address is throttled (accounts.signin: password spraying).
+MNVAULT_SIGNIN_ADDRESS_FAILURES = int(os.environ.get("MNVAULT_SIGNIN_ADDRESS_FAILURES", "20"))
 # Idle timeout: short for users who can reveal numbers (issue 3: 15 minutes by default).
 MNVAULT_IDLE_MINUTES_REVEAL = float(os.environ.get("MNVAULT_IDLE_MINUTES_REVEAL", "15"))
 MNVAULT_IDLE_MINUTES = float(os.environ.get("MNVAULT_IDLE_MINUTES", "60"))

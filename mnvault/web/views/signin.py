@@ -39,6 +39,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     notices = {
         "expired": _("Your session expired after a period of inactivity. Please sign in again."),
         "locked": signin.locked_message(),
+        "throttled": signin.throttled_message(),
     }
     notice = next((text for key, text in notices.items() if request.GET.get(key) == "1"), "")
     return render(request, "web/sign_in.html", {"form": form, "notice": notice})
@@ -54,10 +55,10 @@ def code(request: AuthenticatedRequest) -> HttpResponse:
         if device is not None:
             django_otp.login(request, device)
             return redirect("web:home")
-        request.user.refresh_from_db(fields=["locked_until"])
-        if request.user.locked_until is not None:  # too many wrong codes
+        why = signin.shut_out(request, request.user)
+        if why:  # too many wrong codes: locked, or held back from this address
             logout(request)
-            return redirect(f"{reverse('web:login')}?locked=1")
+            return redirect(f"{reverse('web:login')}?{why}=1")
         form.add_error("code", _("Wrong code."))
     return render(request, "web/code.html", {"form": form})
 
