@@ -170,6 +170,10 @@ MNVAULT_SIGNIN_ADDRESS_FAILURES = int(os.environ.get("MNVAULT_SIGNIN_ADDRESS_FAI
 MNVAULT_IDLE_MINUTES_REVEAL = float(os.environ.get("MNVAULT_IDLE_MINUTES_REVEAL", "15"))
 MNVAULT_IDLE_MINUTES = float(os.environ.get("MNVAULT_IDLE_MINUTES", "60"))
 MNVAULT_REVEAL_SECONDS = 30  # how long a revealed number stays on screen
+# Numbers shown (reveals, and each person of an export) in the last hour: per user or API
+# client, and per company (vault.access; 0 for no limit).
+MNVAULT_REVEALS_PER_HOUR = int(os.environ.get("MNVAULT_REVEALS_PER_HOUR", "60"))
+MNVAULT_COMPANY_REVEALS_PER_HOUR = int(os.environ.get("MNVAULT_COMPANY_REVEALS_PER_HOUR", "600"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

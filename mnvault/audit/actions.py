@@ -104,6 +104,8 @@ REASONS: dict[str, Promise] = {
     "no_purpose": _("No purpose was given"),
     "purpose_not_notified_by_company": _("The company does not notify this purpose"),
     "purpose_not_notified_to_person": _("This purpose was not notified to the person"),
+    "reveal_rate": _("Too many numbers shown to the user in one hour"),
+    "company_reveal_rate": _("Too many numbers shown in the company in one hour"),
     "refused": _("Not allowed"),
     # Errors of the vault.
     "vault_error": _("Error in the vault"),
