@@ -170,6 +170,9 @@ MNVAULT_SIGNIN_ADDRESS_FAILURES = int(os.environ.get("MNVAULT_SIGNIN_ADDRESS_FAI
 MNVAULT_IDLE_MINUTES_REVEAL = float(os.environ.get("MNVAULT_IDLE_MINUTES_REVEAL", "15"))
 MNVAULT_IDLE_MINUTES = float(os.environ.get("MNVAULT_IDLE_MINUTES", "60"))
 MNVAULT_REVEAL_SECONDS = 30  # how long a revealed number stays on screen
+# Revealing or exporting a number, or granting or revoking a role, needs the password or a
+# code given within this many minutes ("sudo mode"; web.reauth).
+MNVAULT_REAUTH_MINUTES = float(os.environ.get("MNVAULT_REAUTH_MINUTES", "10"))
 # Numbers shown (reveals, and each person of an export) in the last hour: per user or API
 # client, and per company (vault.access; 0 for no limit).
 MNVAULT_REVEALS_PER_HOUR = int(os.environ.get("MNVAULT_REVEALS_PER_HOUR", "60"))

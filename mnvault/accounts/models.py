@@ -98,6 +98,7 @@ class SignInOutcome(models.TextChoices):
     BAD_CODE = "bad_code", _("Wrong two-factor code")
     VERIFIED = "verified", _("Two-factor code accepted")
     RECOVERY_CODE = "recovery_code", _("Recovery code used")
+    REAUTHENTICATED = "reauthenticated", _("Identity confirmed again")
     ENROLLED = "enrolled", _("Two-factor authentication set up")
     LOGOUT = "logout", _("Signed out")
     TIMEOUT = "timeout", _("Session expired")

@@ -288,16 +288,7 @@ def check_code(request: HttpRequest, user: User, code: str) -> Device | None:
     if throttled(user.get_username(), client_address(request), user):
         record(request, SignInOutcome.THROTTLED, user=user)
         return None
-    code = "".join(code.split())
-    with transaction.atomic():  # the devices are locked while checked (django-otp throttling)
-        device = next(
-            (
-                d
-                for d in devices_for_user(user, confirmed=True, for_verify=True)
-                if d.verify_token(code)
-            ),
-            None,
-        )
+    device = _device_accepting(user, code)
     if device is not None:
         recovery = isinstance(device, StaticDevice)
         outcome = SignInOutcome.RECOVERY_CODE if recovery else SignInOutcome.VERIFIED
@@ -307,6 +298,39 @@ def check_code(request: HttpRequest, user: User, code: str) -> Device | None:
     record(request, SignInOutcome.BAD_CODE, user=user)
     _failed(request, user)
     return None
+
+
+def _device_accepting(user: User, code: str) -> Device | None:
+    code = "".join(code.split())
+    with transaction.atomic():  # the devices are locked while checked (django-otp throttling)
+        return next(
+            (
+                d
+                for d in devices_for_user(user, confirmed=True, for_verify=True)
+                if d.verify_token(code)
+            ),
+            None,
+        )
+
+
+def reauthenticate(request: HttpRequest, user: User, *, password: str = "", code: str = "") -> bool:
+    """A signed-in user confirms who they are again ("sudo mode") with their password or a
+    one-time code (TOTP or recovery code). Recorded in the login history either way; a
+    failure counts like a failed sign-in (towards the lock-out or the throttle)."""
+    if _locked(user):
+        record(request, SignInOutcome.LOCKED, user=user)
+        return False
+    if throttled(user.get_username(), client_address(request), user):
+        record(request, SignInOutcome.THROTTLED, user=user)
+        return False
+    accepted = _device_accepting(user, code) is not None if code else user.check_password(password)
+    if accepted:
+        record(request, SignInOutcome.REAUTHENTICATED, user=user)
+        _reset_failures(user)
+        return True
+    record(request, SignInOutcome.BAD_CODE if code else SignInOutcome.BAD_PASSWORD, user=user)
+    _failed(request, user)
+    return False
 
 
 def start_enrolment(user: User) -> TOTPDevice:

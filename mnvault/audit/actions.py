@@ -105,6 +105,7 @@ REASONS: dict[str, Promise] = {
     "purpose_not_notified_by_company": _("The company does not notify this purpose"),
     "purpose_not_notified_to_person": _("This purpose was not notified to the person"),
     "reveal_rate": _("Too many numbers shown to the user in one hour"),
+    "reauthenticate": _("The user's sign-in was too old: confirmation needed"),
     "company_reveal_rate": _("Too many numbers shown in the company in one hour"),
     "refused": _("Not allowed"),
     # Errors of the vault.

@@ -46,6 +46,8 @@ NEEDS_PURPOSE = frozenset({Operation.REVEAL, Operation.EXPORT})
 RATE_LIMITED = frozenset({Operation.REVEAL, Operation.EXPORT})
 SHOWN = (Action.NUMBER_REVEAL, Action.NUMBER_EXPORT)
 RATE_WINDOW = timedelta(hours=1)
+# Operations a user at a screen does only shortly after giving their password or a code.
+NEEDS_RECENT_SIGN_IN = frozenset({Operation.REVEAL, Operation.EXPORT})
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,11 @@ def decide(
         not m.person_kinds or person.kind in m.person_kinds for m in granting
     ):
         return _refuse("scope", _("This kind of person is outside your scope."))
+    if operation in NEEDS_RECENT_SIGN_IN and not recently_authenticated(actor):
+        return _refuse(
+            "reauthenticate",
+            _("Confirm who you are with your password or a code, then try again."),
+        )
     if operation in NEEDS_PURPOSE:
         decision = _decide_purpose(company, person, purpose)
         if not decision.allowed:
@@ -124,6 +131,16 @@ def kinds_in_scope(actor: Actor, company: Company, operation: str) -> frozenset[
                 return None
             kinds.update(membership.person_kinds)
     return frozenset(kinds)
+
+
+def recently_authenticated(actor: Actor) -> bool:
+    """Whether a user at a screen gave their password or a code within the last
+    ``MNVAULT_REAUTH_MINUTES`` ("sudo mode"). An actor without a sign-in session (the command
+    line, the scheduler) has no time to check; the pages always give one."""
+    if actor.authenticated_at is None:
+        return True
+    fresh_for = timedelta(minutes=float(settings.MNVAULT_REAUTH_MINUTES))
+    return timezone.now() - actor.authenticated_at <= fresh_for
 
 
 def _decide_rate(actor: Actor, company: Company, amount: int) -> Decision:
