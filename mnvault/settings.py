@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "mnvault.web.middleware.limit_parameters",
     "mnvault.web.middleware.idle_timeout",
     "mnvault.web.middleware.require_two_factor",
     "mnvault.web.middleware.allowed_networks",

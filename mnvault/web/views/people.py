@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
 PAGE_SIZE = 50
+MAX_QUERY = 100  # characters of a people search: longer than any name or employee code
 
 
 class _Listed(CollectionAnnotations):
@@ -52,6 +53,12 @@ class _Listed(CollectionAnnotations):
 def people_list(request: CompanyRequest) -> HttpResponse:
     people = Person.objects.filter(company=request.company)
     query = request.GET.get("q", "").strip()
+    if len(query) > MAX_QUERY:
+        messages.error(
+            request,
+            _("The search text is too long: at most %(max)d characters.") % {"max": MAX_QUERY},
+        )
+        return redirect("web:people", request.company.pk)
     if query and numbers.holds_number(query):
         # Searching by number would make the number a search key (domain R12). Refused, and
         # sent on to a clean address so the number stays neither in the page nor in the
@@ -146,6 +153,8 @@ def person_reveal(request: CompanyRequest, person_id: int) -> HttpResponse:
     session whose sign-in is too old confirms it first (web.reauth)."""
     person = _person(request, person_id)
     purpose = request.POST.get("purpose", "")
+    if purpose not in Purpose.values:  # not a purpose at all: the vault refuses it as none
+        purpose = ""
     try:
         number = reveal_number(
             acting_user=session_actor(request),
