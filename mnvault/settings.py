@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "mnvault.web.middleware.limit_parameters",
     "mnvault.web.middleware.idle_timeout",
     "mnvault.web.middleware.require_two_factor",
     "mnvault.web.middleware.allowed_networks",
@@ -163,10 +164,20 @@ LOGIN_URL = "web:login"
 OTP_TOTP_ISSUER = "mnvault"
 MNVAULT_LOCKOUT_FAILURES = int(os.environ.get("MNVAULT_LOCKOUT_FAILURES", "5"))
 MNVAULT_LOCKOUT_MINUTES = int(os.environ.get("MNVAULT_LOCKOUT_MINUTES", "15"))
+# Failed sign-ins from one address, whatever the user names, within MNVAULT_LOCKOUT_MINUTES
+# before the address is throttled (accounts.signin: password spraying).
+MNVAULT_SIGNIN_ADDRESS_FAILURES = int(os.environ.get("MNVAULT_SIGNIN_ADDRESS_FAILURES", "20"))
 # Idle timeout: short for users who can reveal numbers (issue 3: 15 minutes by default).
 MNVAULT_IDLE_MINUTES_REVEAL = float(os.environ.get("MNVAULT_IDLE_MINUTES_REVEAL", "15"))
 MNVAULT_IDLE_MINUTES = float(os.environ.get("MNVAULT_IDLE_MINUTES", "60"))
 MNVAULT_REVEAL_SECONDS = 30  # how long a revealed number stays on screen
+# Revealing or exporting a number, or granting or revoking a role, needs the password or a
+# code given within this many minutes ("sudo mode"; web.reauth).
+MNVAULT_REAUTH_MINUTES = float(os.environ.get("MNVAULT_REAUTH_MINUTES", "10"))
+# Numbers shown (reveals, and each person of an export) in the last hour: per user or API
+# client, and per company (vault.access; 0 for no limit).
+MNVAULT_REVEALS_PER_HOUR = int(os.environ.get("MNVAULT_REVEALS_PER_HOUR", "60"))
+MNVAULT_COMPANY_REVEALS_PER_HOUR = int(os.environ.get("MNVAULT_COMPANY_REVEALS_PER_HOUR", "600"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -94,9 +94,11 @@ class SignInOutcome(models.TextChoices):
     OK = "ok", _("Signed in")
     BAD_PASSWORD = "bad_password", _("Wrong user name or password")
     LOCKED = "locked", _("Account locked")
+    THROTTLED = "throttled", _("Held back: too many failures from this source")
     BAD_CODE = "bad_code", _("Wrong two-factor code")
     VERIFIED = "verified", _("Two-factor code accepted")
     RECOVERY_CODE = "recovery_code", _("Recovery code used")
+    REAUTHENTICATED = "reauthenticated", _("Identity confirmed again")
     ENROLLED = "enrolled", _("Two-factor authentication set up")
     LOGOUT = "logout", _("Signed out")
     TIMEOUT = "timeout", _("Session expired")
@@ -117,6 +119,11 @@ class LoginEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
+        # The sign-in throttle counts recent failures per address and per name typed.
+        indexes = [
+            models.Index(fields=["client_address", "at"], name="loginevent_address_at"),
+            models.Index(fields=["username", "at"], name="loginevent_username_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.username} {self.outcome}"

@@ -78,6 +78,7 @@ class Action(models.TextChoices):
     AUTH_BAD_PASSWORD = "auth.bad_password", _("Sign-in: wrong password")
     AUTH_BAD_CODE = "auth.bad_code", _("Sign-in: wrong two-factor code")
     AUTH_LOCKED = "auth.locked", _("Sign-in: account locked")
+    AUTH_THROTTLED = "auth.throttled", _("Sign-in: held back, too many failures from the source")
     AUTH_TIMEOUT = "auth.timeout", _("Session expired")
     AUTH_ENROLLED = "auth.enrolled", _("Two-factor phone set up")
     AUTH_PASSWORD_CHANGED = "auth.password_changed", _("Password changed")
@@ -104,6 +105,9 @@ REASONS: dict[str, Promise] = {
     "no_purpose": _("No purpose was given"),
     "purpose_not_notified_by_company": _("The company does not notify this purpose"),
     "purpose_not_notified_to_person": _("This purpose was not notified to the person"),
+    "reveal_rate": _("Too many numbers shown to the user in one hour"),
+    "reauthenticate": _("The user's sign-in was too old: confirmation needed"),
+    "company_reveal_rate": _("Too many numbers shown in the company in one hour"),
     "refused": _("Not allowed"),
     # Errors of the vault.
     "vault_error": _("Error in the vault"),
@@ -164,6 +168,7 @@ REASONS: dict[str, Promise] = {
     "bad_password": _("Wrong user name or password"),
     "bad_code": _("Wrong two-factor code"),
     "locked": _("Account locked"),
+    "throttled": _("Too many failures from this source"),
     "timeout": _("Session expired"),
     # The log and imports.
     "chain_broken": _("The hash chain is broken"),

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from mnvault.accounts.models import ApiClient, User
 
 
@@ -19,10 +21,19 @@ class Actor:
     id: int | None
     label: str
     user: User | None = field(default=None, repr=False, compare=False)
+    # When a user at a screen last proved who they are (password or code); None for those
+    # with no sign-in session (the command line, the scheduler). Not written to the log.
+    authenticated_at: datetime | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(kind="user", id=user.pk, label=user.get_username(), user=user)
+    def of(cls, user: User, *, authenticated_at: datetime | None = None) -> Actor:
+        return cls(
+            kind="user",
+            id=user.pk,
+            label=user.get_username(),
+            user=user,
+            authenticated_at=authenticated_at,
+        )
 
     @classmethod
     def of_api_client(cls, client: ApiClient) -> Actor:

@@ -36,6 +36,13 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["seq"]
+        # The vault's hourly limits count recent reveals and exports per actor and per company.
+        indexes = [
+            models.Index(fields=["actor_id", "action", "created_at"], name="audit_actor_action_at"),
+            models.Index(
+                fields=["company_id", "action", "created_at"], name="audit_company_action_at"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.outcome}"

@@ -2,20 +2,26 @@
 
 Only handlers (事務取扱担当者) and responsible managers (事務取扱責任者) reach numbers — not the
 company admin, not the installation admin, not an auditor. A reveal or export also needs a
-purpose that the company notifies and that was notified to that person.
+purpose that the company notifies and that was notified to that person, stays within the
+hourly limits of numbers shown (per actor and per company), and, for a user at a screen,
+a sign-in or confirmation of who they are that is recent enough.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from django.db import models
+from django.conf import settings
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mnvault.accounts.models import ApiClient, Membership
+from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
+from mnvault.audit.models import AuditEntry, Outcome
 from mnvault.companies.models import Company
 from mnvault.domain.roles import Capability, can
 from mnvault.people.models import Person, PersonPurpose
@@ -36,6 +42,12 @@ class Operation(models.TextChoices):
 
 
 NEEDS_PURPOSE = frozenset({Operation.REVEAL, Operation.EXPORT})
+# Operations that put a number in front of someone: counted against the hourly limits.
+RATE_LIMITED = frozenset({Operation.REVEAL, Operation.EXPORT})
+SHOWN = (Action.NUMBER_REVEAL, Action.NUMBER_EXPORT)
+RATE_WINDOW = timedelta(hours=1)
+# Operations a user at a screen does only shortly after giving their password or a code.
+NEEDS_RECENT_SIGN_IN = frozenset({Operation.REVEAL, Operation.EXPORT})
 
 
 @dataclass(frozen=True)
@@ -77,9 +89,12 @@ def decide(
     *,
     person: Person | None = None,
     purpose: str = "",
+    amount: int = 1,
 ) -> Decision:
-    """Whether ``actor`` may perform ``operation``; pure apart from reading memberships and
-    purposes, so callers can audit the refusal before they raise."""
+    """Whether ``actor`` may perform ``operation``; pure apart from reading memberships,
+    purposes and the recent audit entries, so callers can audit the refusal before they raise.
+    ``amount`` is how many numbers a reveal or export would show (0: already counted, for the
+    further people of one export)."""
     if person is not None and person.company_id != company.pk:
         return _refuse("other_company", _("The person belongs to another company."))
     granting = [m for m in active_memberships(actor, company) if can([m.role], operation)]
@@ -92,8 +107,17 @@ def decide(
         not m.person_kinds or person.kind in m.person_kinds for m in granting
     ):
         return _refuse("scope", _("This kind of person is outside your scope."))
+    if operation in NEEDS_RECENT_SIGN_IN and not recently_authenticated(actor):
+        return _refuse(
+            "reauthenticate",
+            _("Confirm who you are with your password or a code, then try again."),
+        )
     if operation in NEEDS_PURPOSE:
-        return _decide_purpose(company, person, purpose)
+        decision = _decide_purpose(company, person, purpose)
+        if not decision.allowed:
+            return decision
+    if operation in RATE_LIMITED and amount:
+        return _decide_rate(actor, company, amount)
     return ALLOW
 
 
@@ -107,6 +131,57 @@ def kinds_in_scope(actor: Actor, company: Company, operation: str) -> frozenset[
                 return None
             kinds.update(membership.person_kinds)
     return frozenset(kinds)
+
+
+def recently_authenticated(actor: Actor) -> bool:
+    """Whether a user at a screen gave their password or a code within the last
+    ``MNVAULT_REAUTH_MINUTES`` ("sudo mode"). An actor without a sign-in session (the command
+    line, the scheduler) has no time to check; the pages always give one."""
+    if actor.authenticated_at is None:
+        return True
+    fresh_for = timedelta(minutes=float(settings.MNVAULT_REAUTH_MINUTES))
+    return timezone.now() - actor.authenticated_at <= fresh_for
+
+
+def _decide_rate(actor: Actor, company: Company, amount: int) -> Decision:
+    """At most ``MNVAULT_REVEALS_PER_HOUR`` numbers shown to one actor and
+    ``MNVAULT_COMPANY_REVEALS_PER_HOUR`` in one company in the last hour (0: no limit), counted
+    from the audit log — the record of every number shown, which no other counter could
+    contradict (its indexes on actor or company, action and time keep the count cheap).
+
+    Inside the vault's transaction the actor's role rows are locked first, so one user's
+    concurrent reveals are counted one after the other on PostgreSQL (SQLite serialises every
+    writer anyway); the company's count may be passed by as many reveals as run at once."""
+    if transaction.get_connection().in_atomic_block and actor.kind == "user" and actor.id:
+        list(
+            Membership.objects.select_for_update()
+            .filter(user_id=actor.id, company=company, revoked_at__isnull=True)
+            .values_list("pk", flat=True)
+        )
+    shown = AuditEntry.objects.filter(
+        action__in=SHOWN, outcome=Outcome.OK, created_at__gte=timezone.now() - RATE_WINDOW
+    )
+    per_actor = int(settings.MNVAULT_REVEALS_PER_HOUR)
+    if per_actor and actor.id is not None:
+        mine = shown.filter(actor_kind=actor.kind, actor_id=actor.id).count()
+        if mine + amount > per_actor:
+            return _refuse(
+                "reveal_rate",
+                _(
+                    "You have been shown as many numbers as allowed in one hour. "
+                    "Try again later, or ask the responsible manager."
+                ),
+            )
+    per_company = int(settings.MNVAULT_COMPANY_REVEALS_PER_HOUR)
+    if per_company and shown.filter(company_id=company.pk).count() + amount > per_company:
+        return _refuse(
+            "company_reveal_rate",
+            _(
+                "The company has been shown as many numbers as allowed in one hour. "
+                "Try again later."
+            ),
+        )
+    return ALLOW
 
 
 def _decide_purpose(company: Company, person: Person | None, purpose: str) -> Decision:

@@ -287,10 +287,16 @@ def decide_audit_act(
             # Decisions rest on the people as stored now, never on a caller's stale object.
             fresh = Person.objects.get(pk=person.pk) if person is not None else None
             others = [Person.objects.get(pk=p.pk) if p.pk is not None else p for p in also_for]
-            decision = decide(actor, company, operation, person=fresh, purpose=purpose)
+            # The numbers the act would show are counted once, against the hourly limits.
+            amount = max(1, len(others))
+            decision = decide(
+                actor, company, operation, person=fresh, purpose=purpose, amount=amount
+            )
             refused_for = person_id
             for other in others if decision.allowed else ():
-                decision = decide(actor, company, operation, person=other, purpose=purpose)
+                decision = decide(
+                    actor, company, operation, person=other, purpose=purpose, amount=0
+                )
                 if not decision.allowed:
                     refused_for = other.pk if other.pk is not None else person_id
                     break

@@ -15,6 +15,7 @@ from mnvault.companies.models import IDLE_MINUTES_MAX
 from mnvault.companies.networks import normalise_network
 from mnvault.companies.purposes import Purpose
 from mnvault.people.models import PersonKind
+from mnvault.web.forms import PASSWORD_MAX
 from mnvault.web.safe_forms import SafeForm
 
 
@@ -47,6 +48,7 @@ class NewUserForm(SafeForm):
     password = forms.CharField(
         label=_("First password"),
         strip=False,
+        max_length=PASSWORD_MAX,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 

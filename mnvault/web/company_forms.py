@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mnvault.companies.purposes import Purpose
+from mnvault.web.forms import PASSWORD_MAX
 from mnvault.web.safe_forms import SafeForm
 
 
@@ -19,7 +20,11 @@ class NewCompanyForm(SafeForm):
         choices=Purpose.choices,
         widget=forms.CheckboxSelectMultiple,
     )
-    manager_username = forms.CharField(label=_("User name of its responsible manager"))
+    manager_username = forms.CharField(
+        label=_("User name of its responsible manager"), max_length=150
+    )
     manager_password = forms.CharField(
-        label=_("Their first password"), widget=forms.PasswordInput(render_value=False)
+        label=_("Their first password"),
+        max_length=PASSWORD_MAX,
+        widget=forms.PasswordInput(render_value=False),
     )

@@ -1,5 +1,5 @@
-"""Request middleware of the staff pages: security headers, idle timeout, second factor,
-allowed networks."""
+"""Request middleware of the staff pages: security headers, limits on what a request may
+carry, idle timeout, second factor, allowed networks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import cast
 from urllib.parse import urlencode
 
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
 from django.utils.cache import patch_cache_control
@@ -76,6 +76,35 @@ def security_headers(get_response: Handler) -> Handler:
             # Personal data must not stay in the cache of a shared office PC.
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+    return middleware
+
+
+# Characters of one query parameter or form field, name or value. Well above every field's
+# own limit (the longest, a password, takes 1,024), well below what the database or the
+# search could choke on: SQLite refuses a LIKE pattern over 50,000 bytes (a 100,000-character
+# people search was a 500), PostgreSQL a string holding NUL.
+MAX_PARAMETER = 2048
+
+
+def _unfit(parameters: QueryDict) -> bool:
+    return any(
+        len(key) > MAX_PARAMETER
+        or "\x00" in key
+        or any(len(value) > MAX_PARAMETER or "\x00" in value for value in values)
+        for key, values in parameters.lists()
+    )
+
+
+def limit_parameters(get_response: Handler) -> Handler:
+    """A request whose query parameters or form fields are too long, or hold a NUL character,
+    gets a 400 page saying so before any view or query sees it. Each form still limits its
+    own fields (max_length), with an error on the field."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if _unfit(request.GET) or (request.method == "POST" and _unfit(request.POST)):
+            return render(request, "400.html", {"too_long": True}, status=400)
+        return get_response(request)
 
     return middleware
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/code", signin.code, name="code"),
     path("account/two-factor", signin.enrol, name="enrol"),
     path("account/recovery-codes", signin.recovery_codes, name="recovery_codes"),
+    path("account/confirm", signin.confirm, name="reauth"),
     path("logout", signin.sign_out, name="logout"),
     path("account/password", account.password_change, name="password_change"),
     path("companies/new", companies.company_new, name="company_new"),

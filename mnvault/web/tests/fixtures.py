@@ -49,16 +49,22 @@ def page(browser, live_server) -> Iterator:
 
 def verified_client(user):
     """A test client signed in as ``user`` with a confirmed second factor, as after the code
-    page. Each call makes a new client, so a test can hold several users at once."""
+    page (so the sign-in is fresh: no confirmation before a reveal). Each call makes a new
+    client, so a test can hold several users at once."""
+    import time
+
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from mnvault.web.reauth import AUTHENTICATED_AT
 
     client = Client()
     client.force_login(user)
     device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", confirmed=True)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[AUTHENTICATED_AT] = time.time()
     session.save()
     return client
 

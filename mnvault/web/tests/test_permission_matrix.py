@@ -62,6 +62,9 @@ MATRIX = {
                                "POST": (302, 200, 200, 200, 200, 200, 200, 200, 200)},
     "web:enrol":              {"GET":  (302, 200, 200, 200, 200, 200, 200, 200, 200),
                                "POST": (302, 200, 200, 200, 200, 200, 200, 200, 200)},
+    # Confirming one's identity again before a reveal or a role change (an empty form: 200).
+    "web:reauth":             {"GET":  (302, 200, 200, 200, 200, 200, 200, 200, 200),
+                               "POST": (302, 200, 200, 200, 200, 200, 200, 200, 200)},
     # Shown once after enrolment; otherwise back to the home page.
     "web:recovery_codes":     {"GET":  (302, 302, 302, 302, 302, 302, 302, 302, 302)},
     "web:logout":             {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),

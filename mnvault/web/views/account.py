@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mnvault.accounts import signin
+from mnvault.web import reauth
 from mnvault.web.company import AuthenticatedRequest
 
 
@@ -22,5 +23,6 @@ def password_change(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = signin.change_password(request, form)
         update_session_auth_hash(request, user)  # stay signed in with the new password
+        reauth.mark_authenticated(request)  # the old password was just given
         return redirect("web:home")
     return render(request, "web/password_change.html", {"form": form})

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -35,12 +36,17 @@ from mnvault.domain.roles import can
 from mnvault.people.models import PersonKind
 from mnvault.web.admin_forms import GrantRoleForm, NetworkForm, NewUserForm, SettingsForm
 from mnvault.web.company import CompanyRequest, company_page
+from mnvault.web.reauth import reauthenticated
 
 GRANT, NEW = "grant", "new"  # form prefixes: two forms with a user name on one page
 
 
 def _client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
+
+
+def _users_url(request: CompanyRequest, *args: object, **kwargs: object) -> str:
+    return reverse("web:users", args=[request.company.pk])
 
 
 # Users and roles ------------------------------------------------------------------------------
@@ -89,6 +95,7 @@ def _render_users(
 
 @require_POST
 @company_page(capability=C.USERS_VIEW)
+@reauthenticated(back=_users_url)
 def user_grant(request: CompanyRequest) -> HttpResponse:
     form = GrantRoleForm(request.POST, prefix=GRANT)
     if not form.is_valid():
@@ -110,6 +117,7 @@ def user_grant(request: CompanyRequest) -> HttpResponse:
 
 @require_POST
 @company_page(capability=C.USERS_VIEW)
+@reauthenticated(back=_users_url)
 def user_revoke(request: CompanyRequest, membership_id: int) -> HttpResponse:
     membership = get_object_or_404(
         Membership, pk=membership_id, company=request.company, revoked_at__isnull=True

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -34,12 +35,14 @@ from mnvault.vault.models import NumberRecord, NumberStatus, VerificationChannel
 from mnvault.vault.services import Verification, reveal_number, store_number
 from mnvault.web.company import CompanyRequest, company_page
 from mnvault.web.people_forms import NumberEntryForm, PersonForm
+from mnvault.web.reauth import reauthenticated, session_actor, to_confirmation
 
 if TYPE_CHECKING:
     from django.core.paginator import Page
     from django_stubs_ext import WithAnnotations
 
 PAGE_SIZE = 50
+MAX_QUERY = 100  # characters of a people search: longer than any name or employee code
 
 
 class _Listed(CollectionAnnotations):
@@ -50,6 +53,12 @@ class _Listed(CollectionAnnotations):
 def people_list(request: CompanyRequest) -> HttpResponse:
     people = Person.objects.filter(company=request.company)
     query = request.GET.get("q", "").strip()
+    if len(query) > MAX_QUERY:
+        messages.error(
+            request,
+            _("The search text is too long: at most %(max)d characters.") % {"max": MAX_QUERY},
+        )
+        return redirect("web:people", request.company.pk)
     if query and numbers.holds_number(query):
         # Searching by number would make the number a search key (domain R12). Refused, and
         # sent on to a clean address so the number stays neither in the page nor in the
@@ -129,24 +138,36 @@ def _render_person(request: CompanyRequest, person: Person, error: str = "") -> 
     return render(request, "web/person_detail.html", context, status=403 if error else 200)
 
 
+def _person_url(request: CompanyRequest, person_id: int) -> str:
+    return reverse("web:person", args=[request.company.pk, person_id])
+
+
 @never_cache
 @require_POST
 @sensitive_variables("number")
 @company_page()
+@reauthenticated(back=_person_url)
 def person_reveal(request: CompanyRequest, person_id: int) -> HttpResponse:
     """The number, for the purpose chosen, on a page that returns to the masked view after
-    30 seconds (a meta refresh: no script needed). Refusals are audited by the vault."""
+    30 seconds (a meta refresh: no script needed). Refusals are audited by the vault; a
+    session whose sign-in is too old confirms it first (web.reauth)."""
     person = _person(request, person_id)
     purpose = request.POST.get("purpose", "")
+    if purpose not in Purpose.values:  # not a purpose at all: the vault refuses it as none
+        purpose = ""
     try:
         number = reveal_number(
-            acting_user=request.user,
+            acting_user=session_actor(request),
             person=person,
             purpose=purpose,
             client_address=request.META.get("REMOTE_ADDR", ""),
         )
-    except VaultError as refused:  # Refused or failed: audited by the vault either way
+    except Refused as refused:
+        if refused.code == "reauthenticate":  # went stale since the check above; audited
+            return to_confirmation(request, _person_url(request, person_id))
         return _render_person(request, person, error=str(refused))
+    except VaultError as failed:  # audited by the vault
+        return _render_person(request, person, error=str(failed))
     context = {
         "person": person,
         "number": numbers.format_grouped(number),

@@ -27,7 +27,7 @@ from mnvault.web.views.registration import (
 
 def _remove(request: HttpRequest, flow: Flow, remover) -> bool:
     value = request.POST.get("remove", "")
-    if request.method != "POST" or not value.isdigit():
+    if request.method != "POST" or not (value.isascii() and value.isdigit()):
         return False
     remover(int(value))
     return True

@@ -6,6 +6,7 @@ import base64
 
 import django_otp
 import segno
+from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -18,8 +19,9 @@ from django.views.decorators.http import require_POST
 
 from mnvault.accounts import signin
 from mnvault.accounts.models import SignInOutcome
+from mnvault.web import reauth
 from mnvault.web.company import AuthenticatedRequest
-from mnvault.web.forms import CodeForm, SignInForm
+from mnvault.web.forms import CodeForm, ReauthForm, SignInForm
 
 RECOVERY_SESSION_KEY = "mnvault_recovery_codes"
 
@@ -34,11 +36,13 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         )
         if attempt.user is not None:
             login(request, attempt.user)
+            reauth.mark_authenticated(request)
             return redirect("web:home")
         form.add_error(None, attempt.error)
     notices = {
         "expired": _("Your session expired after a period of inactivity. Please sign in again."),
         "locked": signin.locked_message(),
+        "throttled": signin.throttled_message(),
     }
     notice = next((text for key, text in notices.items() if request.GET.get(key) == "1"), "")
     return render(request, "web/sign_in.html", {"form": form, "notice": notice})
@@ -53,11 +57,12 @@ def code(request: AuthenticatedRequest) -> HttpResponse:
         device = signin.check_code(request, request.user, form.cleaned_data["code"])
         if device is not None:
             django_otp.login(request, device)
+            reauth.mark_authenticated(request)
             return redirect("web:home")
-        request.user.refresh_from_db(fields=["locked_until"])
-        if request.user.locked_until is not None:  # too many wrong codes
+        why = signin.shut_out(request, request.user)
+        if why:  # too many wrong codes: locked, or held back from this address
             logout(request)
-            return redirect(f"{reverse('web:login')}?locked=1")
+            return redirect(f"{reverse('web:login')}?{why}=1")
         form.add_error("code", _("Wrong code."))
     return render(request, "web/code.html", {"form": form})
 
@@ -79,6 +84,7 @@ def enrol(request: AuthenticatedRequest) -> HttpResponse:
         )
         if codes is not None:
             django_otp.login(request, signin.totp_device(request.user))
+            reauth.mark_authenticated(request)
             request.session[RECOVERY_SESSION_KEY] = codes
             return redirect("web:recovery_codes")
         form.add_error("code", _("Wrong code: check the time on your phone and try again."))
@@ -91,6 +97,33 @@ def enrol(request: AuthenticatedRequest) -> HttpResponse:
         "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
     }
     return render(request, "web/enrol.html", context)
+
+
+@never_cache
+@login_required
+@sensitive_post_parameters("password", "code")
+def confirm(request: AuthenticatedRequest) -> HttpResponse:
+    """The password or a code again, before revealing a number or changing roles; then back
+    to the page the user came from (``next``), where they do it again."""
+    back = reauth.safe_next(request)
+    with_code = signin.totp_device(request.user) is not None
+    posted = request.POST if request.method == "POST" else None  # an empty form: errors
+    form = ReauthForm(posted, with_code=with_code)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if signin.reauthenticate(
+            request, request.user, password=data["password"], code=data.get("code", "")
+        ):
+            reauth.mark_authenticated(request)
+            messages.success(request, _("Confirmed. You can go on now."))
+            return redirect(back)
+        why = signin.shut_out(request, request.user)
+        if why:
+            logout(request)
+            return redirect(f"{reverse('web:login')}?{why}=1")
+        form.add_error(None, _("Wrong password or code."))
+    context = {"form": form, "minutes": round(reauth.minutes())}
+    return render(request, "web/reauth.html", context)
 
 
 @never_cache
