@@ -7,6 +7,9 @@ import tempfile
 from pathlib import Path
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+# The first admin's one-time password when the server's output goes to a log; deleted when
+# the admin chooses a password of their own.
+INITIAL_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 - a file name
 
 # Every environment variable that points mnvault at an installation or changes how it runs
 # (settings.py and the CLI read them): what tests, benches and scripts remove so that a

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -46,6 +47,7 @@ from mnvault.companies.models import AllowedNetwork, Company
 from mnvault.companies.networks import address_allowed
 from mnvault.domain import numbers
 from mnvault.domain.roles import Capability, Role, needs_second_factor, roles_with
+from mnvault.paths import INITIAL_PASSWORD_FILE
 
 # Roles that reach numbers or decide who does: they must use a second factor.
 TWO_FACTOR_ROLES = frozenset(role for role in Role.values if needs_second_factor(role))
@@ -113,12 +115,20 @@ def change_password(request: HttpRequest, form: PasswordChangeForm) -> User:
         if user.must_change_password:
             user.must_change_password = False
             user.save(update_fields=["must_change_password"])
+            if user.is_installation_admin:  # the first admin's one-time password, if left
+                transaction.on_commit(_forget_initial_password)
         audit.record(
             actor=Actor.of(user),
             action=Action.AUTH_PASSWORD_CHANGED,
             client_address=client_address(request),
         )
     return user
+
+
+def _forget_initial_password() -> None:
+    """The one-time password ``mnvault serve`` left in the data directory is of no use once
+    changed, and nothing secret should outlive its use."""
+    (Path(settings.DATA_DIR) / INITIAL_PASSWORD_FILE).unlink(missing_ok=True)
 
 
 def needs_two_factor(user: User) -> bool:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.contrib.auth.forms import PasswordChangeForm
+from django.test import RequestFactory
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from mnvault.accounts import signin
 from mnvault.accounts.models import LoginEvent
 from mnvault.conftest import ALL_DATABASES
 from mnvault.web.middleware import LAST_SEEN
@@ -208,6 +211,43 @@ def test_a_one_time_password_must_be_changed_first(client, personas):
     assert client.get(reverse("web:home")).status_code == 200  # still signed in
     personas.staff.refresh_from_db()
     assert not personas.staff.must_change_password and personas.staff.check_password(new)
+
+
+def test_a_changed_password_is_confirmed_on_the_next_page(client, personas):
+    sign_in(client, "staff")
+    new = "lantern quiet orchard 27"
+    done = client.post(
+        reverse("web:password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+        follow=True,
+    )
+    assert "パスワードを変更しました。" in done.content.decode()
+
+
+@pytest.mark.parametrize(("who", "removed"), [("installation_admin", True), ("staff", False)])
+def test_the_first_admins_password_file_goes_when_the_admin_changes_the_password(
+    personas, settings, tmp_path, django_capture_on_commit_callbacks, who, removed
+):
+    """``mnvault serve`` left the one-time password in the data directory: nothing secret
+    outlives its use. Someone else changing a one-time password leaves the file alone."""
+    from mnvault.paths import INITIAL_PASSWORD_FILE
+
+    settings.DATA_DIR = tmp_path
+    left = tmp_path / INITIAL_PASSWORD_FILE
+    left.write_text("one-time\n")
+    user = getattr(personas, who)
+    user.must_change_password = True
+    user.save()
+    new = "lantern quiet orchard 27"
+    form = PasswordChangeForm(
+        user, {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    )
+    assert form.is_valid()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        signin.change_password(RequestFactory().post("/"), form)
+
+    assert left.exists() is not removed
 
 
 @pytest.mark.parametrize("case", ["bad_password", "bad_code", "locked"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -24,5 +26,6 @@ def password_change(request: AuthenticatedRequest) -> HttpResponse:
         user = signin.change_password(request, form)
         update_session_auth_hash(request, user)  # stay signed in with the new password
         reauth.mark_authenticated(request)  # the old password was just given
+        messages.success(request, _("Your password was changed."))
         return redirect("web:home")
     return render(request, "web/password_change.html", {"form": form})

@@ -21,12 +21,11 @@ from mnvault.accounts.services import create_installation_admin
 from mnvault.audit.witness import sign_and_witness
 from mnvault.cli import setup
 from mnvault.collection.document_files import max_document_bytes
-from mnvault.paths import write_private_file
+from mnvault.paths import INITIAL_PASSWORD_FILE, write_private_file
 from mnvault.scheduler import heartbeat, jobs
 from mnvault.scheduler.runner import SchedulerLoop, error_name
 
 log = logging.getLogger("mnvault.serve")
-INITIAL_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 - a file name
 
 
 def _checkpoint_loop(stop: threading.Event, interval: float) -> None:
