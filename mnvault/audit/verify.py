@@ -10,7 +10,7 @@ import json
 import multiprocessing
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -18,16 +18,27 @@ from typing import TYPE_CHECKING, Any, cast
 from django.db import connection, connections
 from django.db.models import Field
 
-from mnvault.audit import checkpoints
+from mnvault.audit import checkpoints, signing
 from mnvault.audit.log import HASHED_FIELDS, entry_hash, hashed_fields
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 
 if TYPE_CHECKING:
     from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
-_COLUMNS = ["created_at", *HASHED_FIELDS, "prev_hash", "entry_hash"]
+_COLUMNS = ["created_at", *HASHED_FIELDS, "prev_hash", "entry_hash", "seal"]
 # The signed checkpoints' hashes by sequence number, each with where it was found.
 Wanted = dict[int, list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What each entry is checked against besides its own hash: the signed checkpoints, and
+    the seal key. ``covered`` is the last entry a signed checkpoint covers: only up to there
+    may an entry lack a seal (written before seals existed; the checkpoint binds it)."""
+
+    wanted: Wanted
+    seal_key: bytes = field(repr=False)
+    covered: int = 0
 
 
 PARALLEL_FROM = 100_000  # entries from which verification uses one process per core
@@ -102,7 +113,8 @@ class _Span:
     message: str = ""
 
 
-def _check_span(lo: int, hi: int | None, wanted: Wanted) -> _Span:
+def _check_span(lo: int, hi: int | None, rules: _Rules) -> _Span:
+    wanted, seal_key, covered = rules.wanted, rules.seal_key, rules.covered
     expected, prev, first_prev = lo, None, None
     for entry in _entries(lo, hi):
         seq = entry["seq"]
@@ -123,6 +135,9 @@ def _check_span(lo: int, hi: int | None, wanted: Wanted) -> _Span:
             return _Span(
                 lo, seq - 1, first_prev, prev, seq, f"entry #{seq} was altered after it was written"
             )
+        sealed = entry["seal"] or seq > covered
+        if sealed and not signing.seal_holds(seal_key, seq, entry["entry_hash"], entry["seal"]):
+            return _Span(lo, seq - 1, first_prev, prev, seq, _unsealed(seq, entry["seal"]))
         for where, digest in wanted.get(seq, ()):
             if digest != entry["entry_hash"]:
                 return _Span(
@@ -142,25 +157,36 @@ def _not_following(seq: int) -> str:
     return f"entry #{seq} does not follow #{seq - 1} (entries reordered or inserted)"
 
 
-def _check_span_in_child(lo: int, hi: int | None, wanted: Wanted) -> _Span:
+def _unsealed(seq: int, stored: str) -> str:
+    if not stored:
+        return (
+            f"entry #{seq} has no seal and no signed checkpoint covers it "
+            f"(written or re-hashed without the signing key)"
+        )
+    return (
+        f"entry #{seq} has a seal that does not hold (written or re-hashed without the signing key)"
+    )
+
+
+def _check_span_in_child(lo: int, hi: int | None, rules: _Rules) -> _Span:
     try:
-        return _check_span(lo, hi, wanted)
+        return _check_span(lo, hi, rules)
     finally:
         connection.close()
 
 
-def _spans(workers: int, wanted: Wanted) -> list[_Span]:
+def _spans(workers: int, rules: _Rules) -> list[_Span]:
     """The chain checked in ``workers`` stretches, in parallel processes where the database
     can be shared with them (the hashing is CPU-bound: one process per core)."""
     if workers <= 1:
-        return [_check_span(1, None, wanted)]
+        return [_check_span(1, None, rules)]
     last = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     size = max(last // workers, 1)
     bounds: list[tuple[int, int | None]] = [
         (1 + i * size, (i + 1) * size) for i in range(workers - 1)
     ]
     bounds.append((1 + (workers - 1) * size, None))  # the last one runs to the end
-    jobs = [(lo, hi, wanted) for lo, hi in bounds]
+    jobs = [(lo, hi, rules) for lo, hi in bounds]
     if not _can_fork():
         return list(itertools.starmap(_check_span, jobs))
     connections.close_all()  # children open their own
@@ -216,7 +242,8 @@ def verify(*, checkpoint_path: Path | None = None, workers: int | None = None) -
 
     if workers is None:
         workers = default_workers(AuditEntry.objects.count())
-    chain = _stitched(_spans(workers, wanted))
+    rules = _Rules(wanted, signing.seal_key(), max(wanted, default=0))
+    chain = _stitched(_spans(workers, rules))
     if chain.bad_seq is not None:
         return _fail(chain.last_seq, chain.bad_seq, chain.message)
     count, prev = chain.last_seq, chain.last_hash or GENESIS_HASH

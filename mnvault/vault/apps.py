@@ -11,4 +11,4 @@ class VaultConfig(AppConfig):
         from mnvault.audit import signing
         from mnvault.vault import keys
 
-        signing.use_signing_key(lambda: keys.material().signing_key())
+        signing.use_signing_key(keys.signing_key)

@@ -220,6 +220,19 @@ def material() -> KeyMaterial:
     return _cached[1]
 
 
+_signing: tuple[KeyMaterial, Ed25519PrivateKey] | None = None
+
+
+def signing_key() -> Ed25519PrivateKey:
+    """The audit signing key, the same object while the key file is unchanged (the audit log
+    derives its seal key from it once, not at every append)."""
+    global _signing
+    current = material()
+    if _signing is None or _signing[0] is not current:
+        _signing = (current, current.signing_key())
+    return _signing[1]
+
+
 def unlock(*, interactive: bool) -> KeyMaterial:
     """Load the key material at start-up, asking for the passphrase if needed; the passphrase
     is kept in memory so that a rotated key file can be read again."""
@@ -232,5 +245,5 @@ def unlock(*, interactive: bool) -> KeyMaterial:
 
 def forget() -> None:
     """Drop the cached material (after rotation, and between tests)."""
-    global _cached
-    _cached = None
+    global _cached, _signing
+    _cached = _signing = None
