@@ -119,7 +119,7 @@ def record(
     _check_json(entry.detail)
     if numbers.holds_number(canonical(hashed_fields(entry.__dict__)).decode()):
         raise ValueError("audit entry refused: it looks like it holds an individual number")
-    seal_key = signing.seal_key()  # before the lock: an unreadable key must not hold it
+    mac_key = signing.mac_key()  # before the lock: an unreadable key must not hold it
     head = _locked_head()
     # Time and number are taken under the lock, so times never run backwards along the chain.
     entry.created_at = datetime.now(UTC)
@@ -127,8 +127,8 @@ def record(
     fields = hashed_fields(entry.__dict__)
     entry.prev_hash = head.entry_hash
     entry.entry_hash = entry_hash(entry.prev_hash, fields)
-    # Sealed at commit: no entry is ever unsigned, not even the ones after the last checkpoint.
-    entry.seal = signing.seal(seal_key, entry.seq, entry.entry_hash)
+    # Authenticated at commit: no entry is ever unsigned, not even after the last checkpoint.
+    entry.mac = signing.mac(mac_key, entry.seq, entry.entry_hash)
     entry.save(force_insert=True)
     head.seq, head.entry_hash = entry.seq, entry.entry_hash
     head.save(update_fields=["seq", "entry_hash"])

@@ -35,9 +35,9 @@ class AuditEntry(models.Model):
     entry_hash = models.CharField(max_length=64)
     # HMAC-SHA256 of (seq, entry_hash) under a key derived from the signing key, written with
     # the entry: re-hashing the chain without that key is caught at the very next entry, not
-    # only at the next checkpoint (``audit.signing.seal``). Empty only for entries written
-    # before seals existed, which a signed checkpoint must then cover.
-    seal = models.CharField(max_length=64, blank=True, default="")
+    # only at the next checkpoint (``audit.signing.mac``). Empty only for entries written
+    # before entries had one, which a signed checkpoint must then cover.
+    mac = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["seq"]

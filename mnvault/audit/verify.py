@@ -1,7 +1,11 @@
-"""Verification of the whole audit log: the chain, its head and the signed checkpoints.
+"""Verification of the whole audit log: the chain, the MAC of every entry, its head, the signed
+checkpoints in the database and in the checkpoint file, and the data the log speaks of.
 
 It stops at the first entry that does not hold and names it, which is what an auditor needs to
-start looking (``mnvault audit verify`` exits 1 with that message)."""
+start looking (``mnvault audit verify`` exits 1 with that message). It fails closed: a missing,
+emptied or shortened checkpoint file, or data that no entry accounts for (``audit.facts``), is
+a failure, not "nothing to check" (docs/threat-model.md). Messages are in the active language.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +21,16 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connection, connections
 from django.db.models import Field
+from django.utils.translation import gettext as _
 
-from mnvault.audit import checkpoints, signing
+from mnvault.audit import checkpoints, facts, signing
 from mnvault.audit.log import HASHED_FIELDS, entry_hash, hashed_fields
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 
 if TYPE_CHECKING:
     from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
-_COLUMNS = ["created_at", *HASHED_FIELDS, "prev_hash", "entry_hash", "seal"]
+_COLUMNS = ["created_at", *HASHED_FIELDS, "prev_hash", "entry_hash", "mac"]
 # The signed checkpoints' hashes by sequence number, each with where it was found.
 Wanted = dict[int, list[tuple[str, str]]]
 
@@ -33,11 +38,11 @@ Wanted = dict[int, list[tuple[str, str]]]
 @dataclass(frozen=True)
 class _Rules:
     """What each entry is checked against besides its own hash: the signed checkpoints, and
-    the seal key. ``covered`` is the last entry a signed checkpoint covers: only up to there
-    may an entry lack a seal (written before seals existed; the checkpoint binds it)."""
+    the MAC key. ``covered`` is the last entry a signed checkpoint covers: only up to there
+    may an entry lack a MAC (written before entries had one; the checkpoint binds it)."""
 
     wanted: Wanted
-    seal_key: bytes = field(repr=False)
+    mac_key: bytes = field(repr=False)
     covered: int = 0
 
 
@@ -46,11 +51,16 @@ PARALLEL_FROM = 100_000  # entries from which verification uses one process per 
 
 @dataclass(frozen=True)
 class VerifyResult:
+    """``checkpoints`` counts the signed checkpoints of entries that hold (the genesis line of
+    the file is not counted); ``warnings`` tell of what is not tampering but needs a look (a
+    checkpoint line cut short by a crash)."""
+
     ok: bool
     entries: int
     checkpoints: int
     message: str
     first_bad_seq: int | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def _fail(entries: int, seq: int | None, message: str) -> VerifyResult:
@@ -114,7 +124,7 @@ class _Span:
 
 
 def _check_span(lo: int, hi: int | None, rules: _Rules) -> _Span:
-    wanted, seal_key, covered = rules.wanted, rules.seal_key, rules.covered
+    wanted, mac_key, covered = rules.wanted, rules.mac_key, rules.covered
     expected, prev, first_prev = lo, None, None
     for entry in _entries(lo, hi):
         seq = entry["seq"]
@@ -125,19 +135,17 @@ def _check_span(lo: int, hi: int | None, rules: _Rules) -> _Span:
                 first_prev,
                 prev or "",
                 expected,
-                f"entry #{expected} is missing (deleted)",
+                _missing(expected),
             )
         if prev is None:
             prev = first_prev = entry["prev_hash"]
         elif entry["prev_hash"] != prev:
             return _Span(lo, seq - 1, first_prev, prev, seq, _not_following(seq))
         if entry_hash(prev, hashed_fields(entry)) != entry["entry_hash"]:
-            return _Span(
-                lo, seq - 1, first_prev, prev, seq, f"entry #{seq} was altered after it was written"
-            )
-        sealed = entry["seal"] or seq > covered
-        if sealed and not signing.seal_holds(seal_key, seq, entry["entry_hash"], entry["seal"]):
-            return _Span(lo, seq - 1, first_prev, prev, seq, _unsealed(seq, entry["seal"]))
+            return _Span(lo, seq - 1, first_prev, prev, seq, _altered(seq))
+        needs_mac = entry["mac"] or seq > covered
+        if needs_mac and not signing.mac_holds(mac_key, seq, entry["entry_hash"], entry["mac"]):
+            return _Span(lo, seq - 1, first_prev, prev, seq, _bad_mac(seq, entry["mac"]))
         for where, digest in wanted.get(seq, ()):
             if digest != entry["entry_hash"]:
                 return _Span(
@@ -146,26 +154,40 @@ def _check_span(lo: int, hi: int | None, rules: _Rules) -> _Span:
                     first_prev,
                     prev,
                     seq,
-                    f"entry #{seq} differs from "
-                    f"{where}: the chain was rewritten at or before #{seq}",
+                    _(
+                        "entry #%(seq)d differs from %(where)s: the chain was rewritten at or "
+                        "before #%(seq)d"
+                    )
+                    % {"seq": seq, "where": where},
                 )
         prev, expected = entry["entry_hash"], seq + 1
     return _Span(lo, expected - 1, first_prev, prev or "")
 
 
+def _missing(seq: int) -> str:
+    return _("entry #%(seq)d is missing (deleted)") % {"seq": seq}
+
+
+def _altered(seq: int) -> str:
+    return _("entry #%(seq)d was altered after it was written") % {"seq": seq}
+
+
 def _not_following(seq: int) -> str:
-    return f"entry #{seq} does not follow #{seq - 1} (entries reordered or inserted)"
+    return _("entry #%(seq)d does not follow #%(prev)d (entries reordered or inserted)") % {
+        "seq": seq,
+        "prev": seq - 1,
+    }
 
 
-def _unsealed(seq: int, stored: str) -> str:
+def _bad_mac(seq: int, stored: str) -> str:
     if not stored:
-        return (
-            f"entry #{seq} has no seal and no signed checkpoint covers it "
-            f"(written or re-hashed without the signing key)"
-        )
-    return (
-        f"entry #{seq} has a seal that does not hold (written or re-hashed without the signing key)"
-    )
+        return _(
+            "entry #%(seq)d has no MAC and no signed checkpoint covers it "
+            "(written or re-hashed without the signing key)"
+        ) % {"seq": seq}
+    return _(
+        "entry #%(seq)d has a MAC that does not hold (written or re-hashed without the signing key)"
+    ) % {"seq": seq}
 
 
 def _check_span_in_child(lo: int, hi: int | None, rules: _Rules) -> _Span:
@@ -214,12 +236,7 @@ def _stitched(spans: list[_Span]) -> _Span:
             return _Span(1, span.last_seq, bad_seq=span.bad_seq, message=span.message)
         if span.last_seq < span.lo:  # empty
             if any(later.last_seq >= later.lo for later in spans[index + 1 :]):
-                return _Span(
-                    1,
-                    span.lo - 1,
-                    bad_seq=span.lo,
-                    message=f"entry #{span.lo} is missing (deleted)",
-                )
+                return _Span(1, span.lo - 1, bad_seq=span.lo, message=_missing(span.lo))
             break
         prev, whole = span.last_hash, _Span(1, span.last_seq, last_hash=span.last_hash)
     return whole
@@ -231,18 +248,20 @@ def default_workers(entries: int) -> int:
 
 
 def verify(*, checkpoint_path: Path | None = None, workers: int | None = None) -> VerifyResult:
-    signed = checkpoints.stored_checkpoints(checkpoint_path)
+    found = checkpoints.read_file(checkpoint_path)
+    in_database = checkpoints.database_checkpoints()
     key = checkpoints.public_key()
     key_hex = checkpoints.public_key_hex(key)
     wanted: Wanted = {}
-    for where, cp in signed:
+    for where, cp in [*in_database, *found.lines]:
         if cp is None or cp.public_key != key_hex or not cp.signature_holds(key):
-            return _fail(0, None, f"{where}: the signature does not hold (forged or damaged)")
+            text = _("%(where)s: the signature does not hold (forged or damaged)")
+            return _fail(0, None, text % {"where": where})
         wanted.setdefault(cp.seq, []).append((where, cp.entry_hash))
 
     if workers is None:
         workers = default_workers(AuditEntry.objects.count())
-    rules = _Rules(wanted, signing.seal_key(), max(wanted, default=0))
+    rules = _Rules(wanted, signing.mac_key(), max(wanted, default=0))
     chain = _stitched(_spans(workers, rules))
     if chain.bad_seq is not None:
         return _fail(chain.last_seq, chain.bad_seq, chain.message)
@@ -253,22 +272,75 @@ def verify(*, checkpoint_path: Path | None = None, workers: int | None = None) -
         return _fail(
             count,
             count + 1,
-            f"entries #{count + 1} to #{missing} are missing: "
-            f"{wanted[missing][0][0]} covers {missing} entries",
+            _("entries #%(first)d to #%(last)d are missing: %(where)s covers %(count)d entries")
+            % {
+                "first": count + 1,
+                "last": missing,
+                "where": wanted[missing][0][0],
+                "count": missing,
+            },
         )
     head = AuditHead.objects.filter(pk=1).values_list("seq", "entry_hash").first()
     if head is None and count:
-        return _fail(count, count + 1, "the chain head is missing (deleted)")
+        return _fail(count, count + 1, _("the chain head is missing (deleted)"))
     if head is not None and head != (count, prev):
         return _fail(
             count,
             count + 1,
-            f"the chain ends at #{count} but its head records "
-            f"#{head[0]}: entries were removed from the end",
+            _(
+                "the chain ends at #%(count)d but its head records #%(head)d: "
+                "entries were removed from the end"
+            )
+            % {"count": count, "head": head[0]},
         )
+    signed = [cp for _where, cp in in_database] + found.checkpoints
+    problem = _file_problem(found, [cp for _where, cp in in_database], count)
+    if problem is None:
+        problem = facts.first_unaccounted()
+    if problem is not None:
+        return _fail(count, None, problem)
+    held = sum(1 for cp in signed if not cp.is_genesis)
+    warnings = (_torn(found.path),) if found.torn else ()
     return VerifyResult(
         True,
         count,
-        len(signed),
-        f"OK: {count} entries, chain intact, {len(signed)} signed checkpoints hold",
+        held,
+        _("OK: %(entries)d entries, chain intact, %(checkpoints)d signed checkpoints hold")
+        % {"entries": count, "checkpoints": held},
+        warnings=warnings,
     )
+
+
+def _file_problem(
+    found: checkpoints.CheckpointFile, in_database: list[checkpoints.Checkpoint], entries: int
+) -> str | None:
+    """The checkpoint file must be there, hold a checkpoint (from the genesis line on), and
+    reach the last checkpoint the database knows of: an honest append writes the file before
+    the database row. Only an installation that has logged nothing may have no file yet."""
+    in_file = found.checkpoints
+    if not in_file:
+        if entries == 0 and not in_database:
+            return None
+        if not found.exists:
+            return _(
+                "the checkpoint file %(path)s is missing: nothing outside the database vouches "
+                "for the log"
+            ) % {"path": found.path}
+        return _("the checkpoint file %(path)s holds no checkpoint (emptied)") % {
+            "path": found.path
+        }
+    last_in_file = max(cp.seq for cp in in_file)
+    last_in_database = max((cp.seq for cp in in_database), default=0)
+    if last_in_file < last_in_database:
+        return _(
+            "the checkpoint file %(path)s ends at entry #%(file)d but the database holds a "
+            "checkpoint at #%(database)d: lines were removed from the file"
+        ) % {"path": found.path, "file": last_in_file, "database": last_in_database}
+    return None
+
+
+def _torn(path: Path) -> str:
+    return _(
+        "the last line of %(path)s was cut short by an interrupted write (not a sign of "
+        "tampering); the next checkpoint removes it"
+    ) % {"path": path}

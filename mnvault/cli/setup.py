@@ -11,6 +11,7 @@ from django.core.management import call_command
 from psycopg import sql
 
 from mnvault import paths
+from mnvault.audit.checkpoints import ensure_genesis
 from mnvault.vault.keys import KeyFileProvider, KeyMaterial, key_file_path
 
 
@@ -53,9 +54,12 @@ def ensure_key_store_database() -> None:
 
 
 def migrate(verbosity: int = 0) -> None:
+    """The tables, and then the checkpoint file's signed genesis line while nothing is logged
+    yet: from then on a missing or emptied file is a failure of ``audit verify``."""
     ensure_key_store_database()
     for alias in ("default", "keys"):
         call_command("migrate", database=alias, verbosity=verbosity, interactive=False)
+    ensure_genesis()
 
 
 def is_initialised() -> bool:

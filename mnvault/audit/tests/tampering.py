@@ -57,22 +57,21 @@ def failed(expected_seq: int | None, *words: str, **options) -> VerifyResult:
     return result
 
 
-def real_seal_key() -> bytes:
-    return signing.seal_key()
+def real_mac_key() -> bytes:
+    return signing.mac_key()
 
 
-def rewrite_consistently(from_seq: int, *, seal_key: bytes | None = None) -> None:
+def rewrite_consistently(from_seq: int, *, mac_key: bytes | None = None) -> None:
     """What an attacker who knows the hash scheme does after editing: recompute every later hash
-    and the head, so that the chain alone holds again. With ``seal_key`` (someone holding the
-    signing key) the seals are made again too; without it they are left as they were, or, for
-    a forger who makes them up, see ``forge_seals``."""
+    and the head, so that the chain alone holds again. With ``mac_key`` (someone holding the
+    signing key) the MACs are made again too; without it they are left as they were."""
     prev = AuditEntry.objects.get(seq=from_seq - 1).entry_hash if from_seq > 1 else GENESIS_HASH
     last = from_seq - 1
     for row in AuditEntry.objects.filter(seq__gte=from_seq).order_by("seq").values():
         digest = entry_hash(prev, hashed_fields(row))
         fields = {"prev_hash": prev, "entry_hash": digest}
-        if seal_key is not None:
-            fields["seal"] = signing.seal(seal_key, row["seq"], digest)
+        if mac_key is not None:
+            fields["mac"] = signing.mac(mac_key, row["seq"], digest)
         AuditEntry.objects.filter(pk=row["id"]).update(**fields)
         prev, last = digest, row["seq"]
     AuditHead.objects.filter(pk=1).update(seq=last, entry_hash=prev)
@@ -89,3 +88,30 @@ def renumber(seq: int, new_seq: int) -> None:
 
 def checkpoint_lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
+
+
+def resign_everything() -> None:
+    """What someone holding the signing key does after a rewrite: drop every checkpoint, in
+    the database and the file, and sign the rewritten log afresh from a new genesis line."""
+    from django.conf import settings
+
+    from mnvault.audit.checkpoints import write_checkpoint, write_genesis
+    from mnvault.audit.models import AuditCheckpoint
+
+    AuditCheckpoint.objects.all().delete()
+    Path(settings.MNVAULT_CHECKPOINT_FILE).unlink(missing_ok=True)
+    write_genesis()
+    write_checkpoint()
+
+
+def erase_entries(*seqs: int) -> None:
+    """Remove entries without a trace, as someone holding the database, the data directory and
+    every key can: delete them, close the gaps, re-hash and re-MAC what follows, fix the head,
+    and sign the result again. Only what lies outside the log (the data it speaks of, a
+    witness) can tell."""
+    AuditEntry.objects.filter(seq__in=seqs).delete()
+    for new_seq, entry in enumerate(AuditEntry.objects.order_by("seq"), start=1):
+        if entry.seq != new_seq:
+            renumber(entry.seq, new_seq)
+    rewrite_consistently(min(seqs), mac_key=real_mac_key())
+    resign_everything()

@@ -1,8 +1,8 @@
 """Tampering with the audit log directly in the database, and ``verify`` naming the first entry
 that does not hold (docs/architecture.md, "Audit log").
 
-Several tests here give the attacker the signing key for the seals (``rewrite_consistently``
-with ``seal_key``), so that what they test is the chain, the head or the checkpoints on their
+Several tests here give the attacker the signing key for the MACs (``rewrite_consistently``
+with ``mac_key``), so that what they test is the chain, the head or the checkpoints on their
 own; ``test_tamper_access.py`` goes through what each level of access can do
 (docs/threat-model.md)."""
 
@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import F
+from django.utils import translation
 
 from mnvault.audit import signing
 from mnvault.audit import verify as verify_module
@@ -31,10 +32,11 @@ from mnvault.audit.tests.tampering import (
     append,
     checkpoint_lines,
     failed,
-    real_seal_key,
+    real_mac_key,
     renumber,
     rewrite_consistently,
     set_head_to_last,
+    verify_in_english,
 )
 from mnvault.audit.verify import verify
 from mnvault.conftest import ALL_DATABASES
@@ -65,7 +67,7 @@ def chain() -> list[AuditEntry]:
 
 
 def test_intact_chain_verifies(chain):
-    result = verify()
+    result = verify_in_english()
     assert result.ok, result.message
     assert (result.entries, result.first_bad_seq) == (CHAIN_LENGTH, None)
     assert result.message.startswith(f"OK: {CHAIN_LENGTH} entries")
@@ -143,7 +145,7 @@ def test_swapped_entries_are_caught(chain):
 
 def test_forged_entry_inserted_in_the_middle_is_caught(chain):
     """The forger makes the entry itself hold (right prev_hash, hash and, holding the signing
-    key, seal) and shifts the rest; the entry that was pushed along no longer follows it."""
+    key, MAC) and shifts the rest; the entry that was pushed along no longer follows it."""
     for seq in range(CHAIN_LENGTH, K - 1, -1):  # one by one: seq is unique
         renumber(seq, seq + 1)
     forged = AuditEntry(
@@ -157,7 +159,7 @@ def test_forged_entry_inserted_in_the_middle_is_caught(chain):
         prev_hash=chain[K - 2].entry_hash,
     )
     forged.entry_hash = entry_hash(forged.prev_hash, hashed_fields(forged.__dict__))
-    forged.seal = signing.seal(real_seal_key(), K, forged.entry_hash)
+    forged.mac = signing.mac(real_mac_key(), K, forged.entry_hash)
     forged.save(force_insert=True)
     set_head_to_last()
 
@@ -189,7 +191,7 @@ def test_consistent_rewrite_is_not_caught_without_a_checkpoint(chain):
     the hashes and holds the signing key. (Also proves that the rewrites below really are
     consistent.)"""
     AuditEntry.objects.filter(seq=K).update(action="test.rewritten")
-    rewrite_consistently(K, seal_key=real_seal_key())
+    rewrite_consistently(K, mac_key=real_mac_key())
     assert verify().ok
 
 
@@ -202,7 +204,8 @@ def test_checkpoint_is_stored_in_the_database_and_the_file(chain, settings):
     assert checkpoint is not None
     assert (checkpoint.seq, checkpoint.entry_hash) == (CHAIN_LENGTH, chain[-1].entry_hash)
     assert AuditCheckpoint.objects.get().signature == checkpoint.signature
-    lines = checkpoint_lines(settings.MNVAULT_CHECKPOINT_FILE)
+    genesis, *lines = checkpoint_lines(settings.MNVAULT_CHECKPOINT_FILE)
+    assert json.loads(genesis)["seq"] == 0  # written as the installation was made
     assert [json.loads(line) for line in lines] == [asdict(checkpoint)]
     result = verify()
     assert result.ok, result.message
@@ -227,9 +230,9 @@ def test_consistent_rewrite_is_caught_by_the_checkpoint(chain, settings, drop):
         settings.MNVAULT_CHECKPOINT_FILE.unlink()
 
     AuditEntry.objects.filter(seq=K).update(detail={"i": "rewritten"})
-    rewrite_consistently(K, seal_key=real_seal_key())
+    rewrite_consistently(K, mac_key=real_mac_key())
 
-    where = "audit-checkpoints.jsonl line 1" if drop == "database rows" else "database checkpoint"
+    where = "audit-checkpoints.jsonl line 2" if drop == "database rows" else "database checkpoint"
     failed(CHAIN_LENGTH + 5, f"#{CHAIN_LENGTH + 5} differs from {where}", "rewritten")
 
 
@@ -238,7 +241,7 @@ def test_rewrite_is_caught_at_the_first_checkpoint_after_it(chain):
     append(5, start=CHAIN_LENGTH)
     write_checkpoint()  # at #25
     AuditEntry.objects.filter(seq=K).update(action="test.rewritten")
-    rewrite_consistently(K, seal_key=real_seal_key())
+    rewrite_consistently(K, mac_key=real_mac_key())
     failed(CHAIN_LENGTH, f"rewritten at or before #{CHAIN_LENGTH}")
 
 
@@ -248,8 +251,8 @@ def test_rewrite_of_a_whole_chain_after_deleting_the_rows_is_caught_by_the_file(
     write_checkpoint()
     AuditCheckpoint.objects.all().delete()
     AuditEntry.objects.update(created_at=datetime(2020, 1, 1, tzinfo=UTC))
-    rewrite_consistently(1, seal_key=real_seal_key())
-    failed(CHAIN_LENGTH, "audit-checkpoints.jsonl line 1")
+    rewrite_consistently(1, mac_key=real_mac_key())
+    failed(CHAIN_LENGTH, "audit-checkpoints.jsonl line 2")  # line 1: the genesis
 
 
 def test_deletion_with_consistent_renumbering_is_caught_by_the_checkpoint(chain):
@@ -258,7 +261,7 @@ def test_deletion_with_consistent_renumbering_is_caught_by_the_checkpoint(chain)
     AuditEntry.objects.filter(seq=K).delete()
     for seq in range(K + 1, CHAIN_LENGTH + 1):
         renumber(seq, seq - 1)
-    rewrite_consistently(K, seal_key=real_seal_key())
+    rewrite_consistently(K, mac_key=real_mac_key())
     failed(CHAIN_LENGTH, f"#{CHAIN_LENGTH} to #{CHAIN_LENGTH} are missing")
 
 
@@ -321,7 +324,7 @@ def test_checkpoint_signed_with_another_key_is_caught(chain, settings, claims_re
     AuditCheckpoint.objects.all().delete()
     settings.MNVAULT_CHECKPOINT_FILE.unlink()
     AuditEntry.objects.filter(seq=K).update(action="test.rewritten")
-    rewrite_consistently(K, seal_key=real_seal_key())
+    rewrite_consistently(K, mac_key=real_mac_key())
 
     own = Ed25519PrivateKey.generate()
     claimed = real_key_hex if claims_real_key else public_key_hex(own.public_key())
@@ -348,10 +351,10 @@ def test_damaged_line_in_the_checkpoint_file_is_caught(chain, settings, damage):
     append(1, start=CHAIN_LENGTH)
     write_checkpoint()
     path: Path = settings.MNVAULT_CHECKPOINT_FILE
-    first, second = checkpoint_lines(path)
+    genesis, first, second = checkpoint_lines(path)
     assert '"seq": 20' in first
-    path.write_text(f"{damage(first)}\n{second}\n", encoding="utf-8")
-    failed(None, "audit-checkpoints.jsonl line 1")
+    path.write_text(f"{genesis}\n{damage(first)}\n{second}\n", encoding="utf-8")
+    failed(None, "audit-checkpoints.jsonl line 2")
 
 
 def test_checkpoint_written_with_another_key_file_is_caught(chain, settings, tmp_path):
@@ -361,7 +364,7 @@ def test_checkpoint_written_with_another_key_file_is_caught(chain, settings, tmp
     own = Ed25519PrivateKey.generate()
     forged = _signed_by(own, public_key_hex(own.public_key()), CHAIN_LENGTH, chain[-1].entry_hash)
     other.write_text(json.dumps(asdict(forged), sort_keys=True) + "\n", encoding="utf-8")
-    result = verify(checkpoint_path=other)
+    result = verify_in_english(checkpoint_path=other)
     assert not result.ok
     assert "other-checkpoints.jsonl line 1" in result.message
 
@@ -375,17 +378,27 @@ def test_cli_verify_exits_1_and_names_the_entry(chain):
     with pytest.raises(SystemExit) as exited:
         call_command("audit", "verify", stdout=out, stderr=err)
     assert exited.value.code == 1
-    assert f"entry #{K} was altered" in err.getvalue()
-    assert "検証失敗" in err.getvalue()
+    assert f"検証失敗: 記録 #{K} は書き込み後に改変されています" in err.getvalue()
+    assert "altered" not in err.getvalue()  # one language per message
     assert "OK" not in out.getvalue()
+
+    with translation.override("en"), pytest.raises(SystemExit):
+        call_command("audit", "verify", stdout=out, stderr=(english := io.StringIO()))
+    assert f"FAILED: entry #{K} was altered after it was written" in english.getvalue()
 
 
 def test_cli_verify_passes_on_an_intact_chain(chain):
     write_checkpoint()
     out, err = io.StringIO(), io.StringIO()
     call_command("audit", "verify", stdout=out, stderr=err)
-    assert f"OK: {CHAIN_LENGTH} entries, chain intact, 2 signed checkpoints hold" in out.getvalue()
+    assert f"OK: 記録 {CHAIN_LENGTH} 件、" in out.getvalue()
+    assert "署名済みチェックポイント 2 件が有効" in out.getvalue()
     assert err.getvalue() == ""
+    with translation.override("en"):
+        call_command("audit", "verify", stdout=(english := io.StringIO()))
+    assert (
+        f"OK: {CHAIN_LENGTH} entries, chain intact, 2 signed checkpoints hold" in english.getvalue()
+    )
 
 
 def test_cli_verify_reads_the_given_checkpoint_file(chain, tmp_path):
@@ -393,9 +406,9 @@ def test_cli_verify_reads_the_given_checkpoint_file(chain, tmp_path):
     write_checkpoint(path=path)
     AuditCheckpoint.objects.all().delete()
     AuditEntry.objects.filter(seq=K).update(action="test.rewritten")
-    rewrite_consistently(K, seal_key=real_seal_key())
+    rewrite_consistently(K, mac_key=real_mac_key())
 
-    call_command("audit", "verify", stdout=io.StringIO())  # the default file is empty
+    call_command("audit", "verify", stdout=io.StringIO())  # the default file: the genesis only
     with pytest.raises(SystemExit):
         call_command("audit", "verify", "--checkpoint-file", str(path), stderr=io.StringIO())
 
@@ -407,7 +420,7 @@ def test_cli_checkpoint_writes_one(chain, settings):
     assert f"signed checkpoint at entry #{CHAIN_LENGTH}" in out.getvalue()
     row = AuditCheckpoint.objects.get()
     assert (row.seq, row.entry_hash) == (CHAIN_LENGTH, chain[-1].entry_hash)
-    assert len(checkpoint_lines(settings.MNVAULT_CHECKPOINT_FILE)) == 1
+    assert len(checkpoint_lines(settings.MNVAULT_CHECKPOINT_FILE)) == 2  # after the genesis
     assert verify().checkpoints == 2
 
     again = io.StringIO()
@@ -417,16 +430,17 @@ def test_cli_checkpoint_writes_one(chain, settings):
 
 
 def test_cli_checkpoint_on_an_empty_log_writes_nothing(settings):
+    genesis = settings.MNVAULT_CHECKPOINT_FILE.read_bytes()
     out = io.StringIO()
     call_command("audit", "checkpoint", stdout=out)
     assert "署名する新しい記録はありません" in out.getvalue()
     assert not AuditCheckpoint.objects.exists()
-    assert not settings.MNVAULT_CHECKPOINT_FILE.exists()
+    assert settings.MNVAULT_CHECKPOINT_FILE.read_bytes() == genesis
 
 
 def test_a_deleted_head_is_caught(chain):
     from mnvault.audit.models import AuditHead
 
     AuditHead.objects.all().delete()
-    result = verify()
+    result = verify_in_english()
     assert not result.ok and "head is missing" in result.message

@@ -48,6 +48,8 @@ class Command(BaseCommand):
         if workers is not None and workers < 1:
             raise CommandError(_("--workers must be 1 or more."))
         result = verify(checkpoint_path=checkpoint_file, workers=workers)
+        for warning in result.warnings:
+            self.stderr.write(_("Warning: %(warning)s") % {"warning": warning})
         if result.ok:
             self.stdout.write(self.style.SUCCESS(result.message))
             return

@@ -1,4 +1,4 @@
-"""Every entry carries a seal: an HMAC of its sequence number and hash under a key derived
+"""Every entry carries a MAC: an HMAC of its sequence number and hash under a key derived
 from the signing key (``audit.signing``). Entries written before this have none; ``verify``
 accepts that only where a signed checkpoint covers them."""
 
@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name="auditentry",
-            name="seal",
+            name="mac",
             field=models.CharField(blank=True, default="", max_length=64),
         )
     ]
