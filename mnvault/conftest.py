@@ -39,6 +39,7 @@ def key_file(tmp_path, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MNVAULT_KEY_FILE = tmp_path / "mnvault.key"
     settings.MNVAULT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
+    settings.MNVAULT_SIGNING_KEY_FILE = None  # in the key file, the default
     KeyFileProvider(settings.MNVAULT_KEY_FILE).save(KeyMaterial.generate())
     keys.forget()
     write_genesis(settings.MNVAULT_CHECKPOINT_FILE)

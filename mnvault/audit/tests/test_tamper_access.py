@@ -10,12 +10,15 @@ written after it, the stretch that only the entries' MACs protect until the next
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import transaction
 
+from mnvault.audit import signing
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import read_file, write_checkpoint, write_genesis
@@ -35,7 +38,11 @@ from mnvault.audit.tests.tampering import (
     set_head_to_last,
     verify_in_english,
 )
+from mnvault.cli.setup import ensure_signing_key_file
 from mnvault.conftest import ALL_DATABASES, log_role_grants
+from mnvault.vault import keys
+from mnvault.vault.errors import KeyUnavailable
+from mnvault.vault.keys import KeyFileProvider
 from mnvault.vault.services import Verification, store_number
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -283,6 +290,75 @@ def test_b_torn_line_in_the_middle_is_damage_not_a_warning(scene):
     genesis, signed = checkpoint_lines(checkpoint_path())
     checkpoint_path().write_text(f"{genesis}\n{signed[:40]}\n{signed}\n", encoding="utf-8")
     failed(None, "audit-checkpoints.jsonl line 2", "signature does not hold")
+
+
+# --- (b) the data directory: the signing key -----------------------------------------------------
+
+
+@pytest.fixture
+def key_apart(scene, settings, tmp_path):
+    """The signing key moved to a file of its own outside the data directory, as `mnvault
+    init` does with MNVAULT_SIGNING_KEY_FILE set."""
+    settings.MNVAULT_SIGNING_KEY_FILE = tmp_path / "elsewhere" / "audit-signing.key"
+    keys.forget()
+    assert ensure_signing_key_file(None) == "moved"
+    assert verify_in_english().ok
+
+
+def as_the_data_directory_alone(settings) -> None:
+    """Run mnvault as someone who holds the data directory (and the database) but not the
+    signing key's own file."""
+    settings.MNVAULT_SIGNING_KEY_FILE = None
+    keys.forget()
+
+
+def test_b_re_signing_with_the_data_directory_fails_when_the_key_is_apart(key_apart, settings):
+    """`mnvault audit checkpoint` after a rewrite: the data directory holds no signing key."""
+    real = settings.MNVAULT_SIGNING_KEY_FILE
+    AuditEntry.objects.filter(seq=K).update(purpose="social_insurance")
+    as_the_data_directory_alone(settings)
+    with pytest.raises(KeyUnavailable):
+        rewrite_consistently(K, mac_key=signing.mac_key())
+    with pytest.raises(KeyUnavailable):
+        write_checkpoint()
+    with pytest.raises(KeyUnavailable), transaction.atomic():
+        record(actor=Actor.system("test"), action=Action.AUDIT_VERIFY)
+
+    settings.MNVAULT_SIGNING_KEY_FILE = real
+    keys.forget()
+    failed(K, f"entry #{K} was altered")
+
+
+def test_b_re_signing_with_a_key_of_ones_own_is_caught_when_the_key_is_apart(key_apart, settings):
+    """The forger puts a signing key of their own in the key file, re-hashes, re-MACs and
+    re-signs everything: neither the MACs nor the signatures are the installation's."""
+    real = settings.MNVAULT_SIGNING_KEY_FILE
+    as_the_data_directory_alone(settings)
+    material = KeyFileProvider(settings.MNVAULT_KEY_FILE).load()
+    own = Ed25519PrivateKey.generate().private_bytes_raw()
+    KeyFileProvider(settings.MNVAULT_KEY_FILE).save(replace(material, signing_seed=own))
+    keys.forget()
+    AuditEntry.objects.filter(seq=K).update(purpose="social_insurance")
+    rewrite_consistently(1, mac_key=signing.mac_key())
+    resign_everything()
+
+    settings.MNVAULT_SIGNING_KEY_FILE = real
+    keys.forget()
+    failed(None, "database checkpoint", "signature does not hold")
+    AuditCheckpoint.objects.all().delete()
+    failed(None, "audit-checkpoints.jsonl line 1", "signature does not hold")
+    checkpoint_path().unlink()
+    failed(1, "entry #1 has a MAC that does not hold")
+
+
+def test_b_re_signing_with_the_key_file_holds_when_the_key_is_not_apart(scene):
+    """Documented (docs/threat-model.md): by default the signing key is in the key file, in
+    the data directory, so whoever holds the directory holds every key (level c)."""
+    AuditEntry.objects.filter(seq=K).update(purpose="social_insurance")
+    rewrite_consistently(K, mac_key=signing.mac_key())
+    resign_everything()
+    result = verify_in_english()
+    assert result.ok, result.message
 
 
 # --- (c) every key -----------------------------------------------------------------------------

@@ -143,6 +143,36 @@ def test_init_starts_the_checkpoint_file_and_a_fresh_installation_verifies(initi
     assert "the checkpoint file" in failed.err and "is missing" in failed.err
 
 
+def test_init_keeps_the_signing_key_apart_when_asked(fresh, tmp_path):
+    """MNVAULT_SIGNING_KEY_FILE: the key in a file of its own; the data directory alone (run
+    without the variable) can no longer sign (docs/threat-model.md)."""
+    apart = tmp_path / "signing" / "audit.key"
+    env = {"MNVAULT_SIGNING_KEY_FILE": str(apart)}
+    result = fresh.run("init", env=env)
+    assert f"signing key: created {apart}" in result.out
+    assert "データディレクトリとも鍵ファイルとも別に保管してください" in result.out
+    assert mode(apart) == 0o600
+    assert "signing_seed" not in fresh.key_document()["material"]
+    admin = {**env, "MNVAULT_ADMIN_PASSWORD": GOOD_PASSWORD}
+    fresh.run("createadmin", "--username", "admin2", env=admin)
+    assert "signed checkpoint at entry #1" in fresh.run("audit", "checkpoint", env=env).out
+    assert "OK: 1 entries" in fresh.run("audit", "verify", env={**env, **ENGLISH}).out
+
+    alone = fresh.run("audit", "checkpoint", expect=2, env=ENGLISH)
+    assert "MNVAULT_SIGNING_KEY_FILE" in alone.err and "Traceback" not in alone.err
+
+
+def test_init_moves_the_signing_key_out_of_the_key_file(initialised, tmp_path):
+    seed = initialised.key_document()["material"]["signing_seed"]
+    apart = tmp_path / "audit-signing.key"
+    result = initialised.run("init", env={"MNVAULT_SIGNING_KEY_FILE": str(apart), **ENGLISH})
+    assert f"signing key: moved from the key file to {apart}" in result.out
+    assert "signing_seed" not in initialised.key_document()["material"]
+    assert json.loads(apart.read_text())["seed"] == seed
+    verified = initialised.run("audit", "verify", env={"MNVAULT_SIGNING_KEY_FILE": str(apart)})
+    assert "OK" in verified.out  # the genesis line, signed before the move, still holds
+
+
 # --- passphrase-protected key file --------------------------------------------------------------
 
 
@@ -163,7 +193,7 @@ def secrets_of(installation: Installation) -> list[str]:
     material = KeyFileProvider(installation.key_file, PASSPHRASE).load()
     raw = [*material.keks.values(), material.index_secret, material.signing_seed]
     return [PASSPHRASE] + [
-        form for key in raw for form in (base64.b64encode(key).decode(), key.hex())
+        form for key in raw if key for form in (base64.b64encode(key).decode(), key.hex())
     ]
 
 
