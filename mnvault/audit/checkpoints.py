@@ -3,9 +3,12 @@ in the database and appended to a file outside it, so rewriting the whole table,
 tail, is caught by ``verify`` (docs/architecture.md, "Audit log"; docs/threat-model.md).
 
 The file starts with a signed genesis line (entry #0), written when the installation is made,
-so that from then on a missing or emptied file is a failure, never "nothing to check". Lines
-are appended under a lock; a last line cut short by a crash is not tampering: ``verify`` warns
-about it, and the next append removes it before writing."""
+so that from then on a missing or emptied file is a failure, never "nothing to check". The
+genesis line also names the file: each checkpoint row in the database records the file it was
+appended to (``file_id``), and ``verify`` requires every row of a file to be in that file, so
+lines removed from it are caught, while several app servers may each keep a file of their own.
+Lines are appended under a lock; a last line cut short by a crash is not tampering: ``verify``
+warns about it, and the next append removes it before writing."""
 
 from __future__ import annotations
 
@@ -56,6 +59,11 @@ class Checkpoint:
     def is_genesis(self) -> bool:
         return self.seq == 0
 
+    @property
+    def file_id(self) -> str:
+        """Of a genesis checkpoint: the name of the file it starts (its signature is unique)."""
+        return self.signature[:32]
+
 
 @dataclass(frozen=True)
 class CheckpointFile:
@@ -71,6 +79,10 @@ class CheckpointFile:
     @property
     def checkpoints(self) -> list[Checkpoint]:
         return [checkpoint for _where, checkpoint in self.lines if checkpoint is not None]
+
+    @property
+    def genesis(self) -> Checkpoint | None:
+        return next((cp for cp in self.checkpoints if cp.is_genesis), None)
 
 
 def public_key() -> Ed25519PublicKey:
@@ -107,32 +119,32 @@ def write_checkpoint(*, path: Path | None = None) -> Checkpoint | None:
     if AuditCheckpoint.objects.filter(seq=last[0], entry_hash=last[1]).exists():
         return None
     checkpoint = _signed(*last)
-    _append_to_file(path or checkpoint_file(), checkpoint)
+    file_id = _append_to_file(path or checkpoint_file(), checkpoint)
     AuditCheckpoint.objects.create(
-        **{**asdict(checkpoint), "created_at": datetime.fromisoformat(checkpoint.created_at)}
+        **{**asdict(checkpoint), "created_at": datetime.fromisoformat(checkpoint.created_at)},
+        file_id=file_id,
     )
     return checkpoint
 
 
 def write_genesis(path: Path | None = None) -> Checkpoint | None:
-    """Start the checkpoint file of a new installation with a signed checkpoint of the empty
-    log; None when the file already holds a checkpoint. The file alone: the database has no
-    row for it (tests call this before any database is set up, as ``mnvault init`` does
-    before anything is logged)."""
-    path = path or checkpoint_file()
-    if read_file(path).checkpoints:
-        return None
-    genesis = _signed(0, GENESIS_HASH)
-    _append_to_file(path, genesis)
-    return genesis
+    """Start the checkpoint file with a signed checkpoint of the empty log (entry #0); None
+    when the file already has its genesis line. The file alone: the database has no row for
+    it (tests call this before any database is set up, as ``mnvault init`` does before
+    anything is logged)."""
+    written: list[Checkpoint] = []
+    _append_to_file(path or checkpoint_file(), None, made=written)
+    return written[0] if written else None
 
 
 def ensure_genesis(path: Path | None = None) -> Checkpoint | None:
-    """The genesis line, when the log is still empty and the file holds no checkpoint (run by
-    ``mnvault init`` and ``mnvault serve``). A log with entries and no checkpoint file is left
-    alone: ``verify`` reports it, and only someone holding the signing key can vouch for it
-    again (``mnvault audit checkpoint``)."""
-    if AuditEntry.objects.exists():
+    """The genesis line, run by ``mnvault init`` and ``mnvault serve`` after migrating: for a
+    new installation, and for a file written before genesis lines existed. A log with entries
+    and no checkpoint in the file (deleted, emptied) is left alone: ``verify`` reports it, and
+    only someone holding the signing key can vouch for the log again (``mnvault audit
+    checkpoint``)."""
+    path = path or checkpoint_file()
+    if not read_file(path).checkpoints and AuditEntry.objects.exists():
         return None
     return write_genesis(path)
 
@@ -141,16 +153,43 @@ def _line(checkpoint: Checkpoint) -> bytes:
     return (json.dumps(asdict(checkpoint), sort_keys=True) + "\n").encode("utf-8")
 
 
-def _append_to_file(path: Path, checkpoint: Checkpoint) -> None:
-    """Append one line, after mending a last line that a crash left without its end: appending
-    to it would make both lines unreadable."""
+def _append_to_file(
+    path: Path, checkpoint: Checkpoint | None, *, made: list[Checkpoint] | None = None
+) -> str:
+    """Append one line, after mending a last line that a crash left without its end
+    (appending to it would make both lines unreadable) and writing the file's genesis line if
+    it has none; the file's id (its genesis line's). The genesis line written, if any, is
+    added to ``made``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "r+b", buffering=0) as handle:
         _lock(handle)
         _mend_tail(handle)
-        handle.write(_line(checkpoint))
+        genesis = _genesis_in(handle)
+        if genesis is None:
+            genesis = _signed(0, GENESIS_HASH)
+            handle.write(_line(genesis))
+            if made is not None:
+                made.append(genesis)
+        if checkpoint is not None:
+            handle.write(_line(checkpoint))
         os.fsync(handle.fileno())
+    return genesis.file_id
+
+
+def _genesis_in(handle: IO[bytes]) -> Checkpoint | None:
+    """The file's genesis line: its first line, or for a file begun before genesis lines
+    existed, the one appended later."""
+    handle.seek(0)
+    first = _parse(handle.read(_TAIL).split(b"\n", 1)[0])
+    if first is not None and first.is_genesis:
+        return first
+    handle.seek(0)
+    for line in handle.read().split(b"\n"):
+        found = _parse(line)
+        if found is not None and found.is_genesis:
+            return found
+    return None
 
 
 def _lock(handle: IO[bytes]) -> None:
@@ -236,6 +275,21 @@ def database_checkpoints() -> list[tuple[str, Checkpoint]]:
             ),
         )
         for row in AuditCheckpoint.objects.order_by("seq", "pk")
+    ]
+
+
+def written_to(file_id: str) -> list[Checkpoint]:
+    """The checkpoints the database says were appended to the file named ``file_id``."""
+    rows = AuditCheckpoint.objects.filter(file_id=file_id).order_by("seq", "pk")
+    return [
+        Checkpoint(
+            seq=row.seq,
+            entry_hash=row.entry_hash,
+            created_at=row.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            public_key=row.public_key,
+            signature=row.signature,
+        )
+        for row in rows
     ]
 
 

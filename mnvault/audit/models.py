@@ -63,3 +63,6 @@ class AuditCheckpoint(models.Model):
     created_at = models.DateTimeField()
     public_key = models.CharField(max_length=64)
     signature = models.CharField(max_length=128)
+    # The checkpoint file the line was appended to, named by its genesis line (see
+    # ``audit.checkpoints``); empty for rows written before files were named.
+    file_id = models.CharField(max_length=32, blank=True, default="")

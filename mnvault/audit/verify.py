@@ -9,6 +9,7 @@ a failure, not "nothing to check" (docs/threat-model.md). Messages are in the ac
 
 from __future__ import annotations
 
+import hmac
 import itertools
 import json
 import multiprocessing
@@ -125,6 +126,7 @@ class _Span:
 
 def _check_span(lo: int, hi: int | None, rules: _Rules) -> _Span:
     wanted, mac_key, covered = rules.wanted, rules.mac_key, rules.covered
+    label, hmac_of = signing.MAC_LABEL + b"|%d|%s", hmac.digest  # signing.mac, inlined: hot
     expected, prev, first_prev = lo, None, None
     for entry in _entries(lo, hi):
         seq = entry["seq"]
@@ -143,9 +145,11 @@ def _check_span(lo: int, hi: int | None, rules: _Rules) -> _Span:
             return _Span(lo, seq - 1, first_prev, prev, seq, _not_following(seq))
         if entry_hash(prev, hashed_fields(entry)) != entry["entry_hash"]:
             return _Span(lo, seq - 1, first_prev, prev, seq, _altered(seq))
-        needs_mac = entry["mac"] or seq > covered
-        if needs_mac and not signing.mac_holds(mac_key, seq, entry["entry_hash"], entry["mac"]):
-            return _Span(lo, seq - 1, first_prev, prev, seq, _bad_mac(seq, entry["mac"]))
+        mac = entry["mac"]
+        if (mac or seq > covered) and mac != hmac_of(
+            mac_key, label % (seq, entry["entry_hash"].encode()), "sha256"
+        ).hex():
+            return _Span(lo, seq - 1, first_prev, prev, seq, _bad_mac(seq, mac))
         for where, digest in wanted.get(seq, ()):
             if digest != entry["entry_hash"]:
                 return _Span(
@@ -314,9 +318,10 @@ def verify(*, checkpoint_path: Path | None = None, workers: int | None = None) -
 def _file_problem(
     found: checkpoints.CheckpointFile, in_database: list[checkpoints.Checkpoint], entries: int
 ) -> str | None:
-    """The checkpoint file must be there, hold a checkpoint (from the genesis line on), and
-    reach the last checkpoint the database knows of: an honest append writes the file before
-    the database row. Only an installation that has logged nothing may have no file yet."""
+    """The checkpoint file must be there, hold its genesis line, and hold every checkpoint the
+    database says was appended to it (an honest append writes the file before the row). Only
+    an installation that has logged nothing may have no file yet. Rows of other files (another
+    app server's) are checked against the chain, not against this file."""
     in_file = found.checkpoints
     if not in_file:
         if entries == 0 and not in_database:
@@ -329,13 +334,22 @@ def _file_problem(
         return _("the checkpoint file %(path)s holds no checkpoint (emptied)") % {
             "path": found.path
         }
-    last_in_file = max(cp.seq for cp in in_file)
-    last_in_database = max((cp.seq for cp in in_database), default=0)
-    if last_in_file < last_in_database:
+    genesis = found.genesis
+    if genesis is None:
         return _(
-            "the checkpoint file %(path)s ends at entry #%(file)d but the database holds a "
-            "checkpoint at #%(database)d: lines were removed from the file"
-        ) % {"path": found.path, "file": last_in_file, "database": last_in_database}
+            "the checkpoint file %(path)s has no genesis line: its first lines were removed"
+        ) % {"path": found.path}
+    held = {(cp.seq, cp.entry_hash, cp.signature) for cp in in_file}
+    lost = [
+        cp.seq
+        for cp in checkpoints.written_to(genesis.file_id)
+        if (cp.seq, cp.entry_hash, cp.signature) not in held
+    ]
+    if lost:
+        return _(
+            "the checkpoint file %(path)s lacks the checkpoint at entry #%(seq)d that the "
+            "database says was written to it: lines were removed from the file"
+        ) % {"path": found.path, "seq": max(lost)}
     return None
 
 

@@ -21,7 +21,7 @@ from django.db import transaction
 from mnvault.audit import signing
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
-from mnvault.audit.checkpoints import read_file, write_checkpoint, write_genesis
+from mnvault.audit.checkpoints import ensure_genesis, read_file, write_checkpoint, write_genesis
 from mnvault.audit.log import entry_hash, hashed_fields, record
 from mnvault.audit.models import AuditCheckpoint, AuditEntry, AuditHead, Outcome
 from mnvault.audit.tests.tampering import (
@@ -234,7 +234,50 @@ def test_b_emptied_checkpoint_file_is_caught(scene):
 def test_b_shortened_checkpoint_file_is_caught(scene):
     genesis, _signed = checkpoint_lines(checkpoint_path())
     checkpoint_path().write_text(genesis + "\n", encoding="utf-8")
-    failed(None, f"ends at entry #0 but the database holds a checkpoint at #{CHAIN_LENGTH}")
+    failed(None, f"lacks the checkpoint at entry #{CHAIN_LENGTH}", "lines were removed")
+
+
+def test_b_line_removed_from_the_middle_of_the_file_is_caught(scene):
+    write_checkpoint()
+    genesis, _first, last = checkpoint_lines(checkpoint_path())
+    checkpoint_path().write_text(f"{genesis}\n{last}\n", encoding="utf-8")
+    failed(None, f"lacks the checkpoint at entry #{CHAIN_LENGTH}")
+
+
+def test_b_genesis_line_removed_is_caught(scene):
+    _genesis, signed = checkpoint_lines(checkpoint_path())
+    checkpoint_path().write_text(signed + "\n", encoding="utf-8")
+    failed(None, "has no genesis line")
+
+
+def test_checkpoints_written_to_another_servers_file_are_not_required_here(scene, tmp_path):
+    """With several app servers, each may keep its own checkpoint file: a row says which
+    file its line went to, and only that file must hold it."""
+    other = tmp_path / "other-server" / "audit-checkpoints.jsonl"
+    append(1, start=LAST)
+    write_checkpoint(path=other)
+    assert [cp.seq for cp in read_file(other).checkpoints] == [0, LAST + 1]
+    result = verify_in_english()
+    assert result.ok, result.message
+    assert result.checkpoints == 3  # two rows, and the line of this server's file
+    assert verify_in_english(checkpoint_path=other).ok  # each holds what was written to it
+    other.write_text(checkpoint_lines(other)[0] + "\n", encoding="utf-8")
+    failed(None, f"lacks the checkpoint at entry #{LAST + 1}", checkpoint_path=other)
+    assert verify_in_english().ok
+
+
+def test_a_file_begun_before_genesis_lines_gets_one_and_verifies(scene):
+    """An installation upgraded from before genesis lines: `mnvault init` (or serve) adds the
+    line to the file it has; the rows written before name no file."""
+    _genesis, signed = checkpoint_lines(checkpoint_path())
+    checkpoint_path().write_text(signed + "\n", encoding="utf-8")
+    AuditCheckpoint.objects.update(file_id="")
+    assert ensure_genesis() is not None
+    assert [cp.seq for cp in read_file().checkpoints] == [CHAIN_LENGTH, 0]
+    result = verify_in_english()
+    assert result.ok, result.message
+    assert write_checkpoint() is not None
+    assert verify_in_english().ok
 
 
 def test_b_edited_checkpoint_line_is_caught(scene):
