@@ -401,6 +401,16 @@ def test_cli_verify_passes_on_an_intact_chain(chain):
     )
 
 
+def test_cli_verify_warns_of_a_torn_checkpoint_line_and_exits_0(chain, settings):
+    with open(settings.MNVAULT_CHECKPOINT_FILE, "ab") as handle:
+        handle.write(b'{"seq": 20, "entry_hash": "ab')  # a crash in the middle of an append
+    out, err = io.StringIO(), io.StringIO()
+    call_command("audit", "verify", stdout=out, stderr=err)
+    assert f"OK: 記録 {CHAIN_LENGTH} 件" in out.getvalue()
+    assert err.getvalue().startswith("警告: ")
+    assert "書き込みの中断により途中で切れています" in err.getvalue()
+
+
 def test_cli_verify_reads_the_given_checkpoint_file(chain, tmp_path):
     path = tmp_path / "elsewhere.jsonl"
     write_checkpoint(path=path)
