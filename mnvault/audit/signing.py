@@ -62,7 +62,3 @@ def mac(key: bytes, seq: int, entry_hash: str) -> str:
     before it, so does the MAC."""
     message = MAC_LABEL + b"|" + str(seq).encode("ascii") + b"|" + entry_hash.encode("ascii")
     return hmac.digest(key, message, "sha256").hex()
-
-
-def mac_holds(key: bytes, seq: int, entry_hash: str, stored: str) -> bool:
-    return hmac.compare_digest(mac(key, seq, entry_hash).encode(), stored.encode())
