@@ -8,9 +8,10 @@ the framework costs on top of the unavoidable JSON and SHA-256 work.
 
 The chain is built quickly rather than through ``record()`` (a million transactions would take
 far longer than the verification): rows are inserted in bulk with hashes computed by
-``mnvault.audit.log.entry_hash``/``hashed_fields``, the canonical form ``record()`` uses, after
-the genuine entries of the set-up; then ``AuditHead`` is set and a checkpoint is signed with
-``write_checkpoint``, so ``verify`` checks chain, head and signature as it would in use.
+``mnvault.audit.log.entry_hash``/``hashed_fields``, the canonical form ``record()`` uses, and
+each with its MAC (``mnvault.audit.signing.mac``), after the genuine entries of the set-up;
+then ``AuditHead`` is set and a checkpoint is signed with ``write_checkpoint``, so ``verify``
+checks chain, MACs, head, signature and the data cross-check as it would in use.
 
 Usage: ``.venv/bin/python bench/audit_verify.py [--rows N] [--profile]``
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import hmac
 import json
 import os
 import random
@@ -50,6 +52,7 @@ COLUMNS = (
     "detail",
     "prev_hash",
     "entry_hash",
+    "mac",
 )
 INSERT_BATCH = 20_000
 
@@ -98,12 +101,14 @@ def build_chain(total: int, seed: int) -> int:
     from django.db import connection, transaction
 
     from mnvault.accounts.models import User
+    from mnvault.audit import signing
     from mnvault.audit.checkpoints import write_checkpoint
     from mnvault.audit.log import entry_hash, hashed_fields
     from mnvault.audit.models import AuditEntry, AuditHead
     from mnvault.companies.models import Company
 
     rng = random.Random(seed)
+    mac_key = signing.mac_key()
     company = Company.objects.get().pk
     user = User.objects.get(username=inst.HANDLER).pk
     head = AuditHead.objects.get(pk=1)
@@ -120,9 +125,9 @@ def build_chain(total: int, seed: int) -> int:
             when += timedelta(seconds=rng.randrange(1, 90), microseconds=rng.randrange(10**6))
             entry = _entry(rng, seq, when, company, user)
             digest = entry_hash(prev, hashed_fields(entry))
-            row = [entry[name] for name in COLUMNS[:-2]]
+            row = [entry[name] for name in COLUMNS[:-3]]
             row[1], row[12] = adapt(when), json.dumps(entry["detail"])
-            batch.append((*row, prev, digest))
+            batch.append((*row, prev, digest, signing.mac(mac_key, seq, digest)))
             prev = digest
             if len(batch) == INSERT_BATCH or seq == total:
                 with connection.cursor() as cursor:
@@ -133,17 +138,18 @@ def build_chain(total: int, seed: int) -> int:
     return added
 
 
-def baseline(db_path: Path) -> tuple[Timing, int]:
-    """The bare loop: sqlite3 rows → the canonical bytes → SHA-256, checking sequence, links
-    and hashes like ``verify`` (the one checkpoint signature is left out: microseconds)."""
+def baseline(db_path: Path, mac_key: bytes) -> tuple[Timing, int]:
+    """The bare loop: sqlite3 rows → the canonical bytes → SHA-256 and the HMAC-SHA256 of each
+    entry, checking sequence, links, hashes and MACs like ``verify`` (the one checkpoint
+    signature and the cross-check with the data, a few queries, are left out)."""
     started, cpu_started = time.perf_counter(), time.process_time()
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     rows = db.execute(f"SELECT {','.join(COLUMNS)} FROM audit_auditentry ORDER BY seq")
-    sha256, dumps, loads = hashlib.sha256, json.dumps, json.loads
+    sha256, dumps, loads, digest_of = hashlib.sha256, json.dumps, json.loads, hmac.digest
     expected, prev = 1, "0" * 64
     for row in rows:
         seq, created, kind, actor, label, company, person = row[:7]
-        action, purpose, outcome, reason, address, detail, prev_hash, digest = row[7:]
+        action, purpose, outcome, reason, address, detail, prev_hash, digest, mac = row[7:]
         if seq != expected or prev_hash != prev:
             raise SystemExit(f"baseline: chain broken at #{seq}")
         stamp = created.replace(" ", "T")
@@ -167,6 +173,9 @@ def baseline(db_path: Path) -> tuple[Timing, int]:
         body = dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         if sha256(prev.encode() + b"\n" + body.encode()).hexdigest() != digest:
             raise SystemExit(f"baseline: entry #{seq} does not hash to its stored value")
+        message = b"mnvault-audit-mac:v1|%d|%s" % (seq, digest.encode())
+        if digest_of(mac_key, message, "sha256").hex() != mac:
+            raise SystemExit(f"baseline: entry #{seq} has a MAC that does not hold")
         prev, expected = digest, seq + 1
     db.close()
     timing = Timing(time.perf_counter() - started, time.process_time() - cpu_started)
@@ -210,6 +219,7 @@ def main() -> None:
         inst.use(data_dir)
         from django.conf import settings
 
+        from mnvault.audit import signing
         from mnvault.audit.verify import verify
 
         inst.create_company_with_handler()
@@ -225,11 +235,12 @@ def main() -> None:
         if not result.ok or result.entries != args.rows:
             raise SystemExit(f"verify did not pass: {result}")
 
-        run = inst.run_measured(inst.cli("audit", "verify"), env, Path(tmp))
+        english = {**env, "MNVAULT_LANGUAGE": "en"}  # the figures read its English message
+        run = inst.run_measured(inst.cli("audit", "verify"), english, Path(tmp))
         if run.returncode != 0 or f"OK: {args.rows} entries" not in run.stdout:
             raise SystemExit(f"CLI verify failed ({run.returncode}): {run.stdout}{run.stderr}")
 
-        base, counted = baseline(Path(settings.DATABASES["default"]["NAME"]))
+        base, counted = baseline(Path(settings.DATABASES["default"]["NAME"]), signing.mac_key())
         assert counted == args.rows
 
         report(args.rows, inprocess, run, base)

@@ -12,6 +12,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone, translation
 
 from mnvault.accounts.models import Membership, Role, User
+from mnvault.audit.checkpoints import write_genesis
 from mnvault.companies.models import Company, CompanyPurpose
 from mnvault.companies.purposes import Purpose
 from mnvault.domain import numbers
@@ -33,12 +34,15 @@ COMPANY_PURPOSES = [Purpose.WITHHOLDING, Purpose.SOCIAL_INSURANCE]
 @pytest.fixture(autouse=True)
 def key_file(tmp_path, settings):
     """Every test gets its own key file and checkpoint file, outside the database (and a fast
-    password hasher: Argon2 is tested where it matters, not in every fixture)."""
+    password hasher: Argon2 is tested where it matters, not in every fixture). The checkpoint
+    file starts with its signed genesis line, as ``mnvault init`` writes it."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MNVAULT_KEY_FILE = tmp_path / "mnvault.key"
     settings.MNVAULT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
+    settings.MNVAULT_SIGNING_KEY_FILE = None  # in the key file, the default
     KeyFileProvider(settings.MNVAULT_KEY_FILE).save(KeyMaterial.generate())
     keys.forget()
+    write_genesis(settings.MNVAULT_CHECKPOINT_FILE)
     yield settings.MNVAULT_KEY_FILE
     keys.forget()
 
@@ -123,6 +127,25 @@ def personas(db) -> Personas:
     found.users["no_role"] = _user("no_role")
     found.users["other_handler"] = _user("other_handler", other, Role.HANDLER)
     return found
+
+
+def log_role_grants(found: Personas) -> None:
+    """The personas' roles are made straight in the table; a test that verifies the whole
+    log (which checks that every role has its grant entry) logs them as ``grant_role`` does."""
+    from django.db import transaction
+
+    from mnvault.audit import log as audit
+    from mnvault.audit.actions import Action
+    from mnvault.audit.actors import Actor
+
+    with transaction.atomic():
+        for membership in Membership.objects.order_by("pk"):
+            audit.record(
+                actor=Actor.system("test personas"),
+                action=Action.ACCOUNTS_ROLE_GRANT,
+                company_id=membership.company_id,
+                detail={"user_id": membership.user_id, "role": membership.role},
+            )
 
 
 @pytest.fixture

@@ -212,6 +212,13 @@ MNVAULT_CHECKPOINT_WITNESS_FILE = (
     else None
 )
 MNVAULT_KEY_FILE = Path(os.environ.get("MNVAULT_KEY_FILE", DATA_DIR / "mnvault.key"))
+# The audit signing key in a file of its own, away from the data directory and the key file
+# (docs/threat-model.md); unset, it stays in the key file.
+MNVAULT_SIGNING_KEY_FILE = (
+    Path(os.environ["MNVAULT_SIGNING_KEY_FILE"])
+    if os.environ.get("MNVAULT_SIGNING_KEY_FILE")
+    else None
+)
 
 # E-mail (invitations, reminders, one-time codes) through the office's SMTP server.
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -72,11 +72,12 @@ def _line(values: dict[str, Any]) -> str:
 
 def _checkpoints_up_to(seq: int) -> list[Checkpoint]:
     """Every readable checkpoint up to ``seq``, from the database and the checkpoint file,
-    each once, by sequence number."""
+    each once, by sequence number. Not the file's genesis line: it vouches for the checkpoint
+    file on the server, which an export leaves behind."""
     unique = {
         found
         for _, found in checkpoints.stored_checkpoints()
-        if found is not None and found.seq <= seq
+        if found is not None and found.seq <= seq and not found.is_genesis
     }
     return sorted(unique, key=lambda found: (found.seq, found.created_at))
 

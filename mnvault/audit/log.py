@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from mnvault.audit import signing
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead, Outcome
@@ -118,6 +119,7 @@ def record(
     _check_json(entry.detail)
     if numbers.holds_number(canonical(hashed_fields(entry.__dict__)).decode()):
         raise ValueError("audit entry refused: it looks like it holds an individual number")
+    mac_key = signing.mac_key()  # before the lock: an unreadable key must not hold it
     head = _locked_head()
     # Time and number are taken under the lock, so times never run backwards along the chain.
     entry.created_at = datetime.now(UTC)
@@ -125,6 +127,8 @@ def record(
     fields = hashed_fields(entry.__dict__)
     entry.prev_hash = head.entry_hash
     entry.entry_hash = entry_hash(entry.prev_hash, fields)
+    # Authenticated at commit: no entry is ever unsigned, not even after the last checkpoint.
+    entry.mac = signing.mac(mac_key, entry.seq, entry.entry_hash)
     entry.save(force_insert=True)
     head.seq, head.entry_hash = entry.seq, entry.entry_hash
     head.save(update_fields=["seq", "entry_hash"])

@@ -33,6 +33,11 @@ class AuditEntry(models.Model):
     detail = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64)
+    # HMAC-SHA256 of (seq, entry_hash) under a key derived from the signing key, written with
+    # the entry: re-hashing the chain without that key is caught at the very next entry, not
+    # only at the next checkpoint (``audit.signing.mac``). Empty only for entries written
+    # before entries had one, which a signed checkpoint must then cover.
+    mac = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["seq"]
@@ -65,3 +70,6 @@ class AuditCheckpoint(models.Model):
     created_at = models.DateTimeField()
     public_key = models.CharField(max_length=64)
     signature = models.CharField(max_length=128)
+    # The checkpoint file the line was appended to, named by its genesis line (see
+    # ``audit.checkpoints``); empty for rows written before files were named.
+    file_id = models.CharField(max_length=32, blank=True, default="")

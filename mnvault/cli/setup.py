@@ -11,7 +11,9 @@ from django.core.management import call_command
 from psycopg import sql
 
 from mnvault import paths
-from mnvault.vault.keys import KeyFileProvider, KeyMaterial, key_file_path
+from mnvault.audit.checkpoints import ensure_genesis
+from mnvault.vault import keys
+from mnvault.vault.keys import KeyFileProvider, KeyMaterial, SigningKeyFile, key_file_path
 
 
 def ensure_secret_key() -> bool:
@@ -30,8 +32,35 @@ def ensure_key_file(passphrase: str | None) -> bool:
     path = key_file_path()
     if path.exists():
         return False
-    KeyFileProvider(path, passphrase).save(KeyMaterial.generate())
+    apart = keys.signing_key_file_path() is not None
+    KeyFileProvider(path, passphrase).save(KeyMaterial.generate(with_signing_key=not apart))
     return True
+
+
+def ensure_signing_key_file(passphrase: str | None) -> str | None:
+    """When ``MNVAULT_SIGNING_KEY_FILE`` is set: create that file, with the key the key file
+    holds if it holds one (so that the checkpoints signed so far still verify), and then take
+    the key out of the key file, or whoever holds the data directory could still sign with
+    it. The file is written first: a crash in between leaves the key in both, and running
+    ``mnvault init`` again finishes the move. What was done: "created", "moved", "differs"
+    (both hold a signing key, and not the same one: nothing is changed), or None."""
+    path = keys.signing_key_file_path()
+    if path is None:
+        return None
+    provider = KeyFileProvider(key_file_path(), passphrase) if passphrase else None
+    provider = provider or keys.provider(interactive=True)
+    material = provider.load()
+    seed = material.signing_seed
+    created = not path.exists()
+    if created:
+        SigningKeyFile(path).save(seed or secrets.token_bytes(32))
+    if seed is None:
+        return "created" if created else None
+    if SigningKeyFile(path).load() != seed:
+        return "differs"
+    provider.save(material.without_signing_key())
+    keys.forget()
+    return "moved"
 
 
 def ensure_key_store_database() -> None:
@@ -53,9 +82,12 @@ def ensure_key_store_database() -> None:
 
 
 def migrate(verbosity: int = 0) -> None:
+    """The tables, and then the checkpoint file's signed genesis line while nothing is logged
+    yet: from then on a missing or emptied file is a failure of ``audit verify``."""
     ensure_key_store_database()
     for alias in ("default", "keys"):
         call_command("migrate", database=alias, verbosity=verbosity, interactive=False)
+    ensure_genesis()
 
 
 def is_initialised() -> bool:

@@ -6,9 +6,11 @@ class VaultConfig(AppConfig):
     label = "vault"
 
     def ready(self) -> None:
-        """The audit log signs its checkpoints with a key from the key file, which only the
-        vault reads: hand it the source (the audit log sits below the vault)."""
-        from mnvault.audit import signing
-        from mnvault.vault import keys
+        """The audit log signs its checkpoints with a key only the vault reads: hand it the
+        source (the audit log sits below the vault), and the check that every stored number
+        has its entry."""
+        from mnvault.audit import facts, signing
+        from mnvault.vault import auditfacts, keys
 
-        signing.use_signing_key(lambda: keys.material().signing_key())
+        signing.use_signing_key(keys.signing_key)
+        facts.register("stored numbers", auditfacts.numbers_accounted_for)

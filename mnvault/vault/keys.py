@@ -4,6 +4,11 @@ key come from.
 The default is a key file in the data directory (mode 0600) created by ``mnvault init``; the
 same file can be protected by a passphrase (Argon2id + AES-GCM), asked for at start or read from
 ``MNVAULT_KEY_PASSPHRASE``. ``KeyProvider`` is the seam where an external KMS plugs in later.
+
+The audit signing key lives in the key file too, unless ``MNVAULT_SIGNING_KEY_FILE`` names a
+file of its own: then whoever holds the data directory and the key file still cannot sign a
+rewritten audit log (docs/threat-model.md). ``mnvault init`` creates that file, or moves the
+key there from the key file.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.utils.translation import gettext as _
 
 from mnvault.paths import write_private_file
@@ -29,6 +35,7 @@ from mnvault.vault import api
 from mnvault.vault.errors import DecryptionFailed, KeyUnavailable
 
 FORMAT = "mnvault-keyfile"
+SIGNING_FORMAT = "mnvault-signing-key"
 _KDF = {"name": "argon2id", "time_cost": 3, "memory_cost": 65536, "parallelism": 2}
 
 
@@ -42,21 +49,22 @@ def _unb64(text: str) -> bytes:
 
 @dataclass(frozen=True)
 class KeyMaterial:
-    """Everything secret that never enters the database."""
+    """Everything secret that never enters the database. ``signing_seed`` is None when the
+    audit signing key is kept in a file of its own (``MNVAULT_SIGNING_KEY_FILE``)."""
 
     keks: dict[str, bytes] = field(repr=False)
     active_kek_id: str
     index_secret: bytes = field(repr=False)
-    signing_seed: bytes = field(repr=False)
+    signing_seed: bytes | None = field(repr=False)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     @classmethod
-    def generate(cls) -> KeyMaterial:
+    def generate(cls, *, with_signing_key: bool = True) -> KeyMaterial:
         return cls(
             keks={"k1": api.new_key()},
             active_kek_id="k1",
             index_secret=secrets.token_bytes(32),
-            signing_seed=secrets.token_bytes(32),
+            signing_seed=secrets.token_bytes(32) if with_signing_key else None,
         )
 
     def kek(self, kek_id: str) -> bytes:
@@ -68,7 +76,17 @@ class KeyMaterial:
             ) from None
 
     def signing_key(self) -> Ed25519PrivateKey:
+        if self.signing_seed is None:
+            raise KeyUnavailable(
+                _(
+                    "The key file holds no audit signing key: it is kept in a file of its own, "
+                    "named by MNVAULT_SIGNING_KEY_FILE."
+                )
+            )
         return Ed25519PrivateKey.from_private_bytes(self.signing_seed)
+
+    def without_signing_key(self) -> KeyMaterial:
+        return replace(self, signing_seed=None)
 
     def with_new_kek(self) -> KeyMaterial:
         numbers = [int(k[1:]) for k in self.keks if k.startswith("k") and k[1:].isdigit()]
@@ -81,21 +99,24 @@ class KeyMaterial:
         return replace(self, keks={k: v for k, v in self.keks.items() if k != kek_id})
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document = {
             "keks": {k: _b64(v) for k, v in self.keks.items()},
             "active_kek_id": self.active_kek_id,
             "index_secret": _b64(self.index_secret),
-            "signing_seed": _b64(self.signing_seed),
             "created_at": self.created_at,
         }
+        if self.signing_seed is not None:
+            document["signing_seed"] = _b64(self.signing_seed)
+        return document
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> KeyMaterial:
+        seed = data.get("signing_seed")
         return cls(
             keks={k: _unb64(v) for k, v in data["keks"].items()},
             active_kek_id=data["active_kek_id"],
             index_secret=_unb64(data["index_secret"]),
-            signing_seed=_unb64(data["signing_seed"]),
+            signing_seed=_unb64(seed) if seed is not None else None,
             created_at=data["created_at"],
         )
 
@@ -220,6 +241,76 @@ def material() -> KeyMaterial:
     return _cached[1]
 
 
+class SigningKeyFile:
+    """The audit signing key in a file of its own (mode 0600): the Ed25519 seed, with the
+    public key beside it so that an operator can tell which key a file holds."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> bytes:
+        try:
+            document = json.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            raise KeyUnavailable(
+                _("No audit signing key at %(path)s: run `mnvault init` first.")
+                % {"path": self.path}
+            ) from None
+        except ValueError:
+            raise KeyUnavailable(_("The audit signing key file is corrupt.")) from None
+        if not isinstance(document, dict) or document.get("format") != SIGNING_FORMAT:
+            raise KeyUnavailable(_("This is not an mnvault audit signing key file."))
+        try:
+            seed = _unb64(document["seed"])
+            Ed25519PrivateKey.from_private_bytes(seed)
+        except (KeyError, ValueError, TypeError):
+            raise KeyUnavailable(_("The audit signing key file is corrupt.")) from None
+        return seed
+
+    def save(self, seed: bytes) -> None:
+        public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
+        document = {
+            "format": SIGNING_FORMAT,
+            "version": 1,
+            "seed": _b64(seed),
+            "public_key": public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex(),
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+        write_private_file(self.path, json.dumps(document, indent=1).encode())
+
+
+def signing_key_file_path() -> Path | None:
+    """``MNVAULT_SIGNING_KEY_FILE``, or None: the signing key is then in the key file."""
+    from django.conf import settings
+
+    configured = getattr(settings, "MNVAULT_SIGNING_KEY_FILE", None)
+    return Path(configured) if configured else None
+
+
+# The signing key and what it was read from (the key material, or the file and its mtime).
+_signing: tuple[object, Ed25519PrivateKey] | None = None
+
+
+def signing_key() -> Ed25519PrivateKey:
+    """The audit signing key, from its own file when one is configured, else from the key
+    file; the same object while its source is unchanged (the audit log derives its MAC key
+    from it once, not at every append)."""
+    global _signing
+    path = signing_key_file_path()
+    if path is None:
+        current = material()
+        if _signing is None or _signing[0] is not current:
+            _signing = (current, current.signing_key())
+        return _signing[1]
+    try:
+        stamp = (path, path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        stamp = (path, -1)
+    if _signing is None or _signing[0] != stamp:
+        _signing = (stamp, Ed25519PrivateKey.from_private_bytes(SigningKeyFile(path).load()))
+    return _signing[1]
+
+
 def unlock(*, interactive: bool) -> KeyMaterial:
     """Load the key material at start-up, asking for the passphrase if needed; the passphrase
     is kept in memory so that a rotated key file can be read again."""
@@ -227,10 +318,11 @@ def unlock(*, interactive: bool) -> KeyMaterial:
     chosen = provider(interactive=interactive)
     _passphrase = chosen.passphrase
     _cached = (_mtime(), chosen.load())
+    signing_key()  # a missing or unreadable signing key stops the command here, not mid-way
     return _cached[1]
 
 
 def forget() -> None:
     """Drop the cached material (after rotation, and between tests)."""
-    global _cached
-    _cached = None
+    global _cached, _signing
+    _cached = _signing = None

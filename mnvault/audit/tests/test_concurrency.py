@@ -185,7 +185,7 @@ def test_concurrent_appends_lose_nothing_and_the_chain_verifies(tmp_path, instal
                 writer.wait()
 
     total = PROCESSES * ENTRIES_EACH
-    checked = _run(_mnvault("audit", "verify"), env, tmp_path)
+    checked = _run(_mnvault("audit", "verify"), {**env, "MNVAULT_LANGUAGE": "en"}, tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"OK: {total} entries, chain intact" in checked.stdout
 

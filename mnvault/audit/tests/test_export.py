@@ -21,7 +21,7 @@ from mnvault.audit.checkpoints import public_key, public_key_hex, write_checkpoi
 from mnvault.audit.export import FORMAT, ExportRefused, verify_export, write_export
 from mnvault.audit.log import entry_hash, hashed_fields
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, Outcome
-from mnvault.audit.tests.test_tamper import CHAIN_LENGTH, K, append
+from mnvault.audit.tests.tampering import CHAIN_LENGTH, K, append
 from mnvault.conftest import ALL_DATABASES
 from mnvault.oversight.log_export import export_log
 

@@ -8,17 +8,20 @@ import os
 from collections.abc import Callable
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import transaction
 from stdnum.jp import in_
 
+from mnvault.audit import signing
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import write_checkpoint
 from mnvault.audit.log import entry_hash, hashed_fields, record
-from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead, Outcome
+from mnvault.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEntry, AuditHead, Outcome
 from mnvault.audit.verify import verify
 from mnvault.conftest import ALL_DATABASES
 from mnvault.domain import numbers
+from mnvault.vault import keys
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -87,7 +90,20 @@ def test_hash_covers_every_field_of_the_entry():
     """A field left out of the hash could be edited without breaking the chain."""
     hashed = set(hashed_fields(_append().__dict__))
     stored = {f.attname for f in AuditEntry._meta.concrete_fields}
-    assert stored - hashed == {"id", "prev_hash", "entry_hash"}
+    assert stored - hashed == {"id", "prev_hash", "entry_hash", "mac"}
+
+
+def test_every_entry_gets_a_mac_at_commit_under_the_signing_key():
+    """The MAC is what makes re-hashing the entries after the last checkpoint fail: it is
+    made from the signing key, which is not in the database."""
+    for i in range(3):
+        _append(detail={"i": i})
+    key = signing.mac_key_of(keys.signing_key())
+    other = signing.mac_key_of(Ed25519PrivateKey.generate())
+    for seq, digest, stored in AuditEntry.objects.values_list("seq", "entry_hash", "mac"):
+        assert stored == signing.mac(key, seq, digest)
+        assert stored != signing.mac(other, seq, digest)
+        assert stored != signing.mac(key, seq + 1, digest)
 
 
 def test_entry_records_who_what_and_outcome():
@@ -256,5 +272,8 @@ def test_verify_on_an_empty_log_is_ok():
 
 
 def test_nothing_to_sign_on_an_empty_log(settings):
+    """The file holds its genesis line only (written as the installation was made)."""
+    genesis = settings.MNVAULT_CHECKPOINT_FILE.read_bytes()
     assert write_checkpoint() is None
-    assert not settings.MNVAULT_CHECKPOINT_FILE.exists()
+    assert settings.MNVAULT_CHECKPOINT_FILE.read_bytes() == genesis
+    assert not AuditCheckpoint.objects.exists()

@@ -1,6 +1,10 @@
-"""Tampering with the audit log directly in the database, as someone with database access but
-without the key file could, and ``verify`` naming the first entry that does not hold
-(docs/architecture.md, "Audit log")."""
+"""Tampering with the audit log directly in the database, and ``verify`` naming the first entry
+that does not hold (docs/architecture.md, "Audit log").
+
+Several tests here give the attacker the signing key for the MACs (``rewrite_consistently``
+with ``mac_key``), so that what they test is the chain, the head or the checkpoints on their
+own; ``test_tamper_access.py`` goes through what each level of access can do
+(docs/threat-model.md)."""
 
 from __future__ import annotations
 
@@ -13,24 +17,31 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
+from django.utils import translation
 
+from mnvault.audit import signing
 from mnvault.audit import verify as verify_module
-from mnvault.audit.actions import Action
-from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import Checkpoint, public_key_hex, write_checkpoint
-from mnvault.audit.log import entry_hash, hashed_fields, record
-from mnvault.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEntry, AuditHead, Outcome
-from mnvault.audit.verify import VerifyResult, verify
+from mnvault.audit.log import entry_hash, hashed_fields
+from mnvault.audit.models import AuditCheckpoint, AuditEntry, AuditHead, Outcome
+from mnvault.audit.tests.tampering import (
+    CHAIN_LENGTH,
+    K,
+    append,
+    checkpoint_lines,
+    failed,
+    real_mac_key,
+    renumber,
+    rewrite_consistently,
+    set_head_to_last,
+    verify_in_english,
+)
+from mnvault.audit.verify import verify
 from mnvault.conftest import ALL_DATABASES
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
-
-CHAIN_LENGTH = 20
-K = 7  # the entry tampered with, in the middle of the chain
-OUTCOMES = [Outcome.OK, Outcome.OK, Outcome.REFUSED, Outcome.FAILED]
-ACTIONS = [Action.NUMBER_STORE, Action.PEOPLE_UPDATE, Action.COLLECTION_APPROVE]
 
 
 @pytest.fixture(autouse=True, params=[1, 3, 4], ids=lambda n: f"{n}-spans")
@@ -43,24 +54,6 @@ def spans(request, monkeypatch) -> int:
     return request.param
 
 
-def append(count: int, start: int = 0) -> None:
-    """Entries as the application writes them: each in its own transaction, varied fields."""
-    actor = Actor.system("test")
-    for i in range(start, start + count):
-        with transaction.atomic():
-            record(
-                actor=actor,
-                action=ACTIONS[i % len(ACTIONS)],
-                outcome=OUTCOMES[i % len(OUTCOMES)],
-                company_id=1 + i % 2,
-                person_id=100 + i,
-                purpose="withholding" if i % 2 else "",
-                reason="" if i % 4 < 2 else "no_purpose",
-                client_address=f"192.0.2.{i}",
-                detail={"i": i, "note": "テスト", "rows": [i, str(i)]},
-            )
-
-
 @pytest.fixture
 def chain() -> list[AuditEntry]:
     append(CHAIN_LENGTH)
@@ -70,46 +63,11 @@ def chain() -> list[AuditEntry]:
     return entries
 
 
-def failed(expected_seq: int | None, *words: str) -> VerifyResult:
-    """Run verify and check it failed at ``expected_seq`` with a message naming ``words``."""
-    result = verify()
-    assert not result.ok, "tampering went unnoticed"
-    assert result.first_bad_seq == expected_seq, result.message
-    for word in words:
-        assert word in result.message, result.message
-    return result
-
-
-def rewrite_consistently(from_seq: int) -> None:
-    """What an attacker who knows the hash scheme does after editing: recompute every later hash
-    and the head, so that the chain alone holds again."""
-    prev = AuditEntry.objects.get(seq=from_seq - 1).entry_hash if from_seq > 1 else GENESIS_HASH
-    last = from_seq - 1
-    for row in AuditEntry.objects.filter(seq__gte=from_seq).order_by("seq").values():
-        digest = entry_hash(prev, hashed_fields(row))
-        AuditEntry.objects.filter(pk=row["id"]).update(prev_hash=prev, entry_hash=digest)
-        prev, last = digest, row["seq"]
-    AuditHead.objects.filter(pk=1).update(seq=last, entry_hash=prev)
-
-
-def set_head_to_last() -> None:
-    last = AuditEntry.objects.latest("seq")
-    AuditHead.objects.filter(pk=1).update(seq=last.seq, entry_hash=last.entry_hash)
-
-
-def renumber(seq: int, new_seq: int) -> None:
-    AuditEntry.objects.filter(seq=seq).update(seq=new_seq)
-
-
-def checkpoint_lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines()
-
-
 # --- the chain alone ---------------------------------------------------------------------------
 
 
 def test_intact_chain_verifies(chain):
-    result = verify()
+    result = verify_in_english()
     assert result.ok, result.message
     assert (result.entries, result.first_bad_seq) == (CHAIN_LENGTH, None)
     assert result.message.startswith(f"OK: {CHAIN_LENGTH} entries")
@@ -186,8 +144,8 @@ def test_swapped_entries_are_caught(chain):
 
 
 def test_forged_entry_inserted_in_the_middle_is_caught(chain):
-    """The forger makes the entry itself hold (right prev_hash and hash) and shifts the rest;
-    the entry that was pushed along no longer follows it."""
+    """The forger makes the entry itself hold (right prev_hash, hash and, holding the signing
+    key, MAC) and shifts the rest; the entry that was pushed along no longer follows it."""
     for seq in range(CHAIN_LENGTH, K - 1, -1):  # one by one: seq is unique
         renumber(seq, seq + 1)
     forged = AuditEntry(
@@ -201,6 +159,7 @@ def test_forged_entry_inserted_in_the_middle_is_caught(chain):
         prev_hash=chain[K - 2].entry_hash,
     )
     forged.entry_hash = entry_hash(forged.prev_hash, hashed_fields(forged.__dict__))
+    forged.mac = signing.mac(real_mac_key(), K, forged.entry_hash)
     forged.save(force_insert=True)
     set_head_to_last()
 
@@ -229,9 +188,10 @@ def test_cut_tail_is_caught_by_the_head(chain):
 
 def test_consistent_rewrite_is_not_caught_without_a_checkpoint(chain):
     """Why checkpoints exist: the chain alone cannot catch a rewrite by someone who recomputes
-    the hashes. (Also proves that the rewrites below really are consistent.)"""
+    the hashes and holds the signing key. (Also proves that the rewrites below really are
+    consistent.)"""
     AuditEntry.objects.filter(seq=K).update(action="test.rewritten")
-    rewrite_consistently(K)
+    rewrite_consistently(K, mac_key=real_mac_key())
     assert verify().ok
 
 
@@ -244,7 +204,8 @@ def test_checkpoint_is_stored_in_the_database_and_the_file(chain, settings):
     assert checkpoint is not None
     assert (checkpoint.seq, checkpoint.entry_hash) == (CHAIN_LENGTH, chain[-1].entry_hash)
     assert AuditCheckpoint.objects.get().signature == checkpoint.signature
-    lines = checkpoint_lines(settings.MNVAULT_CHECKPOINT_FILE)
+    genesis, *lines = checkpoint_lines(settings.MNVAULT_CHECKPOINT_FILE)
+    assert json.loads(genesis)["seq"] == 0  # written as the installation was made
     assert [json.loads(line) for line in lines] == [asdict(checkpoint)]
     result = verify()
     assert result.ok, result.message
@@ -269,9 +230,9 @@ def test_consistent_rewrite_is_caught_by_the_checkpoint(chain, settings, drop):
         settings.MNVAULT_CHECKPOINT_FILE.unlink()
 
     AuditEntry.objects.filter(seq=K).update(detail={"i": "rewritten"})
-    rewrite_consistently(K)
+    rewrite_consistently(K, mac_key=real_mac_key())
 
-    where = "audit-checkpoints.jsonl line 1" if drop == "database rows" else "database checkpoint"
+    where = "audit-checkpoints.jsonl line 2" if drop == "database rows" else "database checkpoint"
     failed(CHAIN_LENGTH + 5, f"#{CHAIN_LENGTH + 5} differs from {where}", "rewritten")
 
 
@@ -280,7 +241,7 @@ def test_rewrite_is_caught_at_the_first_checkpoint_after_it(chain):
     append(5, start=CHAIN_LENGTH)
     write_checkpoint()  # at #25
     AuditEntry.objects.filter(seq=K).update(action="test.rewritten")
-    rewrite_consistently(K)
+    rewrite_consistently(K, mac_key=real_mac_key())
     failed(CHAIN_LENGTH, f"rewritten at or before #{CHAIN_LENGTH}")
 
 
@@ -290,8 +251,8 @@ def test_rewrite_of_a_whole_chain_after_deleting_the_rows_is_caught_by_the_file(
     write_checkpoint()
     AuditCheckpoint.objects.all().delete()
     AuditEntry.objects.update(created_at=datetime(2020, 1, 1, tzinfo=UTC))
-    rewrite_consistently(1)
-    failed(CHAIN_LENGTH, "audit-checkpoints.jsonl line 1")
+    rewrite_consistently(1, mac_key=real_mac_key())
+    failed(CHAIN_LENGTH, "audit-checkpoints.jsonl line 2")  # line 1: the genesis
 
 
 def test_deletion_with_consistent_renumbering_is_caught_by_the_checkpoint(chain):
@@ -300,7 +261,7 @@ def test_deletion_with_consistent_renumbering_is_caught_by_the_checkpoint(chain)
     AuditEntry.objects.filter(seq=K).delete()
     for seq in range(K + 1, CHAIN_LENGTH + 1):
         renumber(seq, seq - 1)
-    rewrite_consistently(K)
+    rewrite_consistently(K, mac_key=real_mac_key())
     failed(CHAIN_LENGTH, f"#{CHAIN_LENGTH} to #{CHAIN_LENGTH} are missing")
 
 
@@ -363,7 +324,7 @@ def test_checkpoint_signed_with_another_key_is_caught(chain, settings, claims_re
     AuditCheckpoint.objects.all().delete()
     settings.MNVAULT_CHECKPOINT_FILE.unlink()
     AuditEntry.objects.filter(seq=K).update(action="test.rewritten")
-    rewrite_consistently(K)
+    rewrite_consistently(K, mac_key=real_mac_key())
 
     own = Ed25519PrivateKey.generate()
     claimed = real_key_hex if claims_real_key else public_key_hex(own.public_key())
@@ -390,10 +351,10 @@ def test_damaged_line_in_the_checkpoint_file_is_caught(chain, settings, damage):
     append(1, start=CHAIN_LENGTH)
     write_checkpoint()
     path: Path = settings.MNVAULT_CHECKPOINT_FILE
-    first, second = checkpoint_lines(path)
+    genesis, first, second = checkpoint_lines(path)
     assert '"seq": 20' in first
-    path.write_text(f"{damage(first)}\n{second}\n", encoding="utf-8")
-    failed(None, "audit-checkpoints.jsonl line 1")
+    path.write_text(f"{genesis}\n{damage(first)}\n{second}\n", encoding="utf-8")
+    failed(None, "audit-checkpoints.jsonl line 2")
 
 
 def test_checkpoint_written_with_another_key_file_is_caught(chain, settings, tmp_path):
@@ -403,7 +364,7 @@ def test_checkpoint_written_with_another_key_file_is_caught(chain, settings, tmp
     own = Ed25519PrivateKey.generate()
     forged = _signed_by(own, public_key_hex(own.public_key()), CHAIN_LENGTH, chain[-1].entry_hash)
     other.write_text(json.dumps(asdict(forged), sort_keys=True) + "\n", encoding="utf-8")
-    result = verify(checkpoint_path=other)
+    result = verify_in_english(checkpoint_path=other)
     assert not result.ok
     assert "other-checkpoints.jsonl line 1" in result.message
 
@@ -417,17 +378,37 @@ def test_cli_verify_exits_1_and_names_the_entry(chain):
     with pytest.raises(SystemExit) as exited:
         call_command("audit", "verify", stdout=out, stderr=err)
     assert exited.value.code == 1
-    assert f"entry #{K} was altered" in err.getvalue()
-    assert "検証失敗" in err.getvalue()
+    assert f"検証失敗: 記録 #{K} は書き込み後に改変されています" in err.getvalue()
+    assert "altered" not in err.getvalue()  # one language per message
     assert "OK" not in out.getvalue()
+
+    with translation.override("en"), pytest.raises(SystemExit):
+        call_command("audit", "verify", stdout=out, stderr=(english := io.StringIO()))
+    assert f"FAILED: entry #{K} was altered after it was written" in english.getvalue()
 
 
 def test_cli_verify_passes_on_an_intact_chain(chain):
     write_checkpoint()
     out, err = io.StringIO(), io.StringIO()
     call_command("audit", "verify", stdout=out, stderr=err)
-    assert f"OK: {CHAIN_LENGTH} entries, chain intact, 2 signed checkpoints hold" in out.getvalue()
+    assert f"OK: 記録 {CHAIN_LENGTH} 件、" in out.getvalue()
+    assert "署名済みチェックポイント 2 件が有効" in out.getvalue()
     assert err.getvalue() == ""
+    with translation.override("en"):
+        call_command("audit", "verify", stdout=(english := io.StringIO()))
+    assert (
+        f"OK: {CHAIN_LENGTH} entries, chain intact, 2 signed checkpoints hold" in english.getvalue()
+    )
+
+
+def test_cli_verify_warns_of_a_torn_checkpoint_line_and_exits_0(chain, settings):
+    with open(settings.MNVAULT_CHECKPOINT_FILE, "ab") as handle:
+        handle.write(b'{"seq": 20, "entry_hash": "ab')  # a crash in the middle of an append
+    out, err = io.StringIO(), io.StringIO()
+    call_command("audit", "verify", stdout=out, stderr=err)
+    assert f"OK: 記録 {CHAIN_LENGTH} 件" in out.getvalue()
+    assert err.getvalue().startswith("警告: ")
+    assert "書き込みの中断により途中で切れています" in err.getvalue()
 
 
 def test_cli_verify_reads_the_given_checkpoint_file(chain, tmp_path):
@@ -435,9 +416,9 @@ def test_cli_verify_reads_the_given_checkpoint_file(chain, tmp_path):
     write_checkpoint(path=path)
     AuditCheckpoint.objects.all().delete()
     AuditEntry.objects.filter(seq=K).update(action="test.rewritten")
-    rewrite_consistently(K)
+    rewrite_consistently(K, mac_key=real_mac_key())
 
-    call_command("audit", "verify", stdout=io.StringIO())  # the default file is empty
+    call_command("audit", "verify", stdout=io.StringIO())  # the default file: the genesis only
     with pytest.raises(SystemExit):
         call_command("audit", "verify", "--checkpoint-file", str(path), stderr=io.StringIO())
 
@@ -449,7 +430,7 @@ def test_cli_checkpoint_writes_one(chain, settings):
     assert f"signed checkpoint at entry #{CHAIN_LENGTH}" in out.getvalue()
     row = AuditCheckpoint.objects.get()
     assert (row.seq, row.entry_hash) == (CHAIN_LENGTH, chain[-1].entry_hash)
-    assert len(checkpoint_lines(settings.MNVAULT_CHECKPOINT_FILE)) == 1
+    assert len(checkpoint_lines(settings.MNVAULT_CHECKPOINT_FILE)) == 2  # after the genesis
     assert verify().checkpoints == 2
 
     again = io.StringIO()
@@ -459,16 +440,17 @@ def test_cli_checkpoint_writes_one(chain, settings):
 
 
 def test_cli_checkpoint_on_an_empty_log_writes_nothing(settings):
+    genesis = settings.MNVAULT_CHECKPOINT_FILE.read_bytes()
     out = io.StringIO()
     call_command("audit", "checkpoint", stdout=out)
     assert "署名する新しい記録はありません" in out.getvalue()
     assert not AuditCheckpoint.objects.exists()
-    assert not settings.MNVAULT_CHECKPOINT_FILE.exists()
+    assert settings.MNVAULT_CHECKPOINT_FILE.read_bytes() == genesis
 
 
 def test_a_deleted_head_is_caught(chain):
     from mnvault.audit.models import AuditHead
 
     AuditHead.objects.all().delete()
-    result = verify()
+    result = verify_in_english()
     assert not result.ok and "head is missing" in result.message

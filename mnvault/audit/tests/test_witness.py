@@ -18,7 +18,14 @@ from django.utils import translation
 from mnvault.audit import witness
 from mnvault.audit.checkpoints import Checkpoint, public_key, public_key_hex, write_checkpoint
 from mnvault.audit.models import AuditCheckpoint, AuditEntry, AuditHead
-from mnvault.audit.tests.test_tamper import CHAIN_LENGTH, K, append, rewrite_consistently
+from mnvault.audit.tests.tampering import (
+    CHAIN_LENGTH,
+    K,
+    append,
+    real_mac_key,
+    resign_everything,
+    rewrite_consistently,
+)
 from mnvault.audit.verify import verify
 from mnvault.audit.witness import Witnessed
 from mnvault.conftest import ALL_DATABASES
@@ -61,10 +68,8 @@ def rewrite_and_resign(settings) -> None:
     in the database and the checkpoint file removed, and the new head signed with the real
     key (they hold it too). The chain and its own checkpoints then hold again."""
     AuditEntry.objects.filter(seq=K).update(action="test.rewritten")
-    rewrite_consistently(K)
-    AuditCheckpoint.objects.all().delete()
-    settings.MNVAULT_CHECKPOINT_FILE.unlink(missing_ok=True)
-    write_checkpoint()
+    rewrite_consistently(K, mac_key=real_mac_key())
+    resign_everything()
     assert verify().ok
 
 

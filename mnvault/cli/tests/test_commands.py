@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import random
 import re
 import sqlite3
@@ -125,6 +126,53 @@ def test_init_again_keeps_the_key_file_and_secret(initialised):
     assert (initialised.data / "secret_key").read_bytes() == secret_before
 
 
+def test_init_starts_the_checkpoint_file_and_a_fresh_installation_verifies(initialised):
+    """The signed genesis line makes a missing or emptied file a failure from then on."""
+    path = initialised.data / "audit-checkpoints.jsonl"
+    (line,) = path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["seq"] == 0
+    assert "OK: 0 entries" in initialised.run("audit", "verify", env=ENGLISH).out
+    initialised.run("init")
+    assert path.read_text(encoding="utf-8").splitlines() == [line]  # written once
+
+    path.unlink()
+    initialised.run(
+        "createadmin", "--username", "admin2", env={"MNVAULT_ADMIN_PASSWORD": GOOD_PASSWORD}
+    )
+    failed = initialised.run("audit", "verify", expect=1, env=ENGLISH)
+    assert "the checkpoint file" in failed.err and "is missing" in failed.err
+
+
+def test_init_keeps_the_signing_key_apart_when_asked(fresh, tmp_path):
+    """MNVAULT_SIGNING_KEY_FILE: the key in a file of its own; the data directory alone (run
+    without the variable) can no longer sign (docs/threat-model.md)."""
+    apart = tmp_path / "signing" / "audit.key"
+    env = {"MNVAULT_SIGNING_KEY_FILE": str(apart)}
+    result = fresh.run("init", env=env)
+    assert f"signing key: created {apart}" in result.out
+    assert "データディレクトリとも鍵ファイルとも別に保管してください" in result.out
+    assert mode(apart) == 0o600
+    assert "signing_seed" not in fresh.key_document()["material"]
+    admin = {**env, "MNVAULT_ADMIN_PASSWORD": GOOD_PASSWORD}
+    fresh.run("createadmin", "--username", "admin2", env=admin)
+    assert "signed checkpoint at entry #1" in fresh.run("audit", "checkpoint", env=env).out
+    assert "OK: 1 entries" in fresh.run("audit", "verify", env={**env, **ENGLISH}).out
+
+    alone = fresh.run("audit", "checkpoint", expect=2, env=ENGLISH)
+    assert "MNVAULT_SIGNING_KEY_FILE" in alone.err and "Traceback" not in alone.err
+
+
+def test_init_moves_the_signing_key_out_of_the_key_file(initialised, tmp_path):
+    seed = initialised.key_document()["material"]["signing_seed"]
+    apart = tmp_path / "audit-signing.key"
+    result = initialised.run("init", env={"MNVAULT_SIGNING_KEY_FILE": str(apart), **ENGLISH})
+    assert f"signing key: moved from the key file to {apart}" in result.out
+    assert "signing_seed" not in initialised.key_document()["material"]
+    assert json.loads(apart.read_text())["seed"] == seed
+    verified = initialised.run("audit", "verify", env={"MNVAULT_SIGNING_KEY_FILE": str(apart)})
+    assert "OK" in verified.out  # the genesis line, signed before the move, still holds
+
+
 # --- passphrase-protected key file --------------------------------------------------------------
 
 
@@ -145,7 +193,7 @@ def secrets_of(installation: Installation) -> list[str]:
     material = KeyFileProvider(installation.key_file, PASSPHRASE).load()
     raw = [*material.keks.values(), material.index_secret, material.signing_seed]
     return [PASSPHRASE] + [
-        form for key in raw for form in (base64.b64encode(key).decode(), key.hex())
+        form for key in raw if key for form in (base64.b64encode(key).decode(), key.hex())
     ]
 
 
@@ -348,7 +396,9 @@ def test_serve_answers_healthz_and_gives_a_one_time_password_once(initialised):
 def test_audit_verify_passes_on_a_fresh_demo(with_demo):
     installation, _demo = with_demo
     result = installation.run("audit", "verify")
-    assert re.search(r"OK: \d+ entries, chain intact, \d+ signed checkpoints hold", result.out)
+    assert re.search(r"OK: 記録 \d+ 件、.*署名済みチェックポイント \d+ 件が有効", result.out)
+    english = installation.run("audit", "verify", env=ENGLISH)
+    assert re.search(r"OK: \d+ entries, chain intact, \d+ signed checkpoints hold", english.out)
 
 
 def test_audit_verify_names_an_altered_entry(with_demo):
@@ -356,20 +406,22 @@ def test_audit_verify_names_an_altered_entry(with_demo):
     with installation.connect("mnvault.sqlite3") as db:
         db.execute("UPDATE audit_auditentry SET reason = 'edited' WHERE seq = 2")
     result = installation.run("audit", "verify", expect=1)
-    assert "entry #2 was altered" in result.err
+    assert "検証失敗: 記録 #2 は書き込み後に改変されています" in result.err
+    english = installation.run("audit", "verify", expect=1, env=ENGLISH)
+    assert "FAILED: entry #2 was altered" in english.err
 
 
 def test_audit_verify_in_parallel_processes_finds_the_same_entry(with_demo):
     """Real child processes, one per stretch of the chain (the tamper tests run the stretches
     in one process): an intact chain holds, and an edit is named at the same entry."""
     installation, _demo = with_demo
-    result = installation.run("audit", "verify", "--workers", "3")
+    result = installation.run("audit", "verify", "--workers", "3", env=ENGLISH)
     assert re.search(r"OK: \d+ entries, chain intact", result.out)
     with installation.connect("mnvault.sqlite3") as db:
         last = db.execute("SELECT MAX(seq) FROM audit_auditentry").fetchone()[0]
         db.execute("UPDATE audit_auditentry SET reason = 'edited' WHERE seq = ?", [last - 1])
     for workers in ("1", "3"):
-        failed = installation.run("audit", "verify", "--workers", workers, expect=1)
+        failed = installation.run("audit", "verify", "--workers", workers, expect=1, env=ENGLISH)
         assert f"entry #{last - 1} was altered" in failed.err
 
 

@@ -19,7 +19,7 @@ from mnvault.audit import log as audit
 from mnvault.audit.actions import REASONS, Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import AuditEntry, Outcome
-from mnvault.conftest import ALL_DATABASES, make_person
+from mnvault.conftest import ALL_DATABASES, log_role_grants, make_person
 from mnvault.vault.errors import Refused
 from mnvault.vault.services import Verification, reveal_number, store_number
 
@@ -427,6 +427,7 @@ def test_formulas_are_defused_in_the_csv(signed_in, personas, history):
 
 
 def test_verifying_an_intact_chain(signed_in, personas, history):
+    log_role_grants(personas)  # the fixture's roles, granted through the log as the app does
     client = signed_in(personas.auditor)
     total = AuditEntry.objects.count()
     response = client.post(url("audit_verify", personas.company))
@@ -443,6 +444,16 @@ def test_verifying_an_intact_chain(signed_in, personas, history):
     assert entry.detail == {"entries": total, "checkpoints": 0}
 
 
+def test_verifying_shows_a_torn_checkpoint_line_as_a_warning(signed_in, personas, settings):
+    log_role_grants(personas)
+    with open(settings.MNVAULT_CHECKPOINT_FILE, "ab") as handle:
+        handle.write(b'{"seq": 3, "entry_h')  # a crash in the middle of an append
+    page = signed_in(personas.auditor).post(url("audit_verify", personas.company))
+    result = page.content.decode().split('id="verify-result"')[1].split("</div>")[0]
+    assert "件の記録を確認" in result
+    assert "書き込みの中断により途中で切れています" in result
+
+
 def test_verifying_a_tampered_chain_names_the_entry(signed_in, personas, history):
     victim = AuditEntry.objects.filter(action="number.reveal").earliest("seq")
     AuditEntry.objects.filter(pk=victim.pk).update(purpose="social_insurance")
@@ -452,7 +463,7 @@ def test_verifying_a_tampered_chain_names_the_entry(signed_in, personas, history
     result = page.split('id="verify-result"')[1].split("</div>")[0]
     assert 'role="alert"' in page.split('id="verify-result"')[0].rsplit("<div", 1)[1]
     assert f"記録 番号{victim.seq}で検証に失敗しました" in result
-    assert f"entry #{victim.seq} was altered after it was written" in result
+    assert f"記録 #{victim.seq} は書き込み後に改変されています" in result
     entry = AuditEntry.objects.latest("seq")
     assert (entry.action, entry.outcome, entry.reason) == ("audit.verify", "failed", "chain_broken")
     assert entry.detail["first_bad_seq"] == victim.seq

@@ -122,6 +122,8 @@ class Command(BaseCommand):
 
     def _report(self, result: VerifyResult) -> None:
         """The result on stdout, or the failure on stderr and exit status 1."""
+        for warning in result.warnings:
+            self.stderr.write(_("Warning: %(warning)s") % {"warning": warning})
         if result.ok:
             self.stdout.write(self.style.SUCCESS(result.message))
             return

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from mnvault import paths
 from mnvault.cli import prompts, setup
-from mnvault.vault.keys import key_file_path
+from mnvault.vault.keys import key_file_path, signing_key_file_path
 
 MIN_PASSPHRASE = 12
 
@@ -52,5 +52,29 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"key file:   {key_file_path()} exists, kept as it is")
+        self._signing_key(setup.ensure_signing_key_file(chosen))
         setup.migrate(verbosity=max(verbosity - 1, 0))
         self.stdout.write(self.style.SUCCESS(_("mnvault is initialised.")))
+
+    def _signing_key(self, done: str | None) -> None:
+        path = signing_key_file_path()
+        if done in ("created", "moved"):
+            if done == "created":
+                self.stdout.write(f"signing key: created {path} (mode 0600)")
+            else:
+                self.stdout.write(f"signing key: moved from the key file to {path} (mode 0600)")
+            self.stdout.write(
+                "  "
+                + _(
+                    "Whoever holds this file can sign a rewritten audit log: keep it apart "
+                    "from the data directory and the key file."
+                )
+            )
+        elif done == "differs":
+            self.stderr.write(
+                _(
+                    "The key file holds another audit signing key than %(path)s: nothing was "
+                    "changed. Checkpoints signed with the key file's key will not verify."
+                )
+                % {"path": path}
+            )

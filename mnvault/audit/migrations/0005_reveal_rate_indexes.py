@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0002_audit_head'),
+        ('audit', '0004_auditcheckpoint_file_id'),
     ]
 
     operations = [
