@@ -11,6 +11,7 @@ from mnvault.companies.purposes import Purpose
 from mnvault.domain import numbers
 from mnvault.domain.identity import combination_problem
 from mnvault.people.models import Person, PersonKind
+from mnvault.people.purposes import purposes_for_kind
 from mnvault.vault.errors import InvalidNumber
 from mnvault.vault.models import DocumentKind, has_active_number
 from mnvault.web.safe_forms import SafeForm, SafeModelForm
@@ -49,7 +50,11 @@ class PersonForm(SafeModelForm):
             name: DATE
             for name in ("birth_date", "hire_date", "leave_date", "contract_start", "contract_end")
         }
-        labels = {"employee": _("Employee (for a dependent)"), "kind": _("Kind")}
+        labels = {
+            "employee": _("Employee (for a dependent)"),
+            "kind": _("Kind"),
+            "relationship": _("Relationship"),
+        }
 
     def __init__(self, *args, company: Company, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -97,12 +102,17 @@ class NumberEntryForm(SafeForm):
         label=_("Purposes notified to the person"), widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args, company: Company, **kwargs) -> None:
+    def __init__(self, *args, company: Company, kind: str = PersonKind.EMPLOYEE, **kwargs) -> None:
+        """Only the purposes that fit a person of ``kind``, and the R21 exemption only for an
+        employee."""
         super().__init__(*args, **kwargs)
-        notified = company.notified_purposes()
+        fitting = set(purposes_for_kind(company.notified_purposes(), kind))
         purposes = self.fields["purposes"]
         assert isinstance(purposes, forms.ChoiceField)
-        purposes.choices = [c for c in Purpose.choices if c[0] in notified]
+        purposes.choices = [c for c in Purpose.choices if c[0] in fitting]
+        if kind != PersonKind.EMPLOYEE:
+            # R21 spares only an employee known in person the identity document.
+            del self.fields["identity_exemption"]
         self.fields["verified_on"].initial = timezone.localdate()
 
     def clean_number(self) -> str:

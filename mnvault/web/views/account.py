@@ -22,6 +22,7 @@ from mnvault.web.company import AuthenticatedRequest
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
 def password_change(request: AuthenticatedRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
+    form.fields["old_password"].label = _("Current password")  # not Django's "Old password"
     if request.method == "POST" and form.is_valid():
         user = signin.change_password(request, form)
         update_session_auth_hash(request, user)  # stay signed in with the new password

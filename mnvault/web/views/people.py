@@ -209,7 +209,7 @@ def number_entry(request: CompanyRequest, person_id: int) -> HttpResponse:
     """A handler enters the number in person (対面) with its verification record (domain
     R20, R24). The typed number never comes back in the page, not even with an error."""
     person = _person(request, person_id)
-    form = NumberEntryForm(request.POST or None, company=request.company)
+    form = NumberEntryForm(request.POST or None, company=request.company, kind=person.kind)
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -224,7 +224,7 @@ def number_entry(request: CompanyRequest, person_id: int) -> HttpResponse:
                     document_kinds=data["document_kinds"],
                     verified_on=data["verified_on"],
                     verified_by=request.user,
-                    identity_exemption=data["identity_exemption"],
+                    identity_exemption=data.get("identity_exemption", False),
                 ),
                 client_address=request.META.get("REMOTE_ADDR", ""),
             )
