@@ -21,6 +21,7 @@ from mnvault.audit.models import Outcome
 from mnvault.collection import photos
 from mnvault.collection.errors import InvitationClosed, TooMany
 from mnvault.collection.models import (
+    DocumentSide,
     IdentityDocument,
     Invitation,
     Submission,
@@ -31,6 +32,7 @@ from mnvault.domain import numbers
 from mnvault.people.models import Person, PersonKind
 from mnvault.vault import api
 from mnvault.vault.errors import VaultError
+from mnvault.vault.models import DocumentKind
 
 # What one invitation may bring: enough for any R20 combination and any family, no more.
 MAX_DOCUMENTS = 8
@@ -148,6 +150,19 @@ def remove_dependent(
             record_invitee(invitation, Action.COLLECTION_DEPENDENT_REMOVED, client_address)
 
 
+def _side(submission: Submission, kind: str, side: str) -> str:
+    if kind != DocumentKind.MY_NUMBER_CARD:
+        return ""
+    if side in DocumentSide.values:
+        return side
+    have = set(
+        IdentityDocument.objects.filter(submission=submission, kind=kind).values_list(
+            "side", flat=True
+        )
+    )
+    return next((s for s in DocumentSide.values if s not in have), "")
+
+
 @sensitive_variables("content")
 def add_document(
     *,
@@ -155,10 +170,12 @@ def add_document(
     kind: str,
     content: bytes,
     content_type: str,
+    side: str = "",
     client_address: str = "",
 ) -> IdentityDocument:
     """A cleaned identity-document file, sealed under the submission's document key before
-    it is stored anywhere."""
+    it is stored anywhere. A photo of the My Number card says which side it shows; where the
+    person did not say, it is the side still missing (the front first)."""
     with api.vault_transaction():
         invitation = _open_invitation(invitation)
         submission = _draft(invitation)
@@ -166,7 +183,11 @@ def add_document(
             raise TooMany()
         person = Person.objects.get(pk=invitation.person_id)
         document = IdentityDocument(
-            submission=submission, kind=kind, content_type=content_type, size=len(content)
+            submission=submission,
+            kind=kind,
+            side=_side(submission, kind, side),
+            content_type=content_type,
+            size=len(content),
         )
         document.ciphertext = api.seal_field(
             person,

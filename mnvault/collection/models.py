@@ -160,12 +160,22 @@ class SubmittedDependent(models.Model):
         return f"<SubmittedDependent {self.pk} submission={self.submission_id}>"
 
 
+class DocumentSide(models.TextChoices):
+    """Which side of the My Number card a photo shows: the photo and name are on the front
+    (表面), the number on the back (裏面); both are needed (domain R20)."""
+
+    FRONT = "front", _("Front")
+    BACK = "back", _("Back")
+
+
 class IdentityDocument(models.Model):
     """One photo (or PDF) of an identity document, cleaned of its metadata and sealed."""
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="documents")
     ref = models.CharField(max_length=32, unique=True, default=new_ref, editable=False)
     kind = models.CharField(max_length=32, choices=DocumentKind.choices)
+    # Only for the My Number card; blank for a one-sided document.
+    side = models.CharField(max_length=8, choices=DocumentSide.choices, blank=True)
     content_type = models.CharField(max_length=32)
     size = models.PositiveIntegerField()
     ciphertext = models.BinaryField()
@@ -173,3 +183,12 @@ class IdentityDocument(models.Model):
 
     def __repr__(self) -> str:
         return f"<IdentityDocument {self.pk} kind={self.kind}>"
+
+    @property
+    def label(self) -> str:
+        """The document's name, with the side of the card where there is one."""
+        if self.kind == DocumentKind.MY_NUMBER_CARD and self.side == DocumentSide.FRONT:
+            return str(_("My Number card (front)"))
+        if self.kind == DocumentKind.MY_NUMBER_CARD and self.side == DocumentSide.BACK:
+            return str(_("My Number card (back)"))
+        return str(self.get_kind_display())

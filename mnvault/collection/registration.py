@@ -26,6 +26,7 @@ from mnvault.collection import invitations, mail
 from mnvault.collection.drafts import record_invitee
 from mnvault.collection.errors import InvitationClosed
 from mnvault.collection.models import (
+    DocumentSide,
     IdentityDocument,
     Invitation,
     Submission,
@@ -164,14 +165,16 @@ def draft_of(invitation: Invitation) -> Submission | None:
     return Submission.objects.filter(invitation=invitation).first()
 
 
-def documents_problem(kinds: list[str]) -> str:
-    """What the uploaded photos still lack: an R20 combination, and both sides of the My
-    Number card (the number is on the back, the photo on the front)."""
+def documents_problem(documents: list[tuple[str, str]]) -> str:
+    """What the uploaded photos, as (kind, side) pairs, still lack: an R20 combination, and
+    both sides of the My Number card (the number is on the back, the photo on the front)."""
+    kinds = [kind for kind, _side in documents]
     problem = identity.combination_problem(set(kinds), identity_exemption=False)
     if problem:
         return problem
+    card_sides = [side for kind, side in documents if kind == DocumentKind.MY_NUMBER_CARD]
     if set(kinds) & identity.NUMBER_PROOFS == {DocumentKind.MY_NUMBER_CARD} and (
-        kinds.count(DocumentKind.MY_NUMBER_CARD) < 2
+        len(card_sides) < 2 or set(card_sides) in ({DocumentSide.FRONT}, {DocumentSide.BACK})
     ):
         return str(_("Upload both sides of the My Number card."))
     return ""
@@ -183,12 +186,12 @@ def missing(invitation: Invitation, *, attested: bool) -> list[str]:
     problems: list[str] = []
     if draft is None or draft.number_ciphertext is None:
         problems.append(str(_("Enter your individual number.")))
-    kinds = list(
-        IdentityDocument.objects.filter(submission=draft).values_list("kind", flat=True)
+    documents = list(
+        IdentityDocument.objects.filter(submission=draft).values_list("kind", "side")
         if draft
         else ()
     )
-    problem = documents_problem(kinds)
+    problem = documents_problem(documents)
     if problem:
         problems.append(problem)
     has_dependents = (

@@ -3,10 +3,13 @@ hand a number back (``SafeForm``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from mnvault.collection.models import DocumentSide, IdentityDocument
 from mnvault.domain import numbers
 from mnvault.domain.identity import COMBINATIONS
 from mnvault.people.models import Relationship
@@ -87,13 +90,30 @@ class DocumentForm(SafeForm):
         ),
     )
 
-    def __init__(self, *args, combination: str, **kwargs) -> None:
+    side = forms.ChoiceField(
+        label=_("Side of the My Number card"),
+        choices=DocumentSide.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(
+        self, *args, combination: str, uploaded: Sequence[IdentityDocument] = (), **kwargs
+    ) -> None:
+        """``uploaded``: the photos already handed in, so the side still missing is offered
+        first (a side left unchosen is that side, ``drafts.add_document``)."""
         super().__init__(*args, **kwargs)
         kinds = COMBINATIONS[combination][1]
         labels = dict(DocumentKind.choices)
         field = self.fields["kind"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [(k, labels[k]) for k in kinds]
+        if DocumentKind.MY_NUMBER_CARD not in kinds:
+            del self.fields["side"]
+            return
+        have = {d.side for d in uploaded if d.kind == DocumentKind.MY_NUMBER_CARD}
+        missing = [side for side in DocumentSide.values if side not in have]
+        self.fields["side"].initial = missing[0] if missing else DocumentSide.FRONT
 
 
 class DependentForm(SafeForm):

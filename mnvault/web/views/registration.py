@@ -36,7 +36,7 @@ from mnvault.collection.models import (
 from mnvault.collection.registration import LinkState
 from mnvault.companies.models import Company
 from mnvault.companies.purposes import Purpose
-from mnvault.people.models import Person
+from mnvault.people.models import Person, PersonKind
 from mnvault.web.registration_forms import (
     BirthDateForm,
     CodeForm,
@@ -73,6 +73,11 @@ class Flow:
         )
 
     @property
+    def employee(self) -> bool:
+        """Only an employee declares dependents (domain R23); a payee sees no step for them."""
+        return registration.is_employee(self.invitation)
+
+    @property
     def code_required(self) -> bool:
         return settings_of(self.company).email_code_required and bool(self.invitation.email)
 
@@ -91,6 +96,13 @@ class Flow:
     @property
     def address(self) -> str:
         return client_address(self.request)
+
+
+def page(
+    request: HttpRequest, flow: Flow, template: str, context: dict, status: int = 200
+) -> HttpResponse:
+    """A registration step, with what the step list needs to know about the person."""
+    return render(request, template, {"employee": flow.employee, **context}, status=status)
 
 
 def unlogged(response: HttpResponse) -> HttpResponse:
@@ -201,7 +213,7 @@ def reg_start(request: HttpRequest, flow: Flow) -> HttpResponse:
             return closed(request, LinkState.REVOKED)
         form.add_error("birth_date", _("This birth date does not match our records."))
     context = {"form": form, "company": flow.company, "step": 1}
-    return render(request, "web/reg/start.html", context, status=400 if form.errors else 200)
+    return page(request, flow, "web/reg/start.html", context, status=400 if form.errors else 200)
 
 
 @step()
@@ -228,7 +240,7 @@ def reg_code(request: HttpRequest, flow: Flow) -> HttpResponse:
         if registration.state_of(registration.reload(flow.invitation.pk)) != LinkState.OPEN:
             return closed(request, LinkState.REVOKED)
         form.add_error("code", _("This code is wrong or has expired."))
-    return render(request, "web/reg/code.html", {"form": form, "step": 1})
+    return page(request, flow, "web/reg/code.html", {"form": form, "step": 1})
 
 
 @step(needs=("verified",))
@@ -248,7 +260,7 @@ def reg_notice(request: HttpRequest, flow: Flow) -> HttpResponse:
         "purposes": [labels[p] for p in flow.invitation.purposes if p in labels],
         "reason": send_back_reason(flow.invitation),
     }
-    return render(request, "web/reg/notice.html", context)
+    return page(request, flow, "web/reg/notice.html", context)
 
 
 @sensitive_post_parameters("number")
@@ -272,7 +284,7 @@ def reg_number(request: HttpRequest, flow: Flow) -> HttpResponse:
         "step": 3,
         "entered": draft is not None and draft.number_ciphertext is not None,
     }
-    return render(request, "web/reg/number.html", context, status=400 if form.errors else 200)
+    return page(request, flow, "web/reg/number.html", context, status=400 if form.errors else 200)
 
 
 def documents_of(flow: Flow):
@@ -313,11 +325,10 @@ def reg_confirm(request: HttpRequest, flow: Flow) -> HttpResponse:
         "company": flow.company,
         "documents": documents_of(flow),
         "dependents": dependents_of(flow),
-        "employee": registration.is_employee(flow.invitation),
         "problems": problems or registration.missing(flow.invitation, attested=True),
         "posted": request.method == "POST",
     }
-    return render(request, "web/reg/confirm.html", context, status=400 if problems else 200)
+    return page(request, flow, "web/reg/confirm.html", context, status=400 if problems else 200)
 
 
 @never_cache
@@ -332,6 +343,9 @@ def reg_done(request: HttpRequest) -> HttpResponse:
         "company": Company.objects.get(pk=submission.company_id),
         "documents": submission.documents.count(),
         "dependents": submission.dependents.count(),
+        "employee": Person.objects.filter(
+            pk=submission.person_id, kind=PersonKind.EMPLOYEE
+        ).exists(),
         "receipt": submission.ref[:8].upper(),
     }
     return render(request, "web/reg/done.html", context)

@@ -5,7 +5,7 @@ employee, domain R23)."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -20,6 +20,7 @@ from mnvault.web.views.registration import (
     Flow,
     dependents_of,
     documents_of,
+    page,
     registration,
     step,
 )
@@ -48,15 +49,16 @@ def reg_documents(request: HttpRequest, flow: Flow) -> HttpResponse:
             flow.save(combination=choice.cleaned_data["combination"])
         return redirect("web:reg_documents")
     combination = flow.state.get("combination")
-    form = DocumentForm(combination=combination) if combination else None
+    uploaded = list(documents_of(flow))
+    form = DocumentForm(combination=combination, uploaded=uploaded) if combination else None
     status = 200
     if combination and request.method == "POST":
         form = DocumentForm(request.POST, request.FILES, combination=combination)
         if _store_upload(request, flow, form):
             return redirect("web:reg_documents")
         status = 400
-    documents = list(documents_of(flow))
-    problem = registration.documents_problem([d.kind for d in documents])
+    documents = uploaded
+    problem = registration.documents_problem([(d.kind, d.side) for d in documents])
     context = {
         "step": 4,
         "choice": CombinationForm(initial={"combination": combination}),
@@ -67,7 +69,7 @@ def reg_documents(request: HttpRequest, flow: Flow) -> HttpResponse:
         "problem": problem,
         "max_mb": max_document_bytes() // (1024 * 1024),
     }
-    return render(request, "web/reg/documents.html", context, status=status)
+    return page(request, flow, "web/reg/documents.html", context, status=status)
 
 
 def _store_upload(request: HttpRequest, flow: Flow, form: DocumentForm) -> bool:
@@ -98,6 +100,7 @@ def _store_upload(request: HttpRequest, flow: Flow, form: DocumentForm) -> bool:
         drafts.add_document(
             invitation=flow.invitation,
             kind=form.cleaned_data["kind"],
+            side=form.cleaned_data.get("side") or "",
             content=clean.content,
             content_type=clean.content_type,
             client_address=flow.address,
@@ -114,7 +117,7 @@ def _store_upload(request: HttpRequest, flow: Flow, form: DocumentForm) -> bool:
 @sensitive_post_parameters("number")
 @step(needs=("verified", "notice"))
 def reg_dependents(request: HttpRequest, flow: Flow) -> HttpResponse:
-    if not registration.is_employee(flow.invitation):
+    if not flow.employee:
         return redirect("web:reg_confirm")
 
     def remove(dependent_id: int) -> None:
@@ -144,4 +147,5 @@ def reg_dependents(request: HttpRequest, flow: Flow) -> HttpResponse:
             flow.invitation, Action.COLLECTION_DEPENDENT_ADDED, "number", flow.address
         )
     context = {"form": form, "step": 5, "dependents": dependents_of(flow)}
-    return render(request, "web/reg/dependents.html", context, status=400 if form.errors else 200)
+    status = 400 if form.errors else 200
+    return page(request, flow, "web/reg/dependents.html", context, status=status)
