@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import os
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 import psycopg
 from django.conf import settings
@@ -73,25 +75,31 @@ def ensure_key_store_database() -> None:
     keys = settings.DATABASES["keys"]
     if keys["ENGINE"] != "django.db.backends.postgresql":
         return
-    server = {  # psycopg leaves out the parameters that are None
-        "host": keys.get("HOST") or None,
-        "port": keys.get("PORT") or None,
-        "user": keys.get("USER") or None,
-        "password": keys.get("PASSWORD") or None,
-    }
+    user = str(keys.get("USER") or "") or None
     try:
-        psycopg.connect(**server, dbname=keys["NAME"]).close()
+        _connect(keys, keys["NAME"]).close()
         return  # it exists and this role may use it: nothing to create
     except psycopg.OperationalError:
         pass  # missing (or out of reach): try to create it, and say so if that fails
     try:
         # The maintenance database: the key store's own does not exist yet.
-        with psycopg.connect(**server, dbname="postgres", autocommit=True) as conn:
+        with _connect(keys, "postgres") as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [keys["NAME"]])
             if exists.fetchone() is None:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(keys["NAME"])))
     except (psycopg.errors.InsufficientPrivilege, psycopg.OperationalError) as error:
-        raise CommandError(_key_store_missing(keys["NAME"], server["user"], error)) from None
+        raise CommandError(_key_store_missing(keys["NAME"], user, error)) from None
+
+
+def _connect(alias: Mapping[str, Any], dbname: str) -> psycopg.Connection:
+    return psycopg.connect(  # psycopg leaves out the parameters that are None
+        host=alias.get("HOST") or None,
+        port=alias.get("PORT") or None,
+        user=alias.get("USER") or None,
+        password=alias.get("PASSWORD") or None,
+        dbname=dbname,
+        autocommit=True,
+    )
 
 
 def _key_store_missing(name: str, user: str | None, error: Exception) -> str:
