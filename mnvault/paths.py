@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -11,40 +13,166 @@ SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 # the admin chooses a password of their own.
 INITIAL_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 - a file name
 
+
+@dataclass(frozen=True)
+class Variable:
+    """An environment variable mnvault reads: its name, its default as the README shows it,
+    and what it does (one line of the README's configuration table)."""
+
+    name: str
+    default: str
+    meaning: str
+
+
 # Every environment variable that points mnvault at an installation or changes how it runs
-# (settings.py and the CLI read them): what tests, benches and scripts remove so that a
-# throwaway installation can never reach a real one.
-INSTALLATION_VARIABLES = (
-    "DATABASE_URL",
-    "MNVAULT_KEYSTORE_URL",
-    "MNVAULT_DATA_DIR",
-    "MNVAULT_SECRET_KEY",
-    "MNVAULT_KEY_FILE",
-    "MNVAULT_SIGNING_KEY_FILE",
-    "MNVAULT_CHECKPOINT_FILE",
-    "MNVAULT_CHECKPOINT_WITNESS_FILE",
-    "MNVAULT_KEY_PASSPHRASE",
-    "MNVAULT_ADMIN_PASSWORD",
-    "MNVAULT_LOG_LEVEL",
-    "MNVAULT_DEBUG",
-    "MNVAULT_ALLOWED_HOSTS",
-    "MNVAULT_SMTP_HOST",
-    "MNVAULT_SMTP_PORT",
-    "MNVAULT_SMTP_USER",
-    "MNVAULT_SMTP_PASSWORD",
-    "MNVAULT_SMTP_STARTTLS",
-    "MNVAULT_SMTP_SSL",
-    "MNVAULT_MAIL_FROM",
-    "MNVAULT_PUBLIC_URL",
-    "MNVAULT_MAX_DOCUMENT_MB",
-    "MNVAULT_LANGUAGE",
-    "MNVAULT_LOCKOUT_FAILURES",
-    "MNVAULT_LOCKOUT_MINUTES",
-    "MNVAULT_SIGNIN_ADDRESS_FAILURES",
-    "MNVAULT_REVEALS_PER_HOUR",
-    "MNVAULT_COMPANY_REVEALS_PER_HOUR",
-    "MNVAULT_REAUTH_MINUTES",
+# (settings.py and the CLI read them): the one list of them. The README's configuration
+# table is made from it (``python -m mnvault.paths --readme-table``), and a test fails when
+# the two differ or when the code reads a variable that is not here.
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "MNVAULT_DATA_DIR",
+        "`./mnvault-data`",
+        "data directory: SQLite files, key file, secret key, checkpoint file",
+    ),
+    Variable("DATABASE_URL", "(SQLite)", "e.g. `postgres://user@host:5432/mnvault`"),
+    Variable(
+        "MNVAULT_KEYSTORE_URL",
+        "`<DATABASE_URL>_keys`",
+        "the key store database on PostgreSQL ([deployment](docs/deploy.md))",
+    ),
+    Variable("MNVAULT_KEY_FILE", "`$MNVAULT_DATA_DIR/mnvault.key`", "the key file"),
+    Variable(
+        "MNVAULT_KEY_PASSPHRASE",
+        "(asked at start)",
+        "passphrase of a protected key file (`mnvault init --passphrase`)",
+    ),
+    Variable(
+        "MNVAULT_CHECKPOINT_FILE",
+        "`$MNVAULT_DATA_DIR/audit-checkpoints.jsonl`",
+        "signed checkpoints outside the database; put it on other storage",
+    ),
+    Variable(
+        "MNVAULT_CHECKPOINT_WITNESS_FILE",
+        "(none)",
+        "a second copy of the signed checkpoints, on storage the server cannot rewrite "
+        '(see "Witnesses of the audit log")',
+    ),
+    Variable(
+        "MNVAULT_SIGNING_KEY_FILE",
+        "(in the key file)",
+        "the audit signing key in a file of its own, away from the data directory and the "
+        "key file: then whoever holds those cannot sign a rewritten audit log "
+        "([threat model](docs/threat-model.md)); `mnvault init` creates it, or moves the key "
+        "there",
+    ),
+    Variable("MNVAULT_SECRET_KEY", "(file made by init)", "Django secret key"),
+    Variable(
+        "MNVAULT_ADMIN_PASSWORD",
+        "(asked)",
+        "password of the installation admin that `mnvault createadmin` creates",
+    ),
+    Variable("MNVAULT_ALLOWED_HOSTS", "`127.0.0.1,localhost`", "host names served"),
+    Variable(
+        "MNVAULT_BEHIND_TLS_PROXY",
+        "off",
+        "`1` behind a TLS reverse proxy: trust its `X-Forwarded-Proto` and `X-Forwarded-For`, "
+        "secure cookies, HSTS",
+    ),
+    Variable(
+        "MNVAULT_TRUSTED_PROXY",
+        "`127.0.0.1`",
+        "with `MNVAULT_BEHIND_TLS_PROXY=1`: the proxy's address, the only one whose "
+        "`X-Forwarded-*` headers are believed",
+    ),
+    Variable(
+        "MNVAULT_CSRF_TRUSTED_ORIGINS",
+        "(none)",
+        "with `MNVAULT_BEHIND_TLS_PROXY=1`: origins allowed to post forms, comma-separated, "
+        "e.g. `https://vault.example.jp`",
+    ),
+    Variable(
+        "MNVAULT_DEBUG",
+        "off",
+        "`1` for Django's debug pages: for development only, never on a real installation",
+    ),
+    Variable("MNVAULT_LOG_LEVEL", "`INFO`", "logging level"),
+    Variable(
+        "MNVAULT_PUBLIC_URL",
+        "`http://127.0.0.1:8000`",
+        "the address people open invitation links at",
+    ),
+    Variable(
+        "MNVAULT_SMTP_HOST", "`localhost`", "SMTP server for invitations, reminders and codes"
+    ),
+    Variable("MNVAULT_SMTP_PORT", "`25`", "its port"),
+    Variable("MNVAULT_SMTP_USER", "(none)", "SMTP authentication: user"),
+    Variable("MNVAULT_SMTP_PASSWORD", "(none)", "SMTP authentication: password"),
+    Variable("MNVAULT_SMTP_STARTTLS", "off", "`1` for STARTTLS"),
+    Variable("MNVAULT_SMTP_SSL", "off", "`1` for SMTP over TLS"),
+    Variable("MNVAULT_MAIL_FROM", "`mnvault@localhost`", "sender address"),
+    Variable("MNVAULT_MAX_DOCUMENT_MB", "`10`", "largest identity-document file accepted"),
+    Variable(
+        "MNVAULT_LANGUAGE",
+        "`ja`",
+        "language of the command line's messages, `ja` or `en` (each page follows its "
+        "reader's choice)",
+    ),
+    Variable(
+        "MNVAULT_LOCKOUT_FAILURES",
+        "`5`",
+        "failed sign-ins that lock an account (from an address the user is known at) or "
+        "throttle a source for that user name (from elsewhere)",
+    ),
+    Variable(
+        "MNVAULT_LOCKOUT_MINUTES",
+        "`15`",
+        "how long a lock-out lasts, and the window the sign-in throttle counts failures in",
+    ),
+    Variable(
+        "MNVAULT_SIGNIN_ADDRESS_FAILURES",
+        "`20`",
+        "failed sign-ins from one address, whatever the user names, before that address is "
+        "throttled",
+    ),
+    Variable(
+        "MNVAULT_IDLE_MINUTES_REVEAL",
+        "`15`",
+        "minutes after which an idle session of a user who can reveal numbers is signed out "
+        "(a company may set a shorter one; kept to within a minute)",
+    ),
+    Variable(
+        "MNVAULT_IDLE_MINUTES",
+        "`60`",
+        "the same for every other user",
+    ),
+    Variable(
+        "MNVAULT_REVEALS_PER_HOUR",
+        "`60`",
+        "numbers one user (or API client) may be shown in an hour: reveals, and each person "
+        "of an export; over it the vault refuses, audited (`0`: no limit)",
+    ),
+    Variable(
+        "MNVAULT_COMPANY_REVEALS_PER_HOUR",
+        "`600`",
+        "the same for all users of one company together",
+    ),
+    Variable(
+        "MNVAULT_REAUTH_MINUTES",
+        "`10`",
+        "revealing or exporting a number, or granting or revoking a role, needs the password "
+        "or a code given within this many minutes; otherwise the user confirms first",
+    ),
 )
+# Their names: what tests, benches and scripts remove so that a throwaway installation can
+# never reach a real one.
+INSTALLATION_VARIABLES: tuple[str, ...] = tuple(v.name for v in VARIABLES)
+
+
+def readme_table() -> str:
+    """The README's configuration table, one row per variable."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{v.name}` | {v.default} | {v.meaning} |" for v in VARIABLES]
+    return "\n".join(rows) + "\n"
 
 
 def data_dir() -> Path:
@@ -89,3 +217,9 @@ def _sync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--readme-table"]:
+        sys.exit("usage: python -m mnvault.paths --readme-table")
+    sys.stdout.write(readme_table())

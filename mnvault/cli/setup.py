@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 from psycopg import sql
 
 from mnvault import paths
@@ -64,21 +69,58 @@ def ensure_signing_key_file(passphrase: str | None) -> str | None:
 
 
 def ensure_key_store_database() -> None:
-    """On PostgreSQL the key store is a database of its own; create it when it is missing."""
+    """On PostgreSQL the key store is a database of its own; create it when it is missing.
+    A role that owns its databases and may not create any (no CREATEDB: the least privilege,
+    docs/deploy.md) gets the statement to have it created, not a traceback."""
     keys = settings.DATABASES["keys"]
     if keys["ENGINE"] != "django.db.backends.postgresql":
         return
-    with psycopg.connect(  # psycopg leaves out the parameters that are None
-        host=keys.get("HOST") or None,
-        port=keys.get("PORT") or None,
-        user=keys.get("USER") or None,
-        password=keys.get("PASSWORD") or None,
-        dbname="postgres",  # the maintenance database: the others may not exist yet
+    user = str(keys.get("USER") or "") or None
+    try:
+        _connect(keys, keys["NAME"]).close()
+        return  # it exists and this role may use it: nothing to create
+    except psycopg.OperationalError:
+        pass  # missing (or out of reach): try to create it, and say so if that fails
+    try:
+        # The maintenance database: the key store's own does not exist yet.
+        with _connect(keys, "postgres") as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [keys["NAME"]])
+            if exists.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(keys["NAME"])))
+    except (psycopg.errors.InsufficientPrivilege, psycopg.OperationalError) as error:
+        raise CommandError(_key_store_missing(keys["NAME"], user, error)) from None
+
+
+def _connect(alias: Mapping[str, Any], dbname: str) -> psycopg.Connection:
+    return psycopg.connect(  # psycopg leaves out the parameters that are None
+        host=alias.get("HOST") or None,
+        port=alias.get("PORT") or None,
+        user=alias.get("USER") or None,
+        password=alias.get("PASSWORD") or None,
+        dbname=dbname,
         autocommit=True,
-    ) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [keys["NAME"]])
-        if exists.fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(keys["NAME"])))
+    )
+
+
+def _key_store_missing(name: str, user: str | None, error: Exception) -> str:
+    role = user or getpass.getuser()
+
+    def quoted(identifier: str) -> str:
+        return '"' + identifier.replace('"', '""') + '"'
+
+    statement = f"CREATE DATABASE {quoted(name)} OWNER {quoted(role)};"
+    return _(
+        "The key store database %(name)s does not exist, and the database role %(role)s may "
+        "not create it (%(error)s). Ask the database administrator to create it, owned by "
+        "%(role)s:\n    %(statement)s\nor: createdb --owner=%(role)s %(name)s\n"
+        "Then run `mnvault init` again. (Or point MNVAULT_KEYSTORE_URL at an existing "
+        "database; see docs/deploy.md.)"
+    ) % {
+        "name": name,
+        "role": role,
+        "error": type(error).__name__,
+        "statement": statement,
+    }
 
 
 def migrate(verbosity: int = 0) -> None:

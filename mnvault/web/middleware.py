@@ -31,6 +31,11 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 LAST_SEEN = "mnvault_last_seen"
+# The idle stamp is written at most this often: a page view that changes nothing then writes
+# nothing (on SQLite a session write takes the one write lock, and queued behind a colleague's
+# import every page view waited). The timeout is kept to within this many seconds: a session
+# may be signed out up to this much early, never late.
+LAST_SEEN_EVERY = 60.0
 # Pages a signed-in user may reach before the second factor is done.
 BEFORE_SECOND_FACTOR = frozenset(
     {"login", "code", "enrol", "recovery_codes", "logout", "healthz", "set_language"}
@@ -112,7 +117,8 @@ def limit_parameters(get_response: Handler) -> Handler:
 def idle_timeout(get_response: Handler) -> Handler:
     """Sign out a session idle for longer than the user's timeout (shorter for those who can
     reveal numbers; on a company's pages, the company's own timeout when it set one),
-    recording it in the login history."""
+    recording it in the login history. The stamp of the last page view is renewed at most
+    once every ``LAST_SEEN_EVERY`` seconds, so that most page views write nothing."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
         user = request.user
@@ -122,7 +128,8 @@ def idle_timeout(get_response: Handler) -> Handler:
                 signin.record(request, SignInOutcome.TIMEOUT, user=user)
                 logout(request)
                 return redirect(f"{reverse('web:login')}?{urlencode({'expired': 1})}")
-            request.session[LAST_SEEN] = now
+            if last is None or now - last >= LAST_SEEN_EVERY:
+                request.session[LAST_SEEN] = now
         return get_response(request)
 
     return middleware

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
+from django.db import IntegrityError, close_old_connections
 from django.utils.translation import gettext as _
 
 from mnvault.accounts.models import User
@@ -78,6 +78,26 @@ def proxy_options() -> dict:
     }
 
 
+def first_admin() -> str | None:
+    """On a fresh installation, create the first installation administrator, ``admin``, and
+    return its one-time password; None when there is one already. Several servers started at
+    once on a fresh installation all find none: one creates it, and the others' insert of the
+    same user name fails (the unique constraint waits for the winner's commit, on SQLite and
+    PostgreSQL alike) and rolls back with its audit entry, so they find it there and go on."""
+    if User.objects.filter(is_installation_admin=True).exists():
+        return None
+    password = secrets.token_urlsafe(12)
+    try:
+        create_installation_admin(
+            username="admin", email="", password=password, must_change_password=True
+        )
+    except (IntegrityError, ValueError):  # ValueError: the name was taken just before
+        if User.objects.filter(is_installation_admin=True).exists():
+            return None  # another server created it first
+        raise
+    return password
+
+
 class Command(BaseCommand):
     @property
     def help(self) -> str:  # made when asked, in the language of the command line
@@ -130,13 +150,10 @@ class Command(BaseCommand):
 
     def _announce(self, host: str, port: int) -> None:
         self.stdout.write(f"mnvault: http://{host}:{port}/  (data: {settings.DATA_DIR})")
-        if User.objects.filter(is_installation_admin=True).exists():
+        password = first_admin()
+        if password is None:
             self.stdout.write(_("Sign in as an installation administrator."))
             return
-        password = secrets.token_urlsafe(12)
-        create_installation_admin(
-            username="admin", email="", password=password, must_change_password=True
-        )
         # A service's stdout goes to its logs: the password is shown only on a terminal, and
         # otherwise left in a file that only this user can read.
         path = Path(settings.DATA_DIR) / INITIAL_PASSWORD_FILE
