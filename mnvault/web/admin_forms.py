@@ -29,6 +29,14 @@ class GrantRoleForm(SafeForm):
         required=False,
     )
 
+    def offer(self, grantable: list[str]) -> GrantRoleForm:
+        """The drop-down offers only ``grantable``, the roles the signed-in user may grant
+        (accounts.services.may_grant). Any role is still accepted when posted, so that a forged
+        choice reaches the service, which refuses it and audits the refusal."""
+        widget = self.fields["role"].widget
+        widget.choices = [(value, label) for value, label in Role.choices if value in grantable]
+        return self
+
     def clean_username(self) -> User:
         user = User.objects.filter(username=self.cleaned_data["username"].strip()).first()
         if user is None:

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 ALLOWED = {
     ("responsible_manager", Role.HANDLER),
     ("responsible_manager", Role.AUDITOR),
+    ("responsible_manager", Role.STAFF),
     ("company_admin", Role.RESPONSIBLE_MANAGER),
     ("company_admin", Role.STAFF),
     ("company_admin", Role.COMPANY_ADMIN),

@@ -4,6 +4,8 @@ with status 403 and audited, bad input on its field with nothing changed."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -111,6 +113,27 @@ def test_a_refused_grant_is_403_with_a_message_and_audited(signed_in, personas, 
     assert not Membership.objects.filter(user=personas.no_role).exists()
     entry = last_entry()
     assert (entry.action, entry.outcome) == ("accounts.role.grant", "refused")
+
+
+@pytest.mark.parametrize(
+    ("persona", "offered"),
+    [
+        ("company_admin", {"responsible_manager", "staff", "company_admin"}),
+        ("responsible_manager", {"handler", "auditor", "staff"}),
+    ],
+)
+def test_the_role_list_offers_only_the_roles_one_may_grant(signed_in, personas, persona, offered):
+    page = signed_in(getattr(personas, persona)).get(url(personas.company)).content.decode()
+    select = page.split('name="grant-role"', 1)[1].split("</select>", 1)[0]
+    assert set(re.findall(r'<option value="([a-z_]+)"', select)) == offered
+
+
+def test_the_responsible_manager_appoints_hr_staff(signed_in, personas):
+    client = signed_in(personas.responsible_manager)
+    data = {"grant-username": "no_role", "grant-role": "staff"}
+    assert client.post(url(personas.company, "user_grant"), data).status_code == 302
+    membership = Membership.objects.get(user=personas.no_role, company=personas.company)
+    assert (membership.role, membership.granted_by) == ("staff", personas.responsible_manager)
 
 
 def test_nobody_grants_themselves_a_role(signed_in, personas):
