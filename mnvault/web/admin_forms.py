@@ -45,11 +45,17 @@ class GrantRoleForm(SafeForm):
 
 
 class NewUserForm(SafeForm):
-    """Name and first password; accounts.services.create_user checks both (Django's password
-    validators) and its errors come back to these fields."""
+    """User name, the person's full name and first password; accounts.services.create_user
+    checks the name and the password (Django's password validators) and its errors come back
+    to these fields."""
 
     username = forms.CharField(
         label=_("User name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    full_name = forms.CharField(
+        label=_("Full name"),
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )

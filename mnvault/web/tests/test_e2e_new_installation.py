@@ -77,6 +77,7 @@ def test_from_a_new_installation_to_a_reveal(page, make_number, settings):
     company_url = page.url
     page.goto(f"{company_url}users/")
     page.fill("#id_new-username", "tantou")
+    page.fill("#id_new-full_name", "担当 二郎")
     page.fill("#id_new-password", "handler first pass 10")
     page.click("form[action$='/users/new'] button.primary")
     page.fill("#id_grant-username", "tantou")

@@ -169,7 +169,11 @@ BODIES = {
     },
     "web:person_reveal": lambda w: {"purpose": "withholding"},
     "web:user_grant": lambda w: {"grant-username": "no_role", "grant-role": "handler"},
-    "web:user_new": lambda w: {"new-username": "newcomer", "new-password": "Lantern-orchard-7781"},
+    "web:user_new": lambda w: {
+        "new-username": "newcomer",
+        "new-full_name": "新人 花子",
+        "new-password": "Lantern-orchard-7781",
+    },
     "web:settings": lambda w: {
         "corporate_number": "",
         "purposes": ["withholding", "social_insurance"],

@@ -145,6 +145,7 @@ def user_new(request: CompanyRequest) -> HttpResponse:
             company=request.company,
             username=form.cleaned_data["username"],
             password=form.cleaned_data["password"],
+            full_name=form.cleaned_data["full_name"],
         )
     except RoleRefused:
         return _render_users(request, new=form, error=_("You may not create users."))
