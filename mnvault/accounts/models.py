@@ -36,12 +36,16 @@ class User(AbstractUser):
         return self.username
 
     def clean(self) -> None:
-        """A user name is shown and logged everywhere: it must never be a number."""
+        """A user name, and the full name beside it, are shown everywhere: never a number."""
         super().clean()
-        if numbers.holds_number(self.username):
-            raise ValidationError(
-                {"username": _("This looks like an individual number; it does not belong here.")}
-            )
+        misplaced = _("This looks like an individual number; it does not belong here.")
+        errors = {
+            field: misplaced
+            for field in ("username", "first_name", "last_name")
+            if numbers.holds_number(getattr(self, field))
+        }
+        if errors:
+            raise ValidationError(errors)
 
 
 class Membership(models.Model):

@@ -33,14 +33,23 @@ class RoleRefused(PermissionError):
 
 
 def create_installation_admin(
-    *, username: str, email: str, password: str, must_change_password: bool = False
+    *,
+    username: str,
+    email: str,
+    password: str,
+    must_change_password: bool = False,
+    full_name: str = "",
 ) -> User:
     if numbers.holds_number(username):
         raise ValueError(gettext("A user name cannot be an individual number."))
+    if numbers.holds_number(full_name):
+        raise ValueError(gettext("A full name cannot be an individual number."))
     if User.objects.filter(username=username).exists():
         raise ValueError(gettext("The user %(name)s already exists.") % {"name": username})
     with transaction.atomic():
-        user = User.objects.create_user(username=username, email=email, password=password)
+        user = User.objects.create_user(
+            username=username, email=email, password=password, first_name=full_name.strip()
+        )
         user.is_installation_admin = True
         user.must_change_password = must_change_password
         user.save(update_fields=["is_installation_admin", "must_change_password"])
@@ -52,11 +61,15 @@ def create_installation_admin(
     return user
 
 
-def create_user(*, acting_user: User, company: Company, username: str, password: str) -> User:
+def create_user(
+    *, acting_user: User, company: Company, username: str, password: str, full_name: str = ""
+) -> User:
     """A new account with no role, for a person the company admin or the responsible manager
     will then grant roles to (one person, one account: domain R2). Refused for anyone else,
     and audited either way; a taken name or a weak password raise ValidationError keyed by
-    field, with nothing created. Accounts belong to the installation, not to one company, so
+    field, with nothing created. ``full_name`` is kept whole in ``first_name`` (a Japanese
+    name is written family name first, so it is not split), for the pages and the ledger.
+    Accounts belong to the installation, not to one company, so
     that an accountant can serve several client companies with one account."""
     allowed = Membership.objects.filter(
         user=acting_user,
@@ -74,12 +87,14 @@ def create_user(*, acting_user: User, company: Company, username: str, password:
                 company_id=company.pk,
             )
         raise RoleRefused(gettext("You may not create users."))
-    user = User(username=username)
+    user = User(username=username, first_name=full_name.strip())
     try:
         user.full_clean(exclude=["password"])  # the name: its characters, its length, not taken
     except ValidationError as bad:
-        messages = bad.message_dict.get("username", bad.messages)
-        raise ValidationError({"username": messages}) from None
+        found = bad.message_dict
+        if "first_name" in found and "username" not in found:
+            raise ValidationError({"full_name": found["first_name"]}) from None
+        raise ValidationError({"username": found.get("username", bad.messages)}) from None
     try:
         validate_password(password, user=user)
     except ValidationError as bad:

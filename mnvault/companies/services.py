@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from stdnum.jp import cn
 
@@ -15,6 +16,7 @@ from mnvault.accounts.models import Membership, User
 from mnvault.audit import log as audit
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
+from mnvault.audit.models import AuditEntry
 from mnvault.companies.countries import normalise_country
 from mnvault.companies.models import AllowedNetwork, Company, CompanyPurpose
 from mnvault.companies.networks import address_allowed, normalise_network
@@ -253,3 +255,12 @@ def record_network_refusal(*, user: User, company_id: int, address: str, page: s
             client_address=address[:64],
             detail={"page": page},
         )
+
+
+def companies_created_by(user: User) -> QuerySet[Company]:
+    """The companies ``user`` created, as the audit log records them: the installation admin
+    holds no role in them, yet should find them again."""
+    created = AuditEntry.objects.filter(
+        action=Action.COMPANIES_CREATE, outcome="ok", actor_kind="user", actor_id=user.pk
+    ).values("company_id")
+    return Company.objects.filter(pk__in=created).order_by("name")

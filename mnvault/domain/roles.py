@@ -41,8 +41,12 @@ class Capability(models.TextChoices):
     SETTINGS_EDIT = "settings.edit"
     AUDIT_READ = "audit.read"
     LEDGER_READ = "ledger.read"
-    # Granting (and revoking) each role: the responsible manager designates handlers and
-    # auditors; the company admin appoints managers, HR staff and other admins.
+    # Granting (and revoking) each role: the responsible manager designates handlers, auditors
+    # and HR staff; the company admin appoints managers, HR staff and other admins. The
+    # installation admin appoints a new company's responsible manager and company admin when
+    # it creates the company (INSTALLATION_ADMIN_APPOINTS). The responsible manager does not
+    # appoint company admins: a company admin appoints responsible managers, so that would let
+    # one who reaches numbers choose, through someone else, who else reaches them.
     GRANT_HANDLER = "grant.handler"
     GRANT_AUDITOR = "grant.auditor"
     GRANT_RESPONSIBLE_MANAGER = "grant.responsible_manager"
@@ -80,6 +84,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             C.LEDGER_READ,
             C.GRANT_HANDLER,
             C.GRANT_AUDITOR,
+            C.GRANT_STAFF,
         }
     ),
     Role.HANDLER: frozenset({*_NUMBERS, C.PEOPLE_VIEW, C.PEOPLE_EDIT, C.INVITE, C.LEDGER_READ}),
@@ -96,7 +101,8 @@ GRANT_CAPABILITY: dict[str, str] = {
     Role.COMPANY_ADMIN: C.GRANT_COMPANY_ADMIN,
 }
 
-# Roles the installation admin may appoint in a company it created, though it holds none.
+# Roles the installation admin may appoint in a company, though it holds none: a company's
+# responsible manager and its company admin, named on the company creation page.
 INSTALLATION_ADMIN_APPOINTS = frozenset({Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER})
 
 

@@ -29,6 +29,14 @@ class GrantRoleForm(SafeForm):
         required=False,
     )
 
+    def offer(self, grantable: list[str]) -> GrantRoleForm:
+        """The drop-down offers only ``grantable``, the roles the signed-in user may grant
+        (accounts.services.may_grant). Any role is still accepted when posted, so that a forged
+        choice reaches the service, which refuses it and audits the refusal."""
+        widget = self.fields["role"].widget
+        widget.choices = [(value, label) for value, label in Role.choices if value in grantable]
+        return self
+
     def clean_username(self) -> User:
         user = User.objects.filter(username=self.cleaned_data["username"].strip()).first()
         if user is None:
@@ -37,11 +45,17 @@ class GrantRoleForm(SafeForm):
 
 
 class NewUserForm(SafeForm):
-    """Name and first password; accounts.services.create_user checks both (Django's password
-    validators) and its errors come back to these fields."""
+    """User name, the person's full name and first password; accounts.services.create_user
+    checks the name and the password (Django's password validators) and its errors come back
+    to these fields."""
 
     username = forms.CharField(
         label=_("User name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    full_name = forms.CharField(
+        label=_("Full name"),
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )

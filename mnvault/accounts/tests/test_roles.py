@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 ALLOWED = {
     ("responsible_manager", Role.HANDLER),
     ("responsible_manager", Role.AUDITOR),
+    ("responsible_manager", Role.STAFF),
     ("company_admin", Role.RESPONSIBLE_MANAGER),
     ("company_admin", Role.STAFF),
     ("company_admin", Role.COMPANY_ADMIN),
@@ -133,3 +134,28 @@ def test_a_user_name_can_never_be_a_number(personas, make_number):
     with pytest.raises(ValueError) as refused_too:
         create_installation_admin(username=number, email="", password="tulip cobalt harbour 91")
     assert number not in str(refused_too.value)
+
+
+def test_a_full_name_can_never_be_a_number(personas, make_number):
+    from django.core.exceptions import ValidationError
+
+    from mnvault.accounts.models import User
+    from mnvault.accounts.services import create_installation_admin, create_user
+
+    number = make_number()
+    with pytest.raises(ValidationError) as refused:
+        create_user(
+            acting_user=personas.company_admin,
+            company=personas.company,
+            username="suzuki",
+            password="tulip cobalt harbour 91",
+            full_name=number,
+        )
+    assert list(refused.value.message_dict) == ["full_name"]
+    assert number not in str(refused.value)
+    with pytest.raises(ValueError) as refused_too:
+        create_installation_admin(
+            username="kanri", email="", password="tulip cobalt harbour 91", full_name=number
+        )
+    assert number not in str(refused_too.value)
+    assert not User.objects.filter(username__in=["suzuki", "kanri"]).exists()

@@ -10,6 +10,7 @@ import pytest
 from mnvault.domain.roles import (
     CAPABILITIES,
     GRANT_CAPABILITY,
+    INSTALLATION_ADMIN_APPOINTS,
     Capability,
     Role,
     can,
@@ -45,6 +46,15 @@ def test_every_role_has_a_grant_capability():
 def test_the_responsible_manager_designates_handlers_and_auditors():
     assert roles_with(Capability.GRANT_HANDLER) == {Role.RESPONSIBLE_MANAGER}
     assert roles_with(Capability.GRANT_AUDITOR) == {Role.RESPONSIBLE_MANAGER}
+
+
+def test_who_appoints_hr_staff_and_company_admins():
+    # HR staff: the company admin, and the responsible manager of a company that has none yet.
+    assert roles_with(Capability.GRANT_STAFF) == {Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER}
+    # Company admins appoint responsible managers, so one who reaches numbers never appoints them.
+    assert roles_with(Capability.GRANT_COMPANY_ADMIN) == {Role.COMPANY_ADMIN}
+    assert roles_with(Capability.GRANT_RESPONSIBLE_MANAGER) == {Role.COMPANY_ADMIN}
+    assert {Role.COMPANY_ADMIN, Role.RESPONSIBLE_MANAGER} == INSTALLATION_ADMIN_APPOINTS
 
 
 def test_no_role_grants_itself_numbers_by_appointing_a_manager_it_holds():

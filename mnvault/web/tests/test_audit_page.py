@@ -314,12 +314,12 @@ def test_the_csv_has_actions_and_reasons_in_words_and_codes(
     lines = csv_rows(client.get(url("audit_csv", personas.company)))
     by_seq = {int(line[0]): line for line in lines[1:]}
     with translation.override(language):
-        assert lines[0][3:5] == [translation.gettext("Action"), translation.gettext("Action code")]
-        assert lines[0][8:10] == [translation.gettext("Reason"), translation.gettext("Reason code")]
+        assert lines[0][4:6] == [translation.gettext("Action"), translation.gettext("Action code")]
+        assert lines[0][9:11] == [translation.gettext("Reason"), translation.gettext("Reason code")]
         for entry in refusals:
             line = by_seq[entry.seq]
-            assert line[3:5] == [str(Action(entry.action).label), entry.action]
-            assert line[8:10] == [str(REASONS[entry.reason]), entry.reason]
+            assert line[4:6] == [str(Action(entry.action).label), entry.action]
+            assert line[9:11] == [str(REASONS[entry.reason]), entry.reason]
 
 
 def test_the_labels_are_japanese_by_default(signed_in, personas, refusals):
@@ -355,6 +355,7 @@ def test_the_csv_export(signed_in, personas, history):
         "番号",
         "日時 (日本時間)",
         "操作者",
+        "操作者の氏名",
         "操作",
         "操作コード",
         "対象者ID",
@@ -370,12 +371,23 @@ def test_the_csv_export(signed_in, personas, history):
     assert [int(line[0]) for line in lines[1:]] == our_seqs(personas.company)
     export = AuditEntry.objects.get(seq=int(lines[1][0]))
     assert (export.action, export.actor_label, export.detail) == ("audit.export", "auditor", {})
-    store_line = next(line for line in lines if line[4] == "number.store")
-    assert store_line[3] == "個人番号の登録" and store_line[5] == str(history["employee"].pk)
-    assert store_line[12] == AuditEntry.objects.get(seq=int(store_line[0])).entry_hash
+    store_line = next(line for line in lines if line[5] == "number.store")
+    assert store_line[4] == "個人番号の登録" and store_line[6] == str(history["employee"].pk)
+    assert store_line[13] == AuditEntry.objects.get(seq=int(store_line[0])).entry_hash
     # The log never holds a number: not ours, not the other company's.
     for number in history["numbers"]:
         assert not any(form in body for form in grouped(number))
+
+
+def test_the_actors_full_name_is_beside_their_user_name(signed_in, personas, history):
+    personas.handler.first_name = "担当 花子"
+    personas.handler.save(update_fields=["first_name"])
+    client = signed_in(personas.auditor)
+    page = client.get(url("audit", personas.company)).content.decode()
+    assert 'handler <span class="muted">担当 花子</span>' in page
+    lines = csv_rows(client.get(url("audit_csv", personas.company)))[1:]
+    by_actor = {(line[2], line[3]) for line in lines}
+    assert ("handler", "担当 花子") in by_actor and ("auditor", "") in by_actor
 
 
 def test_the_csv_has_the_same_filters_and_records_them(signed_in, personas, history):
@@ -419,8 +431,8 @@ def test_a_csv_with_bad_filters_goes_back_to_the_page(signed_in, personas, histo
 def test_formulas_are_defused_in_the_csv(signed_in, personas, history):
     AuditEntry.objects.filter(company_id=personas.company.pk).update(reason="=HYPERLINK(1)")
     lines = csv_rows(signed_in(personas.auditor).get(url("audit_csv", personas.company)))
-    assert {line[8] for line in lines[2:]} == {"'=HYPERLINK(1)"}  # no label: shown as it is
-    assert {line[9] for line in lines[2:]} == {"'=HYPERLINK(1)"}
+    assert {line[9] for line in lines[2:]} == {"'=HYPERLINK(1)"}  # no label: shown as it is
+    assert {line[10] for line in lines[2:]} == {"'=HYPERLINK(1)"}
 
 
 # --- verification ----------------------------------------------------------------------------

@@ -64,6 +64,7 @@ def test_from_a_new_installation_to_a_reveal(page, make_number, settings):
     page.fill("#id_name", "テスト商事株式会社")
     page.check("input[name=purposes][value=withholding]")
     page.fill("#id_manager_username", "sekinin")
+    page.fill("#id_manager_full_name", "責任 一郎")
     page.fill("#id_manager_password", "manager first pass 8")
     page.click("button.primary")
     page.wait_for_selector("#login-history")
@@ -76,6 +77,7 @@ def test_from_a_new_installation_to_a_reveal(page, make_number, settings):
     company_url = page.url
     page.goto(f"{company_url}users/")
     page.fill("#id_new-username", "tantou")
+    page.fill("#id_new-full_name", "担当 二郎")
     page.fill("#id_new-password", "handler first pass 10")
     page.click("form[action$='/users/new'] button.primary")
     page.fill("#id_grant-username", "tantou")

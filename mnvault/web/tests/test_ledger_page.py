@@ -81,6 +81,13 @@ def test_those_allowed_see_the_ledger(signed_in, personas, files, role):
     assert "従業員の個人番号ファイル" in page and "支払先の個人番号ファイル" in page
 
 
+def test_the_holders_full_names_are_in_the_ledger(signed_in, personas, files):
+    personas.handler.first_name = "担当 花子"
+    personas.handler.save(update_fields=["first_name"])
+    page = signed_in(personas.auditor).get(ledger_url(personas.company)).content.decode()
+    assert '<th scope="row">handler</th><td>担当 花子</td>' in page
+
+
 @pytest.mark.parametrize("persona", REFUSED)
 def test_everyone_else_gets_404(signed_in, personas, files, persona):
     assert (

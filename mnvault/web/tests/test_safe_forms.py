@@ -33,6 +33,7 @@ def forms_with(company, number: str):
     yield NumberEntryForm({**entry, "document_kinds": [number]}, company=company), "document_kinds"
     yield SettingsForm({"corporate_number": number, "data_country": "JP"}), "corporate_number"
     yield NewUserForm({"username": number, "password": "x"}), "username"
+    yield NewUserForm({"username": "x", "full_name": number, "password": "x"}), "full_name"
     yield GrantRoleForm({"username": number, "role": "handler"}), "username"
     yield NetworkForm({"cidr": "192.0.2.0/24", "note": spaced}), "note"
     yield (
@@ -46,6 +47,18 @@ def forms_with(company, number: str):
         ),
         "name",
     )
+    yield (
+        NewCompanyForm(
+            {
+                "name": "x",
+                "purposes": ["withholding"],
+                "manager_username": "m",
+                "manager_full_name": spaced,
+                "manager_password": "x",
+            }
+        ),
+        "manager_full_name",
+    )
     yield SignInForm({"username": number, "password": "x"}), "username"
 
 
@@ -58,7 +71,7 @@ def test_no_form_renders_a_number_typed_in_the_wrong_box(personas, make_number):
         for shown in (number, f"{number[:4]} {number[4:8]} {number[8:]}"):
             assert shown not in page, (type(form).__name__, field)
         checked += 1
-    assert checked == 14
+    assert checked == 16
 
 
 def test_the_check_can_fail(personas, make_number):

@@ -4,6 +4,8 @@ with status 403 and audited, bad input on its field with nothing changed."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -113,6 +115,27 @@ def test_a_refused_grant_is_403_with_a_message_and_audited(signed_in, personas, 
     assert (entry.action, entry.outcome) == ("accounts.role.grant", "refused")
 
 
+@pytest.mark.parametrize(
+    ("persona", "offered"),
+    [
+        ("company_admin", {"responsible_manager", "staff", "company_admin"}),
+        ("responsible_manager", {"handler", "auditor", "staff"}),
+    ],
+)
+def test_the_role_list_offers_only_the_roles_one_may_grant(signed_in, personas, persona, offered):
+    page = signed_in(getattr(personas, persona)).get(url(personas.company)).content.decode()
+    select = page.split('name="grant-role"', 1)[1].split("</select>", 1)[0]
+    assert set(re.findall(r'<option value="([a-z_]+)"', select)) == offered
+
+
+def test_the_responsible_manager_appoints_hr_staff(signed_in, personas):
+    client = signed_in(personas.responsible_manager)
+    data = {"grant-username": "no_role", "grant-role": "staff"}
+    assert client.post(url(personas.company, "user_grant"), data).status_code == 302
+    membership = Membership.objects.get(user=personas.no_role, company=personas.company)
+    assert (membership.role, membership.granted_by) == ("staff", personas.responsible_manager)
+
+
 def test_nobody_grants_themselves_a_role(signed_in, personas):
     client = signed_in(personas.company_admin)
     data = {"grant-username": "company_admin", "grant-role": "responsible_manager"}
@@ -183,12 +206,13 @@ def test_another_companys_membership_is_404(signed_in, personas):
 @pytest.mark.parametrize("persona", ["company_admin", "responsible_manager"])
 def test_a_new_account_then_a_role(signed_in, personas, persona):
     client = signed_in(getattr(personas, persona))
-    data = {"new-username": "suzuki", "new-password": GOOD_PASSWORD}
+    data = {"new-username": "suzuki", "new-full_name": " 鈴木 花子 ", "new-password": GOOD_PASSWORD}
     response = client.post(url(personas.company, "user_new"), data, follow=True)
     assert response.redirect_chain == [(url(personas.company), 302)]
     assert "suzuki" in response.content.decode()
     user = User.objects.get(username="suzuki")
     assert user.check_password(GOOD_PASSWORD) and not Membership.objects.filter(user=user)
+    assert user.get_full_name() == "鈴木 花子"
     assert (last_entry().action, last_entry().detail) == (
         "accounts.user.create",
         {"user_id": user.pk},
@@ -197,6 +221,7 @@ def test_a_new_account_then_a_role(signed_in, personas, persona):
     data = {"grant-username": "suzuki", "grant-role": role}
     assert client.post(url(personas.company, "user_grant"), data).status_code == 302
     assert Membership.objects.filter(user=user, role=role).exists()
+    assert "鈴木 花子" in client.get(url(personas.company)).content.decode()  # beside the name
 
 
 @pytest.mark.parametrize(
@@ -206,11 +231,13 @@ def test_a_new_account_then_a_role(signed_in, personas, persona):
         ("suzuki", "password1234", "password", "よく使われる"),
         ("handler", GOOD_PASSWORD, "username", "既に登録済み"),
         ("", GOOD_PASSWORD, "username", "必須"),
+        ("suzuki", GOOD_PASSWORD, "full_name", "必須"),
     ],
 )
 def test_bad_new_accounts_are_field_errors(signed_in, personas, username, password, field, message):
     users, entries = User.objects.count(), AuditEntry.objects.count()
-    data = {"new-username": username, "new-password": password}
+    full_name = "" if field == "full_name" else "鈴木 花子"
+    data = {"new-username": username, "new-full_name": full_name, "new-password": password}
     response = signed_in(personas.company_admin).post(url(personas.company, "user_new"), data)
     page = response.content.decode()
     assert response.status_code == 200
@@ -220,7 +247,7 @@ def test_bad_new_accounts_are_field_errors(signed_in, personas, username, passwo
 
 
 def test_the_auditor_may_not_create_accounts(signed_in, personas):
-    data = {"new-username": "suzuki", "new-password": GOOD_PASSWORD}
+    data = {"new-username": "suzuki", "new-full_name": "鈴木 花子", "new-password": GOOD_PASSWORD}
     response = signed_in(personas.auditor).post(url(personas.company, "user_new"), data)
     assert response.status_code == 403 and 'role="alert"' in response.content.decode()
     assert not User.objects.filter(username="suzuki").exists()

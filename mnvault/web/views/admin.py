@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from mnvault.accounts.models import Membership
+from mnvault.accounts.models import Membership, Role
 from mnvault.accounts.services import (
     RoleRefused,
     create_user,
@@ -82,10 +82,11 @@ def _render_users(
         }
         for m in memberships
     ]
+    grantable = [role for role in Role.values if may_grant(request.user, company, role)]
     context = {
         "rows": rows,
         "may_manage": can(request.roles, C.USERS_CREATE),
-        "grant_form": grant or GrantRoleForm(prefix=GRANT),
+        "grant_form": (grant or GrantRoleForm(prefix=GRANT)).offer(grantable),
         "new_form": new or NewUserForm(prefix=NEW),
         "password_rules": password_validators_help_texts(),
         "error": error,
@@ -144,6 +145,7 @@ def user_new(request: CompanyRequest) -> HttpResponse:
             company=request.company,
             username=form.cleaned_data["username"],
             password=form.cleaned_data["password"],
+            full_name=form.cleaned_data["full_name"],
         )
     except RoleRefused:
         return _render_users(request, new=form, error=_("You may not create users."))

@@ -1,4 +1,4 @@
-"""Creating a company: the installation admin's one page."""
+"""Creating a company: the installation admin's one page, which also lists the companies."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ def company_new(request: HttpRequest) -> HttpResponse:
     form = NewCompanyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        if data["manager"] is not None:
+            for field in ("manager_username", "manager_full_name", "manager_password"):
+                data.pop(field)
         try:
             create_company_with_manager(acting_user=request.user, **data)
         except ValueError:

@@ -1,4 +1,5 @@
-"""The first page after signing in: the companies the user works for."""
+"""The first page after signing in: the companies the user works for, and for the
+installation admin, who holds no role in any, the companies they created."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from mnvault.accounts.models import LoginEvent, Membership
+from mnvault.companies.services import companies_created_by
 from mnvault.web.company import AuthenticatedRequest
 
 
@@ -18,4 +20,6 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
         .order_by("company__name", "role")
     )
     history = LoginEvent.objects.filter(user=request.user)[:10]
-    return render(request, "web/home.html", {"memberships": memberships, "history": history})
+    created = companies_created_by(request.user) if request.user.is_installation_admin else []
+    context = {"memberships": memberships, "history": history, "created": created}
+    return render(request, "web/home.html", context)

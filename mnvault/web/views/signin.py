@@ -18,7 +18,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from mnvault.accounts import signin
-from mnvault.accounts.models import SignInOutcome
+from mnvault.accounts.models import Membership, SignInOutcome
+from mnvault.domain.roles import reaches_numbers
 from mnvault.web import reauth
 from mnvault.web.company import AuthenticatedRequest
 from mnvault.web.forms import CodeForm, ReauthForm, SignInForm
@@ -91,8 +92,12 @@ def enrol(request: AuthenticatedRequest) -> HttpResponse:
     else:
         device = signin.start_enrolment(request.user)
     secret = base64.b32encode(device.bin_key).decode()
+    roles = Membership.objects.filter(user=request.user, revoked_at__isnull=True).values_list(
+        "role", flat=True
+    )
     context = {
         "form": form,
+        "reaches_numbers": any(reaches_numbers(role) for role in roles),  # why the second factor
         "qr": segno.make(device.config_url, error="m").svg_data_uri(scale=5),
         "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
     }

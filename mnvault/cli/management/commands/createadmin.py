@@ -20,15 +20,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", required=True)
         parser.add_argument("--email", default="")
+        parser.add_argument("--name", default="", help=_("The administrator's full name."))
 
-    def handle(self, *args, username: str, email: str, **options) -> None:
+    def handle(self, *args, username: str, email: str, name: str, **options) -> None:
         password = secret("MNVAULT_ADMIN_PASSWORD", _("Password"))
         try:
             validate_password(password)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         try:
-            create_installation_admin(username=username, email=email, password=password)
+            create_installation_admin(
+                username=username, email=email, password=password, full_name=name
+            )
         except ValueError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(self.style.SUCCESS(f"created installation admin {username}"))
