@@ -99,7 +99,16 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "MNVAULT_PUBLIC_URL",
         "`http://127.0.0.1:8000`",
-        "the address people open invitation links at",
+        "the address people open invitation links at: for registration from phones, the "
+        "TLS reverse proxy's public address ([deployment](docs/deploy.md))",
+    ),
+    Variable(
+        "MNVAULT_OFFICE_NETWORKS",
+        "(none: every page from anywhere)",
+        "the office networks, comma-separated (e.g. `192.168.1.0/24,2001:db8:1::/48`): a "
+        "request from elsewhere reaches only the registration pages (`/r/…`, `/register/…`), "
+        "their static files and `/healthz`, and every other page answers 404 "
+        "([deployment](docs/deploy.md))",
     ),
     Variable(
         "MNVAULT_SMTP_HOST", "`localhost`", "SMTP server for invitations, reminders and codes"

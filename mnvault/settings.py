@@ -7,11 +7,13 @@ Nothing secret has a default: the secret key and the key-encryption key are crea
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
 import dj_database_url
 from dj_database_url import DBConfig
+from django.core.exceptions import ImproperlyConfigured
 
 from mnvault import paths
 
@@ -49,6 +51,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "mnvault.web.middleware.security_headers",
+    "mnvault.web.middleware.office_only",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -232,6 +235,25 @@ EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = os.environ.get("MNVAULT_MAIL_FROM", "mnvault@localhost")
 # The address people reach this installation at: links in e-mails and on printed sheets.
 MNVAULT_PUBLIC_URL = os.environ.get("MNVAULT_PUBLIC_URL", "http://127.0.0.1:8000")
+
+
+def _office_networks(value: str) -> tuple[str, ...]:
+    """The ranges of ``MNVAULT_OFFICE_NETWORKS``; one that cannot be read stops the start
+    rather than leave the staff pages open to everyone."""
+    try:
+        return tuple(
+            str(ipaddress.ip_network(part.strip(), strict=False))
+            for part in value.split(",")
+            if part.strip()
+        )
+    except ValueError as error:
+        raise ImproperlyConfigured(f"MNVAULT_OFFICE_NETWORKS: {error}") from None
+
+
+# When set, a request from outside these networks reaches only the registration pages, their
+# static files and /healthz; every other page answers 404 (web.middleware.office_only, and
+# docs/deploy.md, "Registration from phones"). Empty: every page from anywhere.
+MNVAULT_OFFICE_NETWORKS = _office_networks(os.environ.get("MNVAULT_OFFICE_NETWORKS", ""))
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,5 @@
-"""Request middleware of the staff pages: security headers, limits on what a request may
-carry, idle timeout, second factor, allowed networks."""
+"""Request middleware of the staff pages: security headers, the office networks, limits on
+what a request may carry, idle timeout, second factor, allowed networks."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from datetime import timedelta
 from typing import cast
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
 from django.utils.cache import patch_cache_control
@@ -43,6 +44,9 @@ BEFORE_SECOND_FACTOR = frozenset(
 # The public registration pages (collection), opened from an invitation without an account.
 PUBLIC_PREFIX = "reg_"
 BEFORE_PASSWORD_CHANGE = BEFORE_SECOND_FACTOR | {"password_change"}
+# Besides the registration pages, what a phone outside the office networks may reach: the
+# registration pages' language switch and the health check.
+OUTSIDE_PAGES = frozenset({"set_language", "healthz"})
 
 
 class _ResolvedRequest(HttpRequest):
@@ -81,6 +85,41 @@ def security_headers(get_response: Handler) -> Handler:
             # Personal data must not stay in the cache of a shared office PC.
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+    return middleware
+
+
+def reachable_from_outside(request: HttpRequest) -> bool:
+    """Whether a request from outside the office networks may reach this address: the
+    registration pages (``/r/…``, ``/register/…``) with their language switch, ``/healthz``,
+    and the static files. Decided by the view the address resolves to, not by its spelling,
+    so that no ``/register/../`` reaches a staff page."""
+    match = _match(request)
+    if match is not None:
+        name = match.url_name or ""
+        return name.startswith(PUBLIC_PREFIX) or name in OUTSIDE_PAGES
+    # No view: a static file (served by WhiteNoise, next) or a 404 in any case.
+    return request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/"))
+
+
+def office_only(get_response: Handler) -> Handler:
+    """With ``MNVAULT_OFFICE_NETWORKS`` set, every page but those a registering employee needs
+    answers 404 to a request from outside the office networks, as if it did not exist: the
+    sign-in and staff pages stay on the office network while phones register from anywhere
+    through the TLS reverse proxy. The client's address is ``REMOTE_ADDR``, which ``mnvault
+    serve`` takes from the trusted proxy's ``X-Forwarded-For`` (``MNVAULT_TRUSTED_PROXY``).
+    Runs before the session is read, so the 404 shows nobody as signed in."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        networks = settings.MNVAULT_OFFICE_NETWORKS
+        address = request.META.get("REMOTE_ADDR", "")
+        if (
+            networks
+            and not address_allowed(address, networks)
+            and not reachable_from_outside(request)
+        ):
+            raise Http404
+        return get_response(request)
 
     return middleware
 
