@@ -1,5 +1,6 @@
 // Checks an individual number's check digit as it is typed (domain R39); the server checks
-// it again. Nothing is sent anywhere: the result is only written next to the field.
+// it again. Nothing is sent anywhere: the result is only written next to the field, and the
+// server's error on the number sent before is removed once the number is changed.
 (function () {
   "use strict";
   function compact(text) {
@@ -35,7 +36,14 @@
       out.className = v === "ok" ? "ok" : v ? "error" : "muted";
       input.setAttribute("aria-invalid", v && v !== "ok" ? "true" : "false");
     }
+    // The server's verdict on the number sent before (shown after a refused submit) no longer
+    // holds once the field changes: dropped then, so that it never contradicts the check above.
+    function dropServerError() {
+      var error = document.getElementById(input.id + "_error");
+      if (error) error.remove();
+    }
     input.addEventListener("input", show);
+    input.addEventListener("input", dropServerError, { once: true });
     if (input.value) show(); // typed before this script was ready
   });
 })();
