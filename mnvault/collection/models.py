@@ -192,3 +192,37 @@ class IdentityDocument(models.Model):
         if self.kind == DocumentKind.MY_NUMBER_CARD and self.side == DocumentSide.BACK:
             return str(_("My Number card (back)"))
         return str(self.get_kind_display())
+
+
+class NumberRefusal(models.Model):
+    """A person's refusal to provide their number (番号の提供を拒否), recorded so that the
+    employer can show it asked: the reason as told, who recorded it and when. The requests
+    themselves are the person's invitations and reminders (``refusals.requests_of``). A
+    refusal is withdrawn, never deleted, when the person later provides the number."""
+
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.PROTECT, related_name="number_refusals"
+    )
+    reason = models.TextField(max_length=500)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            # At most one refusal in force per person.
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="one_open_refusal_per_person",
+            )
+        ]
+
+    def __repr__(self) -> str:
+        return f"<NumberRefusal {self.pk} person={self.person_id}>"

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from mnvault.audit.actors import Actor
-from mnvault.collection import invitations, review
+from mnvault.collection import invitations, refusals, review
 from mnvault.collection.invitations import InviteResult
 from mnvault.collection.mail import registration_link
 from mnvault.collection.models import Invitation
@@ -162,3 +162,35 @@ def collection_settings(request: CompanyRequest) -> HttpResponse:
             messages.info(request, _("Nothing was changed."))
         return redirect("web:collection_settings", company.pk)
     return render(request, "web/collection/settings.html", {"form": form})
+
+
+@require_POST
+@company_page(capability=C.INVITE)
+def record_refusal(request: CompanyRequest, person_id: int) -> HttpResponse:
+    """Record that the person refuses to provide their number, with the reason they gave."""
+    person = get_object_or_404(Person, pk=person_id, company=request.company)
+    try:
+        refusals.record(
+            acting_user=request.user,
+            person=person,
+            reason=request.POST.get("reason", ""),
+            client_address=client_address(request),
+        )
+    except refusals.RefusalProblem as problem:
+        messages.error(request, str(problem))
+    else:
+        messages.success(request, _("The refusal was recorded."))
+    return redirect("web:person", request.company.pk, person.pk)
+
+
+@require_POST
+@company_page(capability=C.INVITE)
+def withdraw_refusal(request: CompanyRequest, person_id: int) -> HttpResponse:
+    person = get_object_or_404(Person, pk=person_id, company=request.company)
+    if refusals.withdraw(
+        acting_user=request.user, person=person, client_address=client_address(request)
+    ):
+        messages.success(request, _("The refusal was withdrawn."))
+    else:
+        messages.info(request, _("No refusal was recorded for this person."))
+    return redirect("web:person", request.company.pk, person.pk)
