@@ -59,6 +59,14 @@ class Invitation(models.Model):
         EMAIL = "email", _("E-mail")
         PRINT = "print", _("Printed sheet")
 
+    class Scope(models.TextChoices):
+        # The person's own number, their documents, and their dependents.
+        FULL = "full", _("Own number and dependents")
+        # For an employee whose number is stored: dependents added later (a birth, a
+        # marriage, the year-end changes). No own number, no own documents; the employee
+        # attests the dependents (domain R23).
+        DEPENDENTS = "dependents", _("Dependents only")
+
     company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
     person = models.ForeignKey(
         "people.Person", on_delete=models.PROTECT, related_name="invitations"
@@ -78,6 +86,7 @@ class Invitation(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
     # Issued because the handler sent the previous submission back.
     follows_send_back = models.BooleanField(default=False)
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.FULL)
     birth_date_failures = models.PositiveSmallIntegerField(default=0)
     email_code_hash = models.CharField(max_length=64, blank=True)
     email_code_expires_at = models.DateTimeField(null=True, blank=True)
@@ -90,6 +99,10 @@ class Invitation(models.Model):
 
     def __repr__(self) -> str:
         return f"<Invitation {self.pk} person={self.person_id}>"
+
+    @property
+    def dependents_only(self) -> bool:
+        return self.scope == self.Scope.DEPENDENTS
 
 
 class SubmissionStatus(models.TextChoices):

@@ -31,6 +31,11 @@ staff = [
         name="withdraw_invitation",
     ),
     path(
+        "c/<int:company_id>/collection/people/<int:person_id>/invite-dependents",
+        collection.invite_dependents,
+        name="invite_dependents",
+    ),
+    path(
         "c/<int:company_id>/collection/people/<int:person_id>/refusal",
         collection.record_refusal,
         name="record_refusal",

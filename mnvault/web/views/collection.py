@@ -111,9 +111,33 @@ def render_sheets(request: HttpRequest, result: InviteResult) -> HttpResponse:
                 "link": link,
                 "qr": segno.make(link, error="m").svg_data_uri(scale=4),
                 "expires_at": invitation.expires_at,
+                "dependents_only": invitation.dependents_only,
             }
         )
     return render(request, "web/collection/sheets.html", {"sheets": sheets})
+
+
+@never_cache
+@require_POST
+@company_page(capability=C.INVITE)
+def invite_dependents(request: CompanyRequest, person_id: int) -> HttpResponse:
+    """Invite an employee whose number is stored to add dependents (a birth, a marriage, the
+    year-end changes): the registration asks for the dependents only."""
+    person = get_object_or_404(Person, pk=person_id, company=request.company)
+    delivery = request.POST.get("delivery", "")
+    if delivery not in Invitation.Delivery.values:
+        messages.error(request, _("Choose whom to invite, and how."))
+        return redirect("web:person", request.company.pk, person.pk)
+    result = invitations.invite_for_dependents(
+        acting_user=request.user,
+        person=person,
+        delivery=delivery,
+        client_address=client_address(request),
+    )
+    report(request, result)
+    if result.printed:
+        return render_sheets(request, result)
+    return redirect("web:person", request.company.pk, person.pk)
 
 
 @require_POST
