@@ -74,7 +74,9 @@ def test_an_approved_employee_adds_a_dependent_and_only_the_new_one_is_stored(
     message = smtp.wait(1)
     body = body_of(message)
     assert "ご本人の個人番号はお預かり済み" in body  # the dependents-only wording
-    token = LINK.search(body).group(1)
+    found = LINK.search(body)
+    assert found, "no registration link in the e-mail"
+    token = found.group(1)
     invitation = Invitation.objects.get(scope=Invitation.Scope.DEPENDENTS)
     entry = AuditEntry.objects.filter(action="collection.invite").latest("pk")
     assert entry.detail["scope"] == "dependents" and entry.detail["invitation"] == invitation.pk
