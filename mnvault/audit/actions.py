@@ -54,6 +54,14 @@ class Action(models.TextChoices):
         _("Identity document photos destroyed"),
     )
     COLLECTION_SETTINGS_UPDATE = "collection.settings.update", _("Collection settings changed")
+    COLLECTION_REFUSAL_RECORD = (
+        "collection.refusal.record",
+        _("Refusal to provide the number recorded"),
+    )
+    COLLECTION_REFUSAL_WITHDRAW = (
+        "collection.refusal.withdraw",
+        _("Refusal to provide the number withdrawn"),
+    )
 
     # People.
     PEOPLE_CREATE = "people.create", _("Person added")

@@ -23,6 +23,13 @@ class AlreadyStored(VaultError):
     message = _("A number is already stored for this person: replace it in person.")
 
 
+class DependentAlreadyStored(AlreadyStored):
+    message = _(
+        "A dependent of the same name and birth date already has a stored number: "
+        "it is left as it is; send the submission back without them, or replace it in person."
+    )
+
+
 class NotSubmitted(VaultError):
     code = "not_submitted"
     message = _("This submission is not awaiting review.")

@@ -29,7 +29,7 @@ from mnvault.companies.models import Company
 from mnvault.domain import numbers
 from mnvault.domain.roles import Capability, roles_with
 from mnvault.people.models import Person, PersonKind
-from mnvault.people.purposes import purposes_for_kind
+from mnvault.people.purposes import DEPENDENT_PURPOSES, purposes_for_kind
 from mnvault.vault.models import has_active_number
 
 log = logging.getLogger("mnvault.collection")
@@ -139,7 +139,46 @@ def invite(
     return result
 
 
-def _invite_one(acting_user, company, person, delivery, client_address, follows, result) -> None:
+def invite_for_dependents(
+    *,
+    acting_user: User,
+    person: Person,
+    delivery: str,
+    client_address: str = "",
+    follows_send_back: bool = False,
+) -> InviteResult:
+    """An invitation to add dependents, for an employee whose own number is stored (a birth,
+    a marriage, the year-end changes): the registration skips the number and the employee's
+    own documents and goes to the dependents, which the employee attests (domain R23)."""
+    company = Company.objects.get(pk=person.company_id)
+    check_inviter(acting_user, company)
+    result = InviteResult()
+    pending = Submission.objects.filter(person=person, status=SubmissionStatus.SUBMITTED)
+    if person.kind != PersonKind.EMPLOYEE or not has_active_number(person) or pending.exists():
+        result.not_needed.append(person)
+    elif delivery == Invitation.Delivery.EMAIL and not person.email:
+        result.no_email.append(person)
+    elif person.birth_date is None:
+        result.no_birth_date.append(person)
+    elif not set(purposes_for(company, person)) & DEPENDENT_PURPOSES:
+        result.no_purpose.append(person)
+    else:
+        _invite_one(
+            acting_user,
+            company,
+            person,
+            delivery,
+            client_address,
+            follows_send_back,
+            result,
+            scope=Invitation.Scope.DEPENDENTS,
+        )
+    return result
+
+
+def _invite_one(
+    acting_user, company, person, delivery, client_address, follows, result, scope="full"
+) -> None:
     token = new_token()
     days = settings_of(company).invitation_days
     with transaction.atomic():
@@ -154,14 +193,18 @@ def _invite_one(acting_user, company, person, delivery, client_address, follows,
             created_by=acting_user,
             expires_at=timezone.now() + timedelta(days=days),
             follows_send_back=follows,
+            scope=scope,
         )
+        detail = {"invitation": invitation.pk, "delivery": delivery}
+        if scope != Invitation.Scope.FULL:
+            detail["scope"] = scope
         audit.record(
             actor=Actor.of(acting_user),
             action=Action.COLLECTION_INVITE,
             company_id=company.pk,
             person_id=person.pk,
             client_address=client_address,
-            detail={"invitation": invitation.pk, "delivery": delivery},
+            detail=detail,
         )
     if delivery == Invitation.Delivery.PRINT:
         result.printed.append((invitation, token))
@@ -184,6 +227,7 @@ def deliver(
         "link": mail.registration_link(token),
         "expires_at": invitation.expires_at,
         "reason": send_back_reason(invitation),
+        "dependents_only": invitation.dependents_only,
     }
     try:
         mail.send(to=invitation.email, template=template, context=context)

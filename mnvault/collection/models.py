@@ -59,6 +59,14 @@ class Invitation(models.Model):
         EMAIL = "email", _("E-mail")
         PRINT = "print", _("Printed sheet")
 
+    class Scope(models.TextChoices):
+        # The person's own number, their documents, and their dependents.
+        FULL = "full", _("Own number and dependents")
+        # For an employee whose number is stored: dependents added later (a birth, a
+        # marriage, the year-end changes). No own number, no own documents; the employee
+        # attests the dependents (domain R23).
+        DEPENDENTS = "dependents", _("Dependents only")
+
     company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
     person = models.ForeignKey(
         "people.Person", on_delete=models.PROTECT, related_name="invitations"
@@ -78,6 +86,7 @@ class Invitation(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
     # Issued because the handler sent the previous submission back.
     follows_send_back = models.BooleanField(default=False)
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.FULL)
     birth_date_failures = models.PositiveSmallIntegerField(default=0)
     email_code_hash = models.CharField(max_length=64, blank=True)
     email_code_expires_at = models.DateTimeField(null=True, blank=True)
@@ -90,6 +99,10 @@ class Invitation(models.Model):
 
     def __repr__(self) -> str:
         return f"<Invitation {self.pk} person={self.person_id}>"
+
+    @property
+    def dependents_only(self) -> bool:
+        return self.scope == self.Scope.DEPENDENTS
 
 
 class SubmissionStatus(models.TextChoices):
@@ -192,3 +205,37 @@ class IdentityDocument(models.Model):
         if self.kind == DocumentKind.MY_NUMBER_CARD and self.side == DocumentSide.BACK:
             return str(_("My Number card (back)"))
         return str(self.get_kind_display())
+
+
+class NumberRefusal(models.Model):
+    """A person's refusal to provide their number (番号の提供を拒否), recorded so that the
+    employer can show it asked: the reason as told, who recorded it and when. The requests
+    themselves are the person's invitations and reminders (``refusals.requests_of``). A
+    refusal is withdrawn, never deleted, when the person later provides the number."""
+
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        "people.Person", on_delete=models.PROTECT, related_name="number_refusals"
+    )
+    reason = models.TextField(max_length=500)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            # At most one refusal in force per person.
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="one_open_refusal_per_person",
+            )
+        ]
+
+    def __repr__(self) -> str:
+        return f"<NumberRefusal {self.pk} person={self.person_id}>"

@@ -181,22 +181,28 @@ def documents_problem(documents: list[tuple[str, str]]) -> str:
 
 
 def missing(invitation: Invitation, *, attested: bool) -> list[str]:
-    """What still stops the submission, as messages for the person; [] when complete."""
+    """What still stops the submission, as messages for the person; [] when complete. An
+    invitation for dependents only asks for no own number and no own documents."""
     draft = draft_of(invitation)
     problems: list[str] = []
-    if draft is None or draft.number_ciphertext is None:
-        problems.append(str(_("Enter your individual number.")))
-    documents = list(
-        IdentityDocument.objects.filter(submission=draft).values_list("kind", "side")
-        if draft
-        else ()
-    )
-    problem = documents_problem(documents)
-    if problem:
-        problems.append(problem)
     has_dependents = (
         draft is not None and SubmittedDependent.objects.filter(submission=draft).exists()
     )
+    if invitation.dependents_only:
+        # The employee's own number is stored: only the dependents are asked for.
+        if not has_dependents:
+            problems.append(str(_("Add at least one dependent.")))
+    else:
+        if draft is None or draft.number_ciphertext is None:
+            problems.append(str(_("Enter your individual number.")))
+        documents = list(
+            IdentityDocument.objects.filter(submission=draft).values_list("kind", "side")
+            if draft
+            else ()
+        )
+        problem = documents_problem(documents)
+        if problem:
+            problems.append(problem)
     if has_dependents and not attested:
         problems.append(str(_("Confirm that you checked your dependents' identity.")))
     return problems

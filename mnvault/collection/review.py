@@ -21,7 +21,7 @@ from mnvault.audit import log as audit
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.collection import invitations, photos
-from mnvault.collection.errors import AlreadyStored, NotSubmitted
+from mnvault.collection.errors import AlreadyStored, DependentAlreadyStored, NotSubmitted
 from mnvault.collection.invitations import InviteResult
 from mnvault.collection.models import (
     IdentityDocument,
@@ -87,6 +87,13 @@ def _open_submitted(person: Person, field: str, blob: bytes | memoryview | None)
     return api.open_number(person, field, blob)
 
 
+def dependents_only(submission: Submission) -> bool:
+    """Whether the submission came through an invitation for dependents only."""
+    return Invitation.objects.filter(
+        pk=submission.invitation_id, scope=Invitation.Scope.DEPENDENTS
+    ).exists()
+
+
 @dataclass(frozen=True)
 class SubmittedNumbers:
     number: str
@@ -105,8 +112,12 @@ def open_submitted_numbers(
     ) as act:
         person = act.subject
         submission = _locked_submitted(submission)
-        number = _open_submitted(
-            person, api.Field.submitted_number(submission.ref), submission.number_ciphertext
+        number = (
+            ""  # an invitation for dependents only asks for no own number
+            if dependents_only(submission)
+            else _open_submitted(
+                person, api.Field.submitted_number(submission.ref), submission.number_ciphertext
+            )
         )
         dependents = {
             d.pk: _open_submitted(
@@ -154,12 +165,27 @@ def approve(
     photos are destroyed now or kept as long as the company's collection settings say."""
     company = Company.objects.get(pk=submission.company_id)
     retention_days = invitations.settings_of(company).document_retention_days
-    problem = identity.combination_problem(document_kinds, identity_exemption=False)
+    only_dependents = dependents_only(submission)
+    if only_dependents:
+        # The employee's own identity was checked when their number was stored; the
+        # dependents are verified by the employee (R23): no document is ticked here.
+        document_kinds, problem = (), ""
+    else:
+        problem = identity.combination_problem(document_kinds, identity_exemption=False)
     with _reviewing(acting_user, submission, Action.COLLECTION_APPROVE, client_address) as act:
         if problem:
             raise VaultError(problem, code="documents")
         person = act.subject
         submission = _locked_submitted(submission)
+        if only_dependents:
+            _check_dependents_approvable(person, submission)
+            created = _store_dependents(act, person, submission)
+            submission.status = SubmissionStatus.APPROVED
+            submission.reviewed_by, submission.reviewed_at = act.actor.user, timezone.now()
+            submission.save()
+            act.detail.update(submission=submission.pk, dependents=created, scope="dependents")
+            act.audit_now()
+            return
         _check_approvable(person, submission, document_kinds)
         now = timezone.now()
         verification = Verification(
@@ -228,6 +254,18 @@ def _check_approvable(person: Person, submission: Submission, kinds: Sequence[st
         )
 
 
+def _check_dependents_approvable(person: Person, submission: Submission) -> None:
+    """For a submission of dependents only: the employee's number is still stored (it is
+    what made the registration skip it), and there is a purpose to hold dependents for."""
+    if not has_active_number(person):
+        raise VaultError(_("No number is stored for the employee."), code="not_stored")
+    if not set(submission.purposes) & DEPENDENT_PURPOSES:
+        raise VaultError(
+            _("No purpose notified for which dependents' numbers may be kept."),
+            code="no_dependent_purpose",
+        )
+
+
 def _dependent_person(company: Company, employee: Person, declared: SubmittedDependent) -> Person:
     """The employee's dependent of that name and birth date, if already on record (then
     without a stored number, or the approval stops), else a new one."""
@@ -241,7 +279,7 @@ def _dependent_person(company: Company, employee: Person, declared: SubmittedDep
     ).first()
     if same is not None:
         if has_active_number(same):
-            raise AlreadyStored()
+            raise DependentAlreadyStored()
         return same
     return Person.objects.create(
         company=company,
@@ -297,6 +335,14 @@ def send_back(
     previous = Invitation.objects.get(pk=submission.invitation_id)
     person = Person.objects.get(pk=submission.person_id)
     delivery = previous.delivery if person.email else Invitation.Delivery.PRINT
+    if previous.dependents_only:
+        return invitations.invite_for_dependents(
+            acting_user=acting_user,
+            person=person,
+            delivery=delivery,
+            client_address=client_address,
+            follows_send_back=True,
+        )
     return invitations.invite(
         acting_user=acting_user,
         company=act.company,

@@ -10,7 +10,7 @@ from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Valu
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from mnvault.collection.models import Invitation, Submission, SubmissionStatus
+from mnvault.collection.models import Invitation, NumberRefusal, Submission, SubmissionStatus
 from mnvault.vault.models import NumberRecord, NumberStatus, VerificationChannel
 
 if TYPE_CHECKING:
@@ -29,6 +29,9 @@ class CollectionStatus(models.TextChoices):
     # here (domain R24), so it must not read as approved.
     IMPORTED = "imported", _("Entered by import (identity not checked here)")
     EXPIRED = "expired", _("Invitation expired")
+    # The person refuses to provide the number (番号の提供を拒否): recorded with the reason.
+    # It reads before any invitation state, but a stored number or a submission wins.
+    REFUSED = "refused", _("Refused to provide the number")
 
 
 class CollectionAnnotations(TypedDict):
@@ -51,6 +54,9 @@ def with_collection_status(
         _inv_used=Subquery(latest.values("used_at")[:1]),
         _inv_follows=Subquery(latest.values("follows_send_back")[:1]),
         _sub_status=Subquery(last_submission.values("status")[:1]),
+        _refused=Exists(
+            NumberRefusal.objects.filter(person=OuterRef("pk"), withdrawn_at__isnull=True)
+        ),
     )
     now = timezone.now()
     return people.annotate(
@@ -58,6 +64,7 @@ def with_collection_status(
             When(_imported=True, then=Value(CollectionStatus.IMPORTED)),
             When(has_number=True, then=Value(CollectionStatus.APPROVED)),
             When(_sub_status=SubmissionStatus.SUBMITTED, then=Value(CollectionStatus.SUBMITTED)),
+            When(_refused=True, then=Value(CollectionStatus.REFUSED)),
             When(
                 Q(_inv_expires__isnull=True) | Q(_inv_revoked__isnull=False),
                 then=Value(CollectionStatus.NOT_INVITED),
@@ -84,7 +91,8 @@ def status_counts(people: QuerySet) -> dict[str, int]:
 
 def summary(person) -> dict:
     """What the person page shows of collection: the status, the open invitation (to
-    withdraw) and the submission awaiting review (to open)."""
+    withdraw), the submission awaiting review (to open), and a refusal to provide the number
+    in force with the dates the person was asked."""
     from mnvault.people.models import Person
 
     found = with_collection_status(Person.objects.filter(pk=person.pk)).first()
@@ -98,7 +106,11 @@ def summary(person) -> dict:
         .first()
     )
     pending = Submission.objects.filter(person=person, status=SubmissionStatus.SUBMITTED).first()
+    from mnvault.collection import refusals
+
     return {
+        "refusal": refusals.open_refusal(person),
+        "requests": refusals.requests_of(person),
         "status": status,
         "label": dict(CollectionStatus.choices)[status],
         "invitation": open_invitation,

@@ -28,6 +28,15 @@ class ApproveForm(SafeForm):
         return data
 
 
+class DependentsApproveForm(SafeForm):
+    """For a submission of dependents only: the employee's own identity was checked when
+    their number was stored, and the employee attests the dependents (domain R23)."""
+
+    confirmed = forms.BooleanField(
+        label=_("I checked the dependents' names, birth dates and numbers."), required=True
+    )
+
+
 class SendBackForm(SafeForm):
     # The reason goes to the person by e-mail: SafeForm refuses a number typed here.
     reason = forms.CharField(

@@ -30,6 +30,21 @@ staff = [
         collection.withdraw,
         name="withdraw_invitation",
     ),
+    path(
+        "c/<int:company_id>/collection/people/<int:person_id>/invite-dependents",
+        collection.invite_dependents,
+        name="invite_dependents",
+    ),
+    path(
+        "c/<int:company_id>/collection/people/<int:person_id>/refusal",
+        collection.record_refusal,
+        name="record_refusal",
+    ),
+    path(
+        "c/<int:company_id>/collection/people/<int:person_id>/refusal/withdraw",
+        collection.withdraw_refusal,
+        name="withdraw_refusal",
+    ),
     path("c/<int:company_id>/collection/review/", review.review_queue, name="review_queue"),
     path(
         "c/<int:company_id>/collection/review/<int:submission_id>/",

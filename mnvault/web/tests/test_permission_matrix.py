@@ -21,6 +21,7 @@ from django.test import Client
 from django.urls import reverse
 
 from mnvault.audit.models import AuditEntry
+from mnvault.collection import refusals
 from mnvault.conftest import ALL_DATABASES
 from mnvault.web.tests.fixtures import verified_client
 from mnvault.web.tests.routes import OWN_NETWORK, World, routes, snapshot
@@ -125,6 +126,12 @@ MATRIX = {
                                "POST": (302, 302, 302, 302, 404, 302, 404, 404, 404)},
     "web:withdraw_invitation": {"GET": (405, 405, 405, 405, 405, 405, 405, 405, 405),
                                "POST": (302, 302, 302, 302, 404, 302, 404, 404, 404)},
+    "web:invite_dependents":  {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
+                               "POST": (302, 302, 302, 302, 404, 302, 404, 404, 404)},
+    "web:record_refusal":     {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
+                               "POST": (302, 302, 302, 302, 404, 302, 404, 404, 404)},
+    "web:withdraw_refusal":   {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
+                               "POST": (302, 302, 302, 302, 404, 302, 404, 404, 404)},
     "web:collection_settings": {"GET": (302, 200, 200, 404, 404, 404, 404, 404, 404),
                                "POST": (302, 302, 302, 404, 404, 404, 404, 404, 404)},
     # Review of submissions (the entered numbers and document photos): number roles only.
@@ -182,6 +189,8 @@ BODIES = {
     },
     "web:network_add": lambda w: {"cidr": OWN_NETWORK},
     "web:invite": lambda w: {"people": [w.person.pk], "delivery": "email"},
+    "web:invite_dependents": lambda w: {"delivery": "email"},
+    "web:record_refusal": lambda w: {"reason": "本人が提供を拒否しています。"},
     "web:collection_settings": lambda w: {
         "invitation_days": "7",
         "reminder_every_days": "3",
@@ -195,6 +204,10 @@ BODIES = {
 PREPARE = {
     "web:person_reveal": lambda w: w.stored,
     "web:remind_all": lambda w: w.invitation,
+    "web:invite_dependents": lambda w: w.stored,
+    "web:withdraw_refusal": lambda w: refusals.record(
+        acting_user=w.personas.staff, person=w.person, reason="本人が提供を拒否しています。"
+    ),
 }
 # They change only the browser's session or language cookie: their redirect is not to the
 # sign-in page, and a POST changes no table.

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from mnvault.audit.actors import Actor
-from mnvault.collection import invitations, review
+from mnvault.collection import invitations, refusals, review
 from mnvault.collection.invitations import InviteResult
 from mnvault.collection.mail import registration_link
 from mnvault.collection.models import Invitation
@@ -111,9 +111,33 @@ def render_sheets(request: HttpRequest, result: InviteResult) -> HttpResponse:
                 "link": link,
                 "qr": segno.make(link, error="m").svg_data_uri(scale=4),
                 "expires_at": invitation.expires_at,
+                "dependents_only": invitation.dependents_only,
             }
         )
     return render(request, "web/collection/sheets.html", {"sheets": sheets})
+
+
+@never_cache
+@require_POST
+@company_page(capability=C.INVITE)
+def invite_dependents(request: CompanyRequest, person_id: int) -> HttpResponse:
+    """Invite an employee whose number is stored to add dependents (a birth, a marriage, the
+    year-end changes): the registration asks for the dependents only."""
+    person = get_object_or_404(Person, pk=person_id, company=request.company)
+    delivery = request.POST.get("delivery", "")
+    if delivery not in Invitation.Delivery.values:
+        messages.error(request, _("Choose whom to invite, and how."))
+        return redirect("web:person", request.company.pk, person.pk)
+    result = invitations.invite_for_dependents(
+        acting_user=request.user,
+        person=person,
+        delivery=delivery,
+        client_address=client_address(request),
+    )
+    report(request, result)
+    if result.printed:
+        return render_sheets(request, result)
+    return redirect("web:person", request.company.pk, person.pk)
 
 
 @require_POST
@@ -162,3 +186,35 @@ def collection_settings(request: CompanyRequest) -> HttpResponse:
             messages.info(request, _("Nothing was changed."))
         return redirect("web:collection_settings", company.pk)
     return render(request, "web/collection/settings.html", {"form": form})
+
+
+@require_POST
+@company_page(capability=C.INVITE)
+def record_refusal(request: CompanyRequest, person_id: int) -> HttpResponse:
+    """Record that the person refuses to provide their number, with the reason they gave."""
+    person = get_object_or_404(Person, pk=person_id, company=request.company)
+    try:
+        refusals.record(
+            acting_user=request.user,
+            person=person,
+            reason=request.POST.get("reason", ""),
+            client_address=client_address(request),
+        )
+    except refusals.RefusalProblem as problem:
+        messages.error(request, str(problem))
+    else:
+        messages.success(request, _("The refusal was recorded."))
+    return redirect("web:person", request.company.pk, person.pk)
+
+
+@require_POST
+@company_page(capability=C.INVITE)
+def withdraw_refusal(request: CompanyRequest, person_id: int) -> HttpResponse:
+    person = get_object_or_404(Person, pk=person_id, company=request.company)
+    if refusals.withdraw(
+        acting_user=request.user, person=person, client_address=client_address(request)
+    ):
+        messages.success(request, _("The refusal was withdrawn."))
+    else:
+        messages.info(request, _("No refusal was recorded for this person."))
+    return redirect("web:person", request.company.pk, person.pk)

@@ -78,6 +78,11 @@ class Flow:
         return registration.is_employee(self.invitation)
 
     @property
+    def dependents_only(self) -> bool:
+        """An invitation for dependents only: no number step, no documents step."""
+        return self.invitation.dependents_only
+
+    @property
     def code_required(self) -> bool:
         return settings_of(self.company).email_code_required and bool(self.invitation.email)
 
@@ -102,7 +107,8 @@ def page(
     request: HttpRequest, flow: Flow, template: str, context: dict, status: int = 200
 ) -> HttpResponse:
     """A registration step, with what the step list needs to know about the person."""
-    return render(request, template, {"employee": flow.employee, **context}, status=status)
+    shown = {"employee": flow.employee, "dependents_only": flow.dependents_only, **context}
+    return render(request, template, shown, status=status)
 
 
 def unlogged(response: HttpResponse) -> HttpResponse:
@@ -250,7 +256,7 @@ def reg_notice(request: HttpRequest, flow: Flow) -> HttpResponse:
     form = NoticeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         flow.save(notice_at=timezone.now().isoformat())
-        return redirect("web:reg_number")
+        return redirect("web:reg_dependents" if flow.dependents_only else "web:reg_number")
     labels = dict(Purpose.choices)
     context = {
         "form": form,
@@ -266,6 +272,8 @@ def reg_notice(request: HttpRequest, flow: Flow) -> HttpResponse:
 @sensitive_post_parameters("number")
 @step(needs=("verified", "notice"))
 def reg_number(request: HttpRequest, flow: Flow) -> HttpResponse:
+    if flow.dependents_only:
+        return redirect("web:reg_dependents")
     form = NumberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         drafts.enter_number(

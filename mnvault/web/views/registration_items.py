@@ -36,6 +36,9 @@ def _remove(request: HttpRequest, flow: Flow, remover) -> bool:
 
 @step(needs=("verified", "notice"))
 def reg_documents(request: HttpRequest, flow: Flow) -> HttpResponse:
+    if flow.dependents_only:  # the employee's own identity was checked when it was stored
+        return redirect("web:reg_dependents")
+
     def remove(document_id: int) -> None:
         drafts.remove_document(
             invitation=flow.invitation, document_id=document_id, client_address=flow.address

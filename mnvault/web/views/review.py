@@ -19,7 +19,7 @@ from mnvault.domain import numbers
 from mnvault.domain.roles import Capability as C
 from mnvault.vault.errors import Refused, VaultError
 from mnvault.web.company import CompanyRequest, company_page
-from mnvault.web.review_forms import ApproveForm, SendBackForm
+from mnvault.web.review_forms import ApproveForm, DependentsApproveForm, SendBackForm
 from mnvault.web.views.collection import render_sheets, report
 from mnvault.web.views.registration import client_address
 
@@ -45,7 +45,7 @@ def review_submission(request: CompanyRequest, submission_id: int) -> HttpRespon
 def _render_review(
     request: CompanyRequest,
     submission: Submission,
-    approve_form: ApproveForm | None = None,
+    approve_form: ApproveForm | DependentsApproveForm | None = None,
     send_back_form: SendBackForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -62,8 +62,12 @@ def _render_review(
         (d, numbers.format_grouped(opened.dependents[d.pk]))
         for d in submission.dependents.order_by("pk")
     ]
+    only_dependents = review.dependents_only(submission)
+    if approve_form is None and only_dependents:
+        approve_form = DependentsApproveForm()
     context = {
         "submission": submission,
+        "dependents_only": only_dependents,
         "person": submission.person,
         "number": numbers.format_grouped(opened.number),
         "dependents": dependents,
@@ -97,20 +101,24 @@ def review_document(request: CompanyRequest, document_id: int) -> HttpResponse:
 @company_page(capability=C.COLLECTION_REVIEW)
 def approve(request: CompanyRequest, submission_id: int) -> HttpResponse:
     submission = _submission(request, submission_id)
-    form = ApproveForm(request.POST)
+    only_dependents = review.dependents_only(submission)
+    form = DependentsApproveForm(request.POST) if only_dependents else ApproveForm(request.POST)
     if not form.is_valid():
         return _render_review(request, submission, approve_form=form, status=400)
     try:
         review.approve(
             acting_user=request.user,
             submission=submission,
-            document_kinds=form.cleaned_data["document_kinds"],
+            document_kinds=form.cleaned_data.get("document_kinds", ()),
             client_address=client_address(request),
         )
     except VaultError as failed:  # a refusal, a duplicate number, a bad combination
         form.add_error(None, failed.message)
         return _render_review(request, submission, approve_form=form, status=400)
-    messages.success(request, _("Approved: the number is stored."))
+    if only_dependents:
+        messages.success(request, _("Approved: the dependents' numbers are stored."))
+    else:
+        messages.success(request, _("Approved: the number is stored."))
     return redirect("web:person", request.company.pk, submission.person_id)
 
 
