@@ -13,7 +13,7 @@ SERIOUS = {"serious", "critical"}
 
 
 def serious_violations(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
+    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 
     results = Axe().run(page)
     return [
