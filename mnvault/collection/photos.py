@@ -41,7 +41,3 @@ def destroy_documents(*, actor: Actor, submission: Submission, reason: str) -> i
     """Destroy a submission's photos for good (retention ended, or an abandoned draft)."""
     with api.vault_transaction():
         return destroy_in_transaction(actor, submission, reason)
-
-
-def destroy_document_key(ref: str) -> bool:
-    return api.destroy_key(ref)

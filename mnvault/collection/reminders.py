@@ -19,6 +19,7 @@ from mnvault.collection.models import (
     Submission,
     SubmissionStatus,
 )
+from mnvault.vault import api
 
 SCHEDULER = Actor.system("scheduler")
 SWEEP_WINDOW = timedelta(days=2)
@@ -108,4 +109,4 @@ def _sweep_document_keys(now: datetime) -> int:
     refs = Submission.objects.filter(documents_destroyed_at__gte=now - SWEEP_WINDOW).values_list(
         "document_key_ref", flat=True
     )
-    return sum(photos.destroy_document_key(ref) for ref in refs.iterator())
+    return sum(api.destroy_key(ref) for ref in refs.iterator())
