@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "mnvault.companies",
     "mnvault.people",
     "mnvault.collection",
+    "mnvault.usage",
     "mnvault.vault",
     "mnvault.audit",
     "mnvault.scheduler",

@@ -30,6 +30,8 @@ class Capability(models.TextChoices):
     NUMBER_EXPORT = "number.export"
     NUMBER_STORE = "number.store"
     NUMBER_IMPORT = "number.import"
+    # Filling numbers into a statutory document (利用・提供) and downloading the file.
+    NUMBER_PROVIDE = "number.provide"
     COLLECTION_REVIEW = "collection.review"
     # People's records without their numbers, and collection's invitations.
     PEOPLE_VIEW = "people.view"
@@ -41,6 +43,11 @@ class Capability(models.TextChoices):
     SETTINGS_EDIT = "settings.edit"
     AUDIT_READ = "audit.read"
     LEDGER_READ = "ledger.read"
+    # Statutory documents (usage): the runs and the recipients' copies, which hold no number;
+    # preparing a run from payroll data (no numbers either); marking it submitted.
+    DOCUMENTS_VIEW = "documents.view"
+    DOCUMENTS_PREPARE = "documents.prepare"
+    DOCUMENTS_SUBMIT = "documents.submit"
     # Granting (and revoking) each role: the responsible manager designates handlers, auditors
     # and HR staff; the company admin appoints managers, HR staff and other admins. The
     # installation admin appoints a new company's responsible manager and company admin when
@@ -55,7 +62,15 @@ class Capability(models.TextChoices):
 
 
 C = Capability
-_NUMBERS = {C.NUMBER_REVEAL, C.NUMBER_EXPORT, C.NUMBER_STORE, C.NUMBER_IMPORT, C.COLLECTION_REVIEW}
+_NUMBERS = {
+    C.NUMBER_REVEAL,
+    C.NUMBER_EXPORT,
+    C.NUMBER_STORE,
+    C.NUMBER_IMPORT,
+    C.NUMBER_PROVIDE,
+    C.COLLECTION_REVIEW,
+}
+_DOCUMENTS = {C.DOCUMENTS_VIEW, C.DOCUMENTS_PREPARE, C.DOCUMENTS_SUBMIT}
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.COMPANY_ADMIN: frozenset(
@@ -74,6 +89,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Role.RESPONSIBLE_MANAGER: frozenset(
         {
             *_NUMBERS,
+            *_DOCUMENTS,
             C.PEOPLE_VIEW,
             C.PEOPLE_EDIT,
             C.INVITE,
@@ -87,9 +103,14 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             C.GRANT_STAFF,
         }
     ),
-    Role.HANDLER: frozenset({*_NUMBERS, C.PEOPLE_VIEW, C.PEOPLE_EDIT, C.INVITE, C.LEDGER_READ}),
-    Role.AUDITOR: frozenset({C.PEOPLE_VIEW, C.USERS_VIEW, C.AUDIT_READ, C.LEDGER_READ}),
-    Role.STAFF: frozenset({C.PEOPLE_VIEW, C.PEOPLE_EDIT, C.INVITE}),
+    Role.HANDLER: frozenset(
+        {*_NUMBERS, *_DOCUMENTS, C.PEOPLE_VIEW, C.PEOPLE_EDIT, C.INVITE, C.LEDGER_READ}
+    ),
+    Role.AUDITOR: frozenset(
+        {C.PEOPLE_VIEW, C.USERS_VIEW, C.AUDIT_READ, C.LEDGER_READ, C.DOCUMENTS_VIEW}
+    ),
+    # HR staff see the runs and hand out the recipients' copies, never a number.
+    Role.STAFF: frozenset({C.PEOPLE_VIEW, C.PEOPLE_EDIT, C.INVITE, C.DOCUMENTS_VIEW}),
 }
 
 # The capability needed to grant or revoke each role.
