@@ -78,9 +78,13 @@ class ColumnProblem:
     suggestion: str | None
 
     def describe(self) -> str:
-        """The character is safe to show: it is never a digit of a number (digits are valid)."""
+        """Safe for a message or log: a reported digit (say, an Arabic-Indic one typed into a
+        number column) is not shown, so no number can be rebuilt from the problems."""
         hint = f" → {self.suggestion!r}" if self.suggestion is not None else " (no suggestion)"
-        return f"column {self.column}, position {self.position}: {self.char!r}{hint}"
+        shown = "a non-JIS digit" if any(c.isdigit() for c in self.char) else repr(self.char)
+        if shown != repr(self.char):
+            hint = ""
+        return f"column {self.column}, position {self.position}: {shown}{hint}"
 
 
 class JisError(ValueError):

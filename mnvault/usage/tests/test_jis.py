@@ -84,3 +84,12 @@ def test_encode_row_allows_half_width_kana_only_in_named_columns():
     assert jis.encode_row(["ﾀﾛｳ", "太郎"], halfwidth_kana_columns={0}).decode("shift_jis")
     with pytest.raises(jis.JisError):
         jis.encode_row(["太郎", "ﾀﾛｳ"], halfwidth_kana_columns={0})
+
+
+def test_a_reported_digit_is_not_shown_in_the_message():
+    arabic_indic = "".join(chr(0x0660 + int(d)) for d in "123456789018")
+    with pytest.raises(jis.JisError) as caught:
+        jis.encode_row([arabic_indic])
+    assert len(caught.value.problems) == 12
+    assert not any(c in str(caught.value) for c in arabic_indic)
+    assert "a non-JIS digit" in str(caught.value)
