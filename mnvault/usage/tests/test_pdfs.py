@@ -189,7 +189,7 @@ def test_no_function_that_makes_a_recipient_copy_takes_numbers(module):
 def test_register_and_insurance_sheet_hold_their_numbers(make_number):
     entries = [
         (
-            RegisterEntry(2025, f"髙橋 花子{i}", f"E{i}", (Relative("髙橋 太郎", category="配偶者"),)),
+            RegisterEntry(2025, f"髙橋 花子{i}", f"E{i}", (Relative("髙橋 太郎", category="妻"),)),
             RegisterNumbers(make_number(), (make_number(),)),
         )
         for i in range(60)  # more than a page
@@ -200,10 +200,12 @@ def test_register_and_insurance_sheet_hold_their_numbers(make_number):
     text = text_of(out.getvalue())
     assert register.PURPOSE in squeezed(text) or register.PURPOSE in text
     assert "最後のものの保存期間" in text
-    assert_holds_all(out.getvalue(), [n for _, r in entries for n in (r.employee, *r.relatives)])
+    assert_holds_all(
+        out.getvalue(), [n for _, r in entries for n in (r.employee, *r.relatives) if n]
+    )
 
     notices = [
-        (InsuranceNotice("雇用保険被保険者資格取得届", date(2025, 4, 1), f"髙田 翔{i}"), make_number())
+        (InsuranceNotice("雇用保険資格取得届", date(2025, 4, 1), f"髙田 翔{i}"), make_number())
         for i in range(5)
     ]
     sheet = made(insurance.notice_sheet, notices, company_name="株式会社テスト")
@@ -215,8 +217,9 @@ def embedded_fonts(pdf: bytes) -> list[bool]:
     """For every font any page or form uses: whether its file is embedded."""
     found = []
     for page in PdfReader(io.BytesIO(pdf)).pages:
-        resources = [page["/Resources"]]
-        for xobject in page["/Resources"].get("/XObject", {}).values():
+        page_resources: typing.Any = page["/Resources"].get_object()
+        resources: list[typing.Any] = [page_resources]
+        for xobject in page_resources.get("/XObject", {}).values():
             resources.append(xobject.get_object().get("/Resources", {}))
         for res in resources:
             for font in res.get("/Font", {}).values():
