@@ -171,6 +171,12 @@ VARIABLES: tuple[Variable, ...] = (
         "revealing or exporting a number, or granting or revoking a role, needs the password "
         "or a code given within this many minutes; otherwise the user confirms first",
     ),
+    Variable(
+        "MNVAULT_PDF_FONT_DIR",
+        "(Debian's IPAex font folders)",
+        "folder holding `ipaexm.ttf` and `ipaexg.ttf`, the fonts embedded in the statutory "
+        "PDFs (Debian packages `fonts-ipaexfont-mincho`, `fonts-ipaexfont-gothic`)",
+    ),
 )
 # Their names: what tests, benches and scripts remove so that a throwaway installation can
 # never reach a real one.
