@@ -194,9 +194,8 @@ def _claim(holder: str) -> Task | None:
     candidate between the SELECT and the UPDATE: the UPDATE's condition then matches no row
     (PostgreSQL re-checks it against the winner's row; SQLite has one writer at a time), and
     the next candidate is tried."""
-    queued = Task.objects.filter(status=TaskStatus.QUEUED).order_by("created_at", "id")
     while True:
-        candidate = queued.values_list("pk", flat=True).first()
+        candidate = _oldest_queued()
         if candidate is None:
             return None
         now = timezone.now()
@@ -208,6 +207,12 @@ def _claim(holder: str) -> Task | None:
         )
         if claimed:
             return Task.objects.get(pk=candidate)
+
+
+def _oldest_queued() -> int | None:
+    """The id of the task to try next (another process may claim it first)."""
+    queued = Task.objects.filter(status=TaskStatus.QUEUED).order_by("created_at", "id")
+    return queued.values_list("pk", flat=True).first()
 
 
 def _run(task: Task, holder: str) -> None:
