@@ -123,7 +123,8 @@ def _is_scalar(value: object) -> bool:
 # -- progress --------------------------------------------------------------------------------
 
 _progress_lock = threading.Lock()
-_last_write: dict[int, float] = {}  # task id -> time.monotonic() of its last progress write
+# task id -> time.monotonic() and value of its last progress write
+_written: dict[int, tuple[float, tuple[int, int]]] = {}
 _unwritten: dict[int, tuple[int, int]] = {}  # task id -> progress held back by the throttle
 
 
@@ -131,24 +132,36 @@ def report_progress(task_id: int, done: int, total: int) -> None:
     """How far a running task is, for its page; also renews the task's claim. Cheap enough
     to call for every person: at most two writes a second reach the database, and a value
     held back is written when the task ends (or at once when ``done`` reaches ``total``)."""
-    done, total = max(done, 0), max(total, 0)
-    now = time.monotonic()
+    value = (max(done, 0), max(total, 0))
     with _progress_lock:
-        last = _last_write.get(task_id)
-        if done < total and last is not None and now - last < PROGRESS_EVERY:
-            _unwritten[task_id] = (done, total)
+        if _held_back(task_id, value):
             return
-        _last_write[task_id] = now
+        _written[task_id] = (time.monotonic(), value)
         _unwritten.pop(task_id, None)
     Task.objects.filter(pk=task_id, status=TaskStatus.RUNNING).update(
-        progress_done=done, progress_total=total, claimed_until=timezone.now() + CLAIM_TTL
+        progress_done=value[0], progress_total=value[1], claimed_until=timezone.now() + CLAIM_TTL
     )
+
+
+def _held_back(task_id: int, value: tuple[int, int]) -> bool:
+    """Whether the throttle keeps this report from the database (for now); under the lock."""
+    last = _written.get(task_id)
+    if last is None:
+        return False
+    at, written = last
+    if value == written:
+        _unwritten.pop(task_id, None)
+        return True
+    if value[0] >= value[1] or time.monotonic() - at >= PROGRESS_EVERY:
+        return False
+    _unwritten[task_id] = value
+    return True
 
 
 def _take_unwritten(task_id: int) -> dict[str, int]:
     """The progress the throttle held back, as fields for the task's final write."""
     with _progress_lock:
-        _last_write.pop(task_id, None)
+        _written.pop(task_id, None)
         held = _unwritten.pop(task_id, None)
     return {} if held is None else {"progress_done": held[0], "progress_total": held[1]}
 
@@ -181,9 +194,10 @@ def mark_interrupted(*, now: datetime | None = None) -> int:
     """Fail every running task whose claim expired: its process died (or stalled past the
     claim's life). Never re-queued: a person decides whether to start it again."""
     now = now or timezone.now()
-    marked = Task.objects.filter(status=TaskStatus.RUNNING, claimed_until__lt=now).update(
-        status=TaskStatus.FAILED, error=INTERRUPTED, finished_at=now
-    )
+    expired = Task.objects.filter(status=TaskStatus.RUNNING, claimed_until__lt=now)
+    if not expired.exists():  # the usual case, decided without SQLite's write lock
+        return 0
+    marked = expired.update(status=TaskStatus.FAILED, error=INTERRUPTED, finished_at=now)
     if marked:
         log.warning("%d task(s) interrupted: their claim expired while running", marked)
     return marked

@@ -60,6 +60,11 @@ def many_reports(*, task_id: int, reports: int) -> None:
         time.sleep(0.0005)
 
 
+def repeat_final(*, task_id: int, times: int) -> None:
+    for _ in range(times):
+        tasks.report_progress(task_id, times, times)
+
+
 def wait_for_renewal(*, task_id: int) -> dict:
     """Waits until the claim keeper has renewed the claim (a few seconds at most)."""
     first = Task.objects.values_list("claimed_until", flat=True).get(pk=task_id)

@@ -208,6 +208,15 @@ def test_progress_reports_reach_the_database_at_most_twice_a_second(monkeypatch)
     assert (ran.progress_done, ran.progress_total) == (1000, 1000)
 
 
+def test_the_same_final_value_reported_again_is_not_written_again():
+    enqueue("repeat_final", times=50)
+    with CaptureQueriesContext(connection) as queries:
+        ran = run_one()
+    writes = [q for q in queries if q["sql"].startswith("UPDATE") and "progress_done" in q["sql"]]
+    assert len(writes) == 1
+    assert (ran.progress_done, ran.progress_total) == (50, 50)
+
+
 def test_a_progress_report_renews_the_claim():
     task = enqueue("count", people=[1])
     soon = timezone.now() + timedelta(seconds=5)
@@ -319,3 +328,19 @@ def test_a_task_claimed_by_another_process_meanwhile_is_skipped_for_the_next(mon
     assert ran.pk == free.pk
     assert [task_id for task_id, _ in calls] == [free.pk]
     assert Task.objects.get(pk=taken.pk).claimed_by == "other"
+
+
+def test_a_pass_over_an_empty_queue_only_reads():
+    """Every server looks every two seconds: on SQLite a needless UPDATE would take the one
+    write lock each time."""
+    running(claimed_until=timezone.now() + timedelta(minutes=1))
+    with CaptureQueriesContext(connection) as queries:
+        assert tasks.run_next(holder="me") is None
+    assert [q["sql"].split()[0] for q in queries] == ["SELECT", "SELECT"]
+
+
+def test_marking_interrupted_tasks_is_logged_with_their_count(caplog):
+    for _ in range(2):
+        running(claimed_until=timezone.now() - timedelta(seconds=1))
+    assert tasks.mark_interrupted() == 2
+    assert "2 task(s) interrupted: their claim expired while running" in caplog.messages
