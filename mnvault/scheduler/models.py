@@ -8,6 +8,7 @@ lease is seen by all of them whatever the set-up.
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 LEASE_ID = 1
 
@@ -72,3 +73,53 @@ class Heartbeat(models.Model):
     def __str__(self) -> str:
         ok, failed = self.last_success_at or "-", self.last_failure_at or "-"
         return f"{self.name}: ok {ok}, failed {failed}"
+
+
+class TaskStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+INTERRUPTED = "interrupted"  # the error of a task whose process died while it ran
+
+
+class Task(models.Model):
+    """One bulk background job (a document run, a disposal batch, bulk invitations), queued
+    by a page and run by the worker of any ``mnvault serve`` (``scheduler.tasks``).
+
+    The company and the user are plain ids, not foreign keys: the scheduler sits below the
+    areas and imports none of their models (as ``jobs`` does), and a task's history must never
+    stand in the way of deleting a company or a user when the law says so. Pages filter by
+    ``company_id`` themselves. Nothing here may hold a number: the arguments and the result
+    are checked on the way in, and an error is the exception's class name only.
+    """
+
+    target = models.CharField(max_length=255)  # dotted path of the function run
+    kwargs = models.JSONField(default=dict)  # str/int/bool/None and lists of them
+    label = models.CharField(max_length=200)  # shown on pages
+    company_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    created_by_id = models.PositiveBigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.QUEUED)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True)  # a small dict, e.g. counts
+    error = models.CharField(max_length=200, blank=True)  # exception class name only
+    claimed_by = models.CharField(max_length=255, blank=True)  # holder, as for the lease
+    claimed_until = models.DateTimeField(null=True, blank=True)  # the claim's expiry
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"], name="scheduler_task_queue")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=TaskStatus.values), name="scheduler_task_status"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"task {self.pk} {self.target}: {self.status}"

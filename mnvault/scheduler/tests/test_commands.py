@@ -77,11 +77,16 @@ class FakeLoop:
         self.shut_down = True
 
 
+class FakeWorker(FakeLoop):
+    """Stands for the task worker in ``serve``."""
+
+
 @pytest.fixture
 def serve_without_a_server(monkeypatch) -> list[FakeLoop]:
     """``serve`` with everything but its threads stubbed: returns at once."""
     FakeLoop.made = []
     monkeypatch.setattr(serve, "SchedulerLoop", FakeLoop)
+    monkeypatch.setattr(serve, "TaskWorker", FakeWorker)
     monkeypatch.setattr(setup, "is_initialised", lambda: True)
     monkeypatch.setattr(setup, "migrate", lambda verbosity=0: None)
     monkeypatch.setattr(serve.Command, "_announce", lambda self, host, port: None)
@@ -91,11 +96,24 @@ def serve_without_a_server(monkeypatch) -> list[FakeLoop]:
 
 def test_serve_starts_the_scheduler_thread_by_default(serve_without_a_server):
     call_command("serve", "--port", "1")
-    [loop] = serve_without_a_server
+    loop, worker = serve_without_a_server
+    assert isinstance(loop, FakeLoop) and isinstance(worker, FakeWorker)
     assert loop.started and loop.shut_down
     assert loop.options["stop"].is_set()
 
 
 def test_serve_with_no_scheduler_starts_no_scheduler_thread(serve_without_a_server):
     call_command("serve", "--port", "1", "--no-scheduler")
-    assert not any(loop.started for loop in serve_without_a_server)
+    [loop] = [made for made in serve_without_a_server if type(made) is FakeLoop]
+    assert not loop.started
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-scheduler"]], ids=["default", "no scheduler"])
+def test_serve_always_starts_the_task_worker_and_stops_it_with_the_server(
+    serve_without_a_server, flags
+):
+    """Every server runs tasks: the queue is shared by claims, not held under the lease."""
+    call_command("serve", "--port", "1", *flags)
+    [worker] = [made for made in serve_without_a_server if isinstance(made, FakeWorker)]
+    assert worker.started and worker.shut_down
+    assert worker.options["stop"].is_set()

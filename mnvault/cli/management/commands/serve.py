@@ -24,6 +24,7 @@ from mnvault.collection.document_files import max_document_bytes
 from mnvault.paths import INITIAL_PASSWORD_FILE, write_private_file
 from mnvault.scheduler import heartbeat, jobs
 from mnvault.scheduler.runner import SchedulerLoop, error_name
+from mnvault.scheduler.tasks import TaskWorker
 
 log = logging.getLogger("mnvault.serve")
 
@@ -130,6 +131,10 @@ class Command(BaseCommand):
         scheduler = SchedulerLoop(jobs=jobs.JOBS, stop=stop)
         if not options.get("no_scheduler"):
             scheduler.start()
+        # Background tasks run in every server, --no-scheduler or not: each task is claimed
+        # by one UPDATE, so the servers share the queue (``scheduler.tasks``).
+        worker = TaskWorker(stop=stop)
+        worker.start()
         from waitress import serve
 
         from mnvault.wsgi import application
@@ -147,6 +152,7 @@ class Command(BaseCommand):
         finally:
             stop.set()
             scheduler.shutdown()  # lets a tick under way end, and releases the lease
+            worker.shutdown()  # waits a while for a task under way
 
     def _announce(self, host: str, port: int) -> None:
         self.stdout.write(f"mnvault: http://{host}:{port}/  (data: {settings.DATA_DIR})")
