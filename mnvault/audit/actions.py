@@ -19,6 +19,7 @@ class Action(models.TextChoices):
     NUMBER_EXPORT = "number.export", _("Number provided for a document")
     NUMBER_STORE = "number.store", _("Number stored")
     NUMBER_IMPORT = "number.import", _("Numbers imported")
+    NUMBER_PROVIDE = "number.provide", _("Number put into a statutory document")
     COLLECTION_REVIEW = "collection.review", _("Submission reviewed")
 
     # Collection (取得): invitations, what the invited person does, the handler's review.
@@ -62,6 +63,20 @@ class Action(models.TextChoices):
         "collection.refusal.withdraw",
         _("Refusal to provide the number withdrawn"),
     )
+
+    # Statutory documents (利用・提供): runs from payroll data, their production and provision.
+    DOCUMENT_PREPARE = "document.prepare", _("Document run prepared from payroll data")
+    DOCUMENT_ROW_CONFIRM = "document.row_confirm", _("Document row's match confirmed")
+    DOCUMENT_ROW_EXCLUDE = "document.row_exclude", _("Document row left out")
+    DOCUMENT_PRODUCE = "document.produce", _("Document production started")
+    DOCUMENT_PRODUCED = "document.produced", _("Document produced")
+    DOCUMENT_DOWNLOAD = "document.download", _("Document with numbers downloaded")
+    DOCUMENT_COPIES_DOWNLOAD = (
+        "document.copies_download",
+        _("Recipients' copies downloaded"),
+    )
+    DOCUMENT_SUBMIT = "document.submit", _("Document marked submitted")
+    DOCUMENT_WITHDRAW = "document.withdraw", _("Document run withdrawn")
 
     # People.
     PEOPLE_CREATE = "people.create", _("Person added")
@@ -183,6 +198,24 @@ REASONS: dict[str, Promise] = {
     "export_failed": _("The export could not be written"),
     "no_recipients": _("No responsible manager or auditor has an e-mail address"),
     "invalid_file": _("The file has errors"),
+    # Statutory documents.
+    "unreadable_file": _("The payroll file could not be read"),
+    "run_problem": _("The document run could not do it in its state"),
+    "holds_number": _("The payroll file held an individual number"),
+    "encoding": _("The file is not UTF-8 or Shift_JIS"),
+    "csv": _("The file is not valid CSV"),
+    "header": _("The file's header row lacks a column"),
+    "kind": _("Unknown document kind"),
+    "year": _("No layout known for the year"),
+    "correction": _("The correction does not match its original"),
+    "payer": _("The payer's address is missing"),
+    "nothing": _("No row could be produced"),
+    "run_state": _("Not possible in the run's state"),
+    "expired": _("The archive is no longer kept"),
+    "no_copies": _("The run has no recipients' copies"),
+    "method": _("No submission method given"),
+    "date": _("The date is not possible"),
+    "disposed": _("The number has been disposed of"),
 }
 
 

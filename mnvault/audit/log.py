@@ -82,7 +82,7 @@ def _locked_head() -> AuditHead:
     return AuditHead.objects.select_for_update().get(pk=1)
 
 
-def record(
+def _new_entry(
     *,
     actor: Actor,
     action: Action | str,
@@ -94,10 +94,7 @@ def record(
     client_address: str = "",
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry. Must run inside the caller's ``transaction.atomic`` block.
-    ``action`` is an ``Action`` (or its value): the log holds nothing it cannot label."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit.record must run inside the action's transaction")
+    """An entry checked for what it may hold, not yet chained."""
     if action not in Action.values:
         raise ValueError(f"unknown audit action {action!r}: add it to mnvault.audit.actions")
     entry = AuditEntry(
@@ -119,17 +116,70 @@ def record(
     _check_json(entry.detail)
     if numbers.holds_number(canonical(hashed_fields(entry.__dict__)).decode()):
         raise ValueError("audit entry refused: it looks like it holds an individual number")
+    return entry
+
+
+def _chain(entries: list[AuditEntry]) -> None:
+    """Number, hash, authenticate and insert ``entries`` after the head, under its lock."""
     mac_key = signing.mac_key()  # before the lock: an unreadable key must not hold it
     head = _locked_head()
-    # Time and number are taken under the lock, so times never run backwards along the chain.
-    entry.created_at = datetime.now(UTC)
-    entry.seq = head.seq + 1
-    fields = hashed_fields(entry.__dict__)
-    entry.prev_hash = head.entry_hash
-    entry.entry_hash = entry_hash(entry.prev_hash, fields)
-    # Authenticated at commit: no entry is ever unsigned, not even after the last checkpoint.
-    entry.mac = signing.mac(mac_key, entry.seq, entry.entry_hash)
-    entry.save(force_insert=True)
-    head.seq, head.entry_hash = entry.seq, entry.entry_hash
+    seq, digest = head.seq, head.entry_hash
+    for entry in entries:
+        # Time and number are taken under the lock, so times never run backwards.
+        entry.created_at = datetime.now(UTC)
+        seq += 1
+        entry.seq = seq
+        entry.prev_hash = digest
+        entry.entry_hash = digest = entry_hash(digest, hashed_fields(entry.__dict__))
+        # Authenticated at commit: no entry is ever unsigned, not even after a checkpoint.
+        entry.mac = signing.mac(mac_key, entry.seq, entry.entry_hash)
+    if len(entries) == 1:
+        entries[0].save(force_insert=True)
+    else:
+        AuditEntry.objects.bulk_create(entries, batch_size=500)
+    head.seq, head.entry_hash = seq, digest
     head.save(update_fields=["seq", "entry_hash"])
+
+
+def record_many(entries: list[dict[str, Any]]) -> int:
+    """Append several entries at once, in order, each as ``record`` would (the same keyword
+    arguments): one lock of the head for all of them. For acts on many people at once (a
+    statutory document run), where one entry per person is the rule. Must run inside the
+    caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record_many must run inside the action's transaction")
+    built = [_new_entry(**fields) for fields in entries]
+    if built:
+        _chain(built)
+    return len(built)
+
+
+def record(
+    *,
+    actor: Actor,
+    action: Action | str,
+    outcome: str = Outcome.OK,
+    company_id: int | None = None,
+    person_id: int | None = None,
+    purpose: str = "",
+    reason: str = "",
+    client_address: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry. Must run inside the caller's ``transaction.atomic`` block.
+    ``action`` is an ``Action`` (or its value): the log holds nothing it cannot label."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record must run inside the action's transaction")
+    entry = _new_entry(
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        company_id=company_id,
+        person_id=person_id,
+        purpose=purpose,
+        reason=reason,
+        client_address=client_address,
+        detail=detail,
+    )
+    _chain([entry])
     return entry

@@ -37,17 +37,20 @@ class Operation(models.TextChoices):
     EXPORT = Capability.NUMBER_EXPORT.value
     STORE = Capability.NUMBER_STORE.value
     IMPORT = Capability.NUMBER_IMPORT.value
+    # Numbers put into a statutory document (vault.provision).
+    PROVIDE = Capability.NUMBER_PROVIDE.value
     # Collection (取得): a handler looks at identity documents and approves or sends back.
     REVIEW = Capability.COLLECTION_REVIEW.value
 
 
-NEEDS_PURPOSE = frozenset({Operation.REVEAL, Operation.EXPORT})
-# Operations that put a number in front of someone: counted against the hourly limits.
+NEEDS_PURPOSE = frozenset({Operation.REVEAL, Operation.EXPORT, Operation.PROVIDE})
+# Operations that put a number in front of someone: counted against the hourly limits. A
+# document run (PROVIDE) is not: see vault.provision for why.
 RATE_LIMITED = frozenset({Operation.REVEAL, Operation.EXPORT})
 SHOWN = (Action.NUMBER_REVEAL, Action.NUMBER_EXPORT)
 RATE_WINDOW = timedelta(hours=1)
 # Operations a user at a screen does only shortly after giving their password or a code.
-NEEDS_RECENT_SIGN_IN = frozenset({Operation.REVEAL, Operation.EXPORT})
+NEEDS_RECENT_SIGN_IN = frozenset({Operation.REVEAL, Operation.EXPORT, Operation.PROVIDE})
 
 
 @dataclass(frozen=True)

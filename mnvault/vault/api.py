@@ -165,6 +165,21 @@ def open_field(
     return decrypt(key, blob, field_aad(person.company_id, person.pk, field))
 
 
+@sensitive_variables("plaintext", "key")
+def seal_secret(ref: str, company_id: int, context: str, plaintext: bytes) -> bytes:
+    """A short-lived secret of the company (a download password) sealed under a key of its
+    own, ``ref``, made here; ``destroy_key(ref)`` ends it for good. Call inside
+    ``vault_transaction``."""
+    key = datakeys.company_key(ref, company_id, create=True)
+    return encrypt(key, plaintext, f"secret|{company_id}|{context}".encode())
+
+
+@sensitive_variables("key")
+def open_secret(ref: str, company_id: int, context: str, blob: bytes | memoryview) -> bytes:
+    key = datakeys.company_key(ref, company_id, create=False)
+    return decrypt(key, blob, f"secret|{company_id}|{context}".encode())
+
+
 def seal_number(person: Person, field: str, number: str) -> bytes:
     return seal_field(person, field, number.encode("ascii"))
 

@@ -106,6 +106,43 @@ def key_for(ref: str, person: Person, *, create: bool) -> bytes:
     return unwrap(data_key)
 
 
+# The person id of keys that belong to no person (a document run's download password).
+NO_PERSON = 0
+
+
+@dataclass
+class CompanyHolder:
+    """What wrapping needs of a key that belongs to a company, not a person."""
+
+    company_id: int
+    kind: str = ""
+    key_ref: str = ""
+
+    @property
+    def pk(self) -> int:
+        return NO_PERSON
+
+
+def company_key(ref: str, company_id: int, *, create: bool) -> bytes:
+    """A key of the company named by ``ref`` (never a person's): made if ``create``."""
+    data_key = DataKey.objects.filter(ref=ref).first()
+    if data_key is None:
+        if not create:
+            raise KeyUnavailable(NO_KEY, code="no_key")
+        dek, kek = api.new_key(), active_kek()
+        DataKey(
+            ref=ref,
+            company_id=company_id,
+            person_id=NO_PERSON,
+            kek_id=kek.id,
+            wrapped=wrap(kek, dek, CompanyHolder(company_id)),
+        ).save(force_insert=True)
+        return dek
+    if (data_key.company_id, data_key.person_id) != (company_id, NO_PERSON):
+        raise KeyUnavailable(NO_KEY, code="no_key")
+    return unwrap(data_key)
+
+
 def destroy_key(ref: str) -> bool:
     """Crypto-shredding: delete the wrapped key; whatever it sealed is unreadable for good."""
     deleted, _ = DataKey.objects.filter(ref=ref).delete()
