@@ -28,4 +28,6 @@ JOBS: tuple[Job, ...] = (
     # The latest signed checkpoint of the audit log e-mailed to each company's responsible
     # managers and auditors: witnesses outside the server.
     Job("audit.witness", "mnvault.oversight.witness.send_witness_digests", timedelta(days=1)),
+    # Document archives (with numbers, encrypted) are kept ARCHIVE_HOURS for download only.
+    Job("usage.expire_archives", "mnvault.usage.output.remove_expired", timedelta(hours=1)),
 )

@@ -25,6 +25,7 @@ import pyzipper
 from django.utils import timezone
 
 from mnvault import paths
+from mnvault.usage.models import DocumentRun
 
 ARCHIVE_HOURS = 24
 # Unambiguous characters only (no 0/O, 1/l/I): the password is read off a screen and typed.
@@ -100,3 +101,24 @@ def remove(name: str) -> None:
     if name:
         with contextlib.suppress(FileNotFoundError):
             path_of(name).unlink()
+
+
+def remove_expired(*, now: datetime) -> int:
+    """The scheduled clean-up: archives past their time are deleted and forgotten, and any
+    file under ``documents/`` that no run points at (a crash between writing and recording)
+    goes too. Recipients' copies stay while their run is kept (they hold no number)."""
+    expired = DocumentRun.objects.filter(output_expires_at__lt=now).exclude(output_name="")
+    removed = 0
+    for run_id, name in expired.values_list("pk", "output_name"):
+        remove(name)
+        DocumentRun.objects.filter(pk=run_id, output_name=name).update(output_name="")
+        removed += 1
+    known = set(DocumentRun.objects.exclude(output_name="").values_list("output_name", flat=True))
+    known |= set(DocumentRun.objects.exclude(copies_name="").values_list("copies_name", flat=True))
+    grace = now - timedelta(hours=ARCHIVE_HOURS)
+    for path in documents_dir().iterdir():
+        old = datetime.fromtimestamp(path.stat().st_mtime, tz=now.tzinfo) < grace
+        if path.name not in known and old:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

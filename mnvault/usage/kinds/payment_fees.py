@@ -35,6 +35,10 @@ COLUMNS = (
     "remarks",
 )
 REQUIRED = ("code", "category", "amount")
+NOT_JIS = _(
+    "The %(column)s column has characters the tax office does not accept (outside JIS "
+    "level 1 and 2)."
+)
 MISSING = {
     "name": _("The payee's name (氏名) is missing."),
     "address": _("The payee's address (住所) is missing: the tax office's record needs it."),
@@ -47,6 +51,11 @@ def read(lines: Iterable[tuple[int, list[str]]], year: int) -> Iterator[InputRow
         for column in ("name", "address"):  # the record requires both (etax_309.FIELDS)
             if not values[COLUMNS.index(column)]:
                 row.error = row.error or str(MISSING[column])
+        for column in ("name", "address", "category", "detail", "remarks"):
+            # What the record will carry, checked now rather than when the file is written.
+            value = to_full_width(values[COLUMNS.index(column)])
+            if any(not jis.is_jis(c) for c in value):
+                row.error = row.error or str(NOT_JIS) % {"column": column}
         try:
             amount(values[COLUMNS.index("amount")])
             amount(values[COLUMNS.index("tax")])
@@ -130,17 +139,22 @@ def etax_fields(context: Context, item: PaymentSlip, numbers: Mapping[int, str])
     }
 
 
+# ASCII in the full-width form Shift_JIS (JIS X 0208) carries: most are U+FF01…U+FF5E, but
+# JIS has no full-width hyphen-minus, tilde or straight quotes (e-Tax QA: use − 〜 ” ’).
+_JIS_FULL_WIDTH_FALLBACK = {"-": "−", "~": "〜", '"': "”", "'": "’"}
+_FULL_WIDTH = {
+    chr(code): _JIS_FULL_WIDTH_FALLBACK.get(chr(code), chr(code + 0xFEE0))
+    for code in range(0x21, 0x7F)
+}
+_FULL_WIDTH[" "] = "\u3000"
+
+
 def to_full_width(text: str) -> str:
-    """ASCII and half-width kana in their full-width forms (the record's 全角 fields); other
-    characters as they are (jis.encode_row reports any the file cannot carry)."""
-    text = (
-        unicodedata.normalize("NFKC", text)
-        if any(0xFF61 <= ord(c) <= 0xFF9F for c in text)
-        else text
-    )
-    return "".join(
-        "\u3000" if c == " " else chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text
-    )
+    """ASCII and half-width kana in their full-width JIS forms (the record's 全角 fields);
+    other characters as they are (jis.encode_row reports any the file cannot carry)."""
+    if any(0xFF61 <= ord(c) <= 0xFF9F for c in text):
+        text = unicodedata.normalize("NFKC", text)
+    return "".join(_FULL_WIDTH.get(c, c) for c in text)
 
 
 def copies(context: Context, rows: list[Checked], out: BinaryIO) -> int:

@@ -69,9 +69,14 @@ def archive(run, password):
 
 
 @pytest.mark.slow
-def test_the_filled_unified_csv_carries_every_number_in_its_column(personas, scene, settings):
+def test_the_filled_unified_csv_of_200_employees_carries_every_number_in_its_column(
+    personas, make_number, settings
+):
     settings.MNVAULT_COMPANY_REVEALS_PER_HOUR = 0
     settings.MNVAULT_REVEALS_PER_HOUR = 0
+    personas.company.corporate_number = CORPORATE_NUMBER
+    personas.company.save()
+    scene = staff(personas.company, personas.handler, make_number, 200)
     run, password = produce(personas, scene)
     assert run.status == RunStatus.PRODUCED, run.summary
     _, zf = archive(run, password)
@@ -158,7 +163,9 @@ def test_no_number_is_left_on_disk_after_a_run(personas, scene, settings, tmp_pa
             assert not any(n.encode() in data for n in stored), path
 
 
-@pytest.mark.parametrize("role", ["staff", "auditor", "company_admin", "installation_admin"])
+@pytest.mark.parametrize(
+    "role", ["staff", "auditor", "company_admin", "installation_admin", "other_handler"]
+)
 def test_roles_without_numbers_cannot_produce_and_are_audited(personas, scene, role):
     rows = [unified_row(YEAR, s) for s in scene[:2]]
     run = runs.prepare_run(
@@ -228,3 +235,25 @@ def test_marking_submitted_records_date_and_method(personas, scene):
             submitted_on=timezone.localdate(),
             method="eltax",
         )
+
+
+def test_archives_past_their_time_are_deleted_and_orphans_swept(personas, scene):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run, _ = produce(personas, scene[:2])
+    orphan = output.path_of("run-999-0000000000000000.zip")
+    orphan.write_bytes(b"left by a crash")
+    now = timezone.now()
+    assert output.remove_expired(now=now) == 0  # neither expired nor old enough
+    later = now + timedelta(hours=output.ARCHIVE_HOURS + 1)
+    import os
+
+    os.utime(orphan, (later.timestamp() - 2 * 3600 * output.ARCHIVE_HOURS,) * 2)
+    assert output.remove_expired(now=later) == 2
+    run.refresh_from_db()
+    assert run.output_name == "" and not orphan.exists()
+    assert output.path_of(run.copies_name).exists()
+    with pytest.raises(runs.RunProblem):
+        runs.download_archive(acting_user=personas.handler, run=run)
