@@ -21,6 +21,7 @@ from mnvault.audit.models import Outcome
 from mnvault.collection import photos
 from mnvault.collection.errors import InvitationClosed, TooMany
 from mnvault.collection.models import (
+    DependentChange,
     DocumentSide,
     IdentityDocument,
     Invitation,
@@ -218,5 +219,6 @@ def discard_draft(*, actor: Actor, submission: Submission) -> None:
         if fresh.status != SubmissionStatus.DRAFT:
             return
         SubmittedDependent.objects.filter(submission=fresh).delete()
+        DependentChange.objects.filter(submission=fresh).delete()
         Submission.objects.filter(pk=fresh.pk).update(number_ciphertext=None)
         photos.destroy_in_transaction(actor, fresh, "draft_discarded")
