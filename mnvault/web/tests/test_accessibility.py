@@ -185,3 +185,48 @@ def test_every_registration_page_has_no_serious_accessibility_violation(
     check("receipt")
     assert len(found) == 16
     assert {step: v for step, v in found.items() if v} == {}
+
+
+def test_the_pages_to_change_dependents_on_record_have_no_serious_accessibility_violation(
+    page, personas, employee, stored
+):
+    """An invitation for dependents: the list on record, the change form, the confirmation."""
+    from datetime import date
+
+    from playwright.sync_api import expect
+
+    from mnvault.collection import invitations
+    from mnvault.collection.tests.conftest import token_from_mail
+    from mnvault.conftest import make_person
+
+    employee.birth_date, employee.email = date(1980, 1, 2), "taro@example.test"
+    employee.save()
+    make_person(
+        personas.company,
+        kind="dependent",
+        employee=employee,
+        relationship="child",
+        given_name="花子",
+        birth_date=date(2015, 5, 5),
+    )
+    invitations.invite_for_dependents(acting_user=personas.staff, person=employee, delivery="email")
+    page.goto(f"/r/{token_from_mail(mail.outbox[-1])}")
+    page.get_by_label("生年月日").fill("1980-01-02")
+    page.get_by_role("button", name="次へ").click()
+    page.get_by_label("上記の利用目的を確認しました。").check()
+    page.get_by_role("button", name="次へ").click()
+    page.wait_for_url("**/register/dependents")
+    found = {"dependents on record": serious_violations(page)}
+    page.get_by_role("link", name=re.compile("変更")).first.click()
+    expect(page.locator("#change-heading")).to_be_visible()
+    found["change form"] = serious_violations(page)
+    page.locator("#id_change-given_name").fill("華子")
+    page.get_by_role("button", name="この変更を申し出る").click()
+    expect(page.locator("#changes")).to_contain_text("華子")
+    found["change asked"] = serious_violations(page)
+    page.locator("#dependents-next").click()
+    page.wait_for_url("**/register/confirm")
+    found["confirm"] = serious_violations(page)
+    page.get_by_role("button", name="送信").click()
+    page.wait_for_url("**/register/done")
+    assert {step: v for step, v in found.items() if v} == {}

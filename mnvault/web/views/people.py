@@ -99,9 +99,6 @@ def people_list(request: CompanyRequest) -> HttpResponse:
         "kinds": PersonKind.choices,
         "may_edit": can(request.roles, C.PEOPLE_EDIT),
         "may_invite": can(request.roles, C.INVITE),
-        "dependent_ended": (
-            dependent_changes.ended_at(person) if person.kind == PersonKind.DEPENDENT else None
-        ),
     }
     return render(request, "web/people_list.html", context)
 
