@@ -169,3 +169,12 @@ def test_a_number_typed_into_a_name_is_refused(family, make_number):
     )
     assert response.status_code == 400 and number not in response.content.decode()
     assert not DependentChange.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["", "abc", "-1", "9" * 40, "１２", "0"])
+def test_a_garbled_answer_changes_nothing(family, value):
+    _first, _second, walker = family
+    assert walker.get(f"/register/dependents?change={value}").status_code < 500
+    for name in ("drop", "undo", "change"):
+        assert walker.post("/register/dependents", {name: value}).status_code < 500
+    assert not DependentChange.objects.exists()

@@ -189,7 +189,9 @@ def _on_record_of(flow: Flow) -> QuerySet[Person]:
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value.isascii() and value.isdigit() else None
+    """A primary key from a form or the query string; anything else (or too long for one)
+    is none."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
 
 
 def _on_record(request: HttpRequest, flow: Flow) -> HttpResponse | None:
