@@ -20,8 +20,8 @@ from mnvault.audit import log as audit
 from mnvault.audit.actions import Action
 from mnvault.collection.drafts import (
     DependentDetails,
-    _draft,
-    _open_invitation,
+    open_draft,
+    open_invitation,
     record_invitee,
 )
 from mnvault.collection.models import DependentChange, Invitation, Submission
@@ -74,8 +74,8 @@ def _dependent(invitation: Invitation, dependent_id: int) -> Person:
 
 def _ask(invitation: Invitation, dependent_id: int, client_address: str, **values) -> None:
     with api.vault_transaction():
-        invitation = _open_invitation(invitation)
-        submission = _draft(invitation)
+        invitation = open_invitation(invitation)
+        submission = open_draft(invitation)
         dependent = _dependent(invitation, dependent_id)
         DependentChange.objects.update_or_create(
             submission=submission, dependent=dependent, defaults=values
@@ -122,8 +122,8 @@ def ask_removal(*, invitation: Invitation, dependent_id: int, client_address: st
 def withdraw(*, invitation: Invitation, change_id: int, client_address: str = "") -> None:
     """The employee takes back a change asked for in the draft."""
     with api.vault_transaction():
-        invitation = _open_invitation(invitation)
-        submission = _draft(invitation)
+        invitation = open_invitation(invitation)
+        submission = open_draft(invitation)
         deleted, _ = DependentChange.objects.filter(pk=change_id, submission=submission).delete()
         if deleted:
             record_invitee(
