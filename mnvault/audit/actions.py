@@ -34,6 +34,10 @@ class Action(models.TextChoices):
         "collection.dependent_removed",
         _("Registration: dependent removed"),
     )
+    COLLECTION_DEPENDENT_CHANGE = (
+        "collection.dependent_change",
+        _("Registration: change to a dependent on record asked for"),
+    )
     COLLECTION_DOCUMENT_ADDED = (
         "collection.document_added",
         _("Registration: identity document added"),
@@ -82,6 +86,7 @@ class Action(models.TextChoices):
     PEOPLE_CREATE = "people.create", _("Person added")
     PEOPLE_UPDATE = "people.update", _("Person edited")
     PEOPLE_IMPORT = "people.import", _("People imported")
+    PEOPLE_DEPENDENT_ENDED = "people.dependent_ended", _("No longer a dependent")
 
     # Accounts and roles.
     ACCOUNTS_USER_CREATE = "accounts.user.create", _("User account created")
@@ -160,6 +165,7 @@ REASONS: dict[str, Promise] = {
     "no_dependent_purpose": _("No purpose for which dependents' numbers may be kept"),
     # Collection: the invitation and what the person sends.
     "too_many": _("Too many items"),
+    "not_on_record": _("The dependent is not on the employee's record"),
     "number": _("The number entered is not valid"),
     "too_large": _("The file is too large"),
     "empty": _("The file is empty"),

@@ -21,6 +21,7 @@ from mnvault.audit.models import Outcome
 from mnvault.collection import photos
 from mnvault.collection.errors import InvitationClosed, TooMany
 from mnvault.collection.models import (
+    DependentChange,
     DocumentSide,
     IdentityDocument,
     Invitation,
@@ -39,7 +40,7 @@ MAX_DOCUMENTS = 8
 MAX_DEPENDENTS = 20
 
 
-def _open_invitation(invitation: Invitation) -> Invitation:
+def open_invitation(invitation: Invitation) -> Invitation:
     """The invitation, locked, if it may still be used; checked inside the transaction so that
     a link used, withdrawn or expired a moment ago changes nothing."""
     fresh = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -48,7 +49,7 @@ def _open_invitation(invitation: Invitation) -> Invitation:
     return fresh
 
 
-def _draft(invitation: Invitation) -> Submission:
+def open_draft(invitation: Invitation) -> Submission:
     submission, _ = Submission.objects.get_or_create(
         invitation=invitation,
         defaults={
@@ -91,8 +92,8 @@ def enter_number(*, invitation: Invitation, number: str, client_address: str = "
     draft submission. Entering it again replaces it."""
     normalised = numbers.validate(number)
     with api.vault_transaction():
-        invitation = _open_invitation(invitation)
-        submission = _draft(invitation)
+        invitation = open_invitation(invitation)
+        submission = open_draft(invitation)
         person = Person.objects.get(pk=invitation.person_id)
         field = api.Field.submitted_number(submission.ref)
         submission.number_ciphertext = api.seal_number(person, field, normalised)
@@ -119,8 +120,8 @@ def add_dependent(
     until the handler approves (then it moves under the dependent's own key)."""
     normalised = numbers.validate(number)
     with api.vault_transaction():
-        invitation = _open_invitation(invitation)
-        submission = _draft(invitation)
+        invitation = open_invitation(invitation)
+        submission = open_draft(invitation)
         person = Person.objects.get(pk=invitation.person_id)
         if person.kind != PersonKind.EMPLOYEE:
             raise VaultError(
@@ -141,8 +142,8 @@ def remove_dependent(
     *, invitation: Invitation, dependent_id: int, client_address: str = ""
 ) -> None:
     with api.vault_transaction():
-        invitation = _open_invitation(invitation)
-        submission = _draft(invitation)
+        invitation = open_invitation(invitation)
+        submission = open_draft(invitation)
         deleted, _ = SubmittedDependent.objects.filter(
             pk=dependent_id, submission=submission
         ).delete()
@@ -177,8 +178,8 @@ def add_document(
     it is stored anywhere. A photo of the My Number card says which side it shows; where the
     person did not say, it is the side still missing (the front first)."""
     with api.vault_transaction():
-        invitation = _open_invitation(invitation)
-        submission = _draft(invitation)
+        invitation = open_invitation(invitation)
+        submission = open_draft(invitation)
         if IdentityDocument.objects.filter(submission=submission).count() >= MAX_DOCUMENTS:
             raise TooMany()
         person = Person.objects.get(pk=invitation.person_id)
@@ -204,8 +205,8 @@ def add_document(
 
 def remove_document(*, invitation: Invitation, document_id: int, client_address: str = "") -> None:
     with api.vault_transaction():
-        invitation = _open_invitation(invitation)
-        submission = _draft(invitation)
+        invitation = open_invitation(invitation)
+        submission = open_draft(invitation)
         deleted, _ = IdentityDocument.objects.filter(pk=document_id, submission=submission).delete()
         if deleted:
             record_invitee(invitation, Action.COLLECTION_DOCUMENT_REMOVED, client_address)
@@ -218,5 +219,6 @@ def discard_draft(*, actor: Actor, submission: Submission) -> None:
         if fresh.status != SubmissionStatus.DRAFT:
             return
         SubmittedDependent.objects.filter(submission=fresh).delete()
+        DependentChange.objects.filter(submission=fresh).delete()
         Submission.objects.filter(pk=fresh.pk).update(number_ciphertext=None)
         photos.destroy_in_transaction(actor, fresh, "draft_discarded")

@@ -173,6 +173,45 @@ class SubmittedDependent(models.Model):
         return f"<SubmittedDependent {self.pk} submission={self.submission_id}>"
 
 
+class DependentChange(models.Model):
+    """A change the employee asks for to a dependent already on record, through an invitation
+    for dependents only: new details (name, kana, relationship, birth date), or that they are
+    no longer a dependent. Applied when the handler approves; no number is involved — the
+    dependent's stored number is never shown to the employee nor asked again."""
+
+    class Kind(models.TextChoices):
+        CHANGE = "change", _("Change the details")
+        REMOVE = "remove", _("No longer a dependent")
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="dependent_changes"
+    )
+    dependent = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # The new details of a change; blank for a removal.
+    family_name = models.CharField(_("Family name"), max_length=100, blank=True)
+    given_name = models.CharField(_("Given name"), max_length=100, blank=True)
+    family_name_kana = models.CharField(_("Family name (kana)"), max_length=100, blank=True)
+    given_name_kana = models.CharField(_("Given name (kana)"), max_length=100, blank=True)
+    relationship = models.CharField(
+        _("Relationship"), max_length=16, choices=Relationship.choices, blank=True
+    )
+    birth_date = models.DateField(_("Birth date"), null=True, blank=True)
+    # Set when the handler approves; an applied removal takes the dependent off the
+    # employee's list (the stored number stays until its disposal, domain R29).
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "dependent"], name="one_change_per_dependent"
+            )
+        ]
+
+    def __repr__(self) -> str:
+        return f"<DependentChange {self.pk} {self.kind} dependent={self.dependent_id}>"
+
+
 class DocumentSide(models.TextChoices):
     """Which side of the My Number card a photo shows: the photo and name are on the front
     (表面), the number on the back (裏面); both are needed (domain R20)."""

@@ -26,6 +26,7 @@ from mnvault.collection import invitations, mail
 from mnvault.collection.drafts import record_invitee
 from mnvault.collection.errors import InvitationClosed
 from mnvault.collection.models import (
+    DependentChange,
     DocumentSide,
     IdentityDocument,
     Invitation,
@@ -189,9 +190,11 @@ def missing(invitation: Invitation, *, attested: bool) -> list[str]:
         draft is not None and SubmittedDependent.objects.filter(submission=draft).exists()
     )
     if invitation.dependents_only:
-        # The employee's own number is stored: only the dependents are asked for.
-        if not has_dependents:
-            problems.append(str(_("Add at least one dependent.")))
+        # The employee's own number is stored: only the dependents are asked for, new ones
+        # or changes to those on record.
+        changes = draft is not None and DependentChange.objects.filter(submission=draft).exists()
+        if not has_dependents and not changes:
+            problems.append(str(_("Add a dependent, or change or remove one on record.")))
     else:
         if draft is None or draft.number_ciphertext is None:
             problems.append(str(_("Enter your individual number.")))

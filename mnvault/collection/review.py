@@ -20,10 +20,11 @@ from mnvault.accounts.models import User
 from mnvault.audit import log as audit
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
-from mnvault.collection import invitations, photos
+from mnvault.collection import dependent_changes, invitations, photos
 from mnvault.collection.errors import AlreadyStored, DependentAlreadyStored, NotSubmitted
 from mnvault.collection.invitations import InviteResult
 from mnvault.collection.models import (
+    DependentChange,
     IdentityDocument,
     Invitation,
     Submission,
@@ -60,7 +61,10 @@ def _reviewing(
     declared (domain R1)."""
     company = Company.objects.get(pk=submission.company_id)
     person = Person.objects.get(pk=submission.person_id)
-    declared = SubmittedDependent.objects.filter(submission=submission).exists()
+    declared = (
+        SubmittedDependent.objects.filter(submission=submission).exists()
+        or DependentChange.objects.filter(submission=submission).exists()
+    )
     return api.decide_audit_act(
         actor=as_actor(acting_user),
         company=company,
@@ -180,10 +184,13 @@ def approve(
         if only_dependents:
             _check_dependents_approvable(person, submission)
             created = _store_dependents(act, person, submission)
+            changed = dependent_changes.apply(act, submission)
             submission.status = SubmissionStatus.APPROVED
             submission.reviewed_by, submission.reviewed_at = act.actor.user, timezone.now()
             submission.save()
-            act.detail.update(submission=submission.pk, dependents=created, scope="dependents")
+            act.detail.update(
+                submission=submission.pk, dependents=created, changes=changed, scope="dependents"
+            )
             act.audit_now()
             return
         _check_approvable(person, submission, document_kinds)
@@ -256,10 +263,12 @@ def _check_approvable(person: Person, submission: Submission, kinds: Sequence[st
 
 def _check_dependents_approvable(person: Person, submission: Submission) -> None:
     """For a submission of dependents only: the employee's number is still stored (it is
-    what made the registration skip it), and there is a purpose to hold dependents for."""
+    what made the registration skip it), and there is a purpose to hold new dependents for
+    (changes to those on record store no number)."""
     if not has_active_number(person):
         raise VaultError(_("No number is stored for the employee."), code="not_stored")
-    if not set(submission.purposes) & DEPENDENT_PURPOSES:
+    declared = SubmittedDependent.objects.filter(submission=submission).exists()
+    if declared and not set(submission.purposes) & DEPENDENT_PURPOSES:
         raise VaultError(
             _("No purpose notified for which dependents' numbers may be kept."),
             code="no_dependent_purpose",

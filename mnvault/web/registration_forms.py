@@ -116,14 +116,19 @@ class DocumentForm(SafeForm):
         self.fields["side"].initial = missing[0] if missing else DocumentSide.FRONT
 
 
-class DependentForm(SafeForm):
-    number_fields = ("number",)
+class DependentDetailsForm(SafeForm):
+    """A dependent's details without a number: the new details of one on record."""
+
     family_name = forms.CharField(label=_("Family name"), max_length=100)
     given_name = forms.CharField(label=_("Given name"), max_length=100)
     family_name_kana = forms.CharField(label=_("Family name (kana)"), max_length=100)
     given_name_kana = forms.CharField(label=_("Given name (kana)"), max_length=100)
     relationship = forms.ChoiceField(label=_("Relationship"), choices=Relationship.choices)
     birth_date = forms.DateField(label=_("Birth date"), widget=DATE)
+
+
+class DependentForm(DependentDetailsForm):
+    number_fields = ("number",)
     number = forms.CharField(
         label=_("Their individual number"), max_length=40, widget=number_input()
     )

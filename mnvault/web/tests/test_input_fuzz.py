@@ -42,6 +42,7 @@ QUERY_PARAMETERS = {
     "web:audit": ["page", "person", "person_name", "actor", "action", "outcome", "since", "until"],
     "web:audit_csv": ["person", "person_name", "actor", "action", "outcome", "since", "until"],
     "web:reauth": ["next"],
+    "web:reg_dependents": ["q", "change"],
 }
 # Forms every page carries that lead elsewhere: signing out, and Django's language switch.
 NOT_FUZZED = ("/logout", "/i18n/")
@@ -241,7 +242,7 @@ def test_no_input_to_a_registration_page_makes_a_server_error(world, name, gener
     if name == "web:reg_documents":
         walker.client.post(url, {"combination": "card"})
         forms = forms_of(walker.client.get(url).content.decode(), url)
-    fuzz(walker.client, url, ["q"], forms, examples=8)
+    fuzz(walker.client, url, QUERY_PARAMETERS.get(name, ["q"]), forms, examples=8)
 
 
 def test_no_input_to_a_registration_link_makes_a_server_error(world, generous_rate_limits):

@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
+from mnvault.collection import dependent_changes
 from mnvault.collection.status import (
     CollectionAnnotations,
     CollectionStatus,
@@ -134,6 +135,9 @@ def _render_person(request: CompanyRequest, person: Person, error: str = "") -> 
         "error": error,
         "collection": collection_summary(person) if person.kind != PersonKind.DEPENDENT else None,
         "may_invite": can(request.roles, C.INVITE),
+        "dependent_ended": (
+            dependent_changes.ended_at(person) if person.kind == PersonKind.DEPENDENT else None
+        ),
     }
     return render(request, "web/person_detail.html", context, status=403 if error else 200)
 

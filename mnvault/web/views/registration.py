@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mnvault.audit.actions import Action
-from mnvault.collection import drafts, ratelimit, registration
+from mnvault.collection import dependent_changes, drafts, ratelimit, registration
 from mnvault.collection.errors import InvitationClosed
 from mnvault.collection.invitations import send_back_reason, settings_of
 from mnvault.collection.models import (
@@ -333,6 +333,7 @@ def reg_confirm(request: HttpRequest, flow: Flow) -> HttpResponse:
         "company": flow.company,
         "documents": documents_of(flow),
         "dependents": dependents_of(flow),
+        "changes": dependent_changes.asked(flow.invitation) if flow.dependents_only else [],
         "problems": problems or registration.missing(flow.invitation, attested=True),
         "posted": request.method == "POST",
     }

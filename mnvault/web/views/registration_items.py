@@ -4,18 +4,26 @@ employee, domain R23)."""
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mnvault.audit.actions import Action
-from mnvault.collection import drafts
+from mnvault.collection import dependent_changes, drafts
 from mnvault.collection.document_files import DocumentRefused, clean_document, max_document_bytes
 from mnvault.collection.drafts import DependentDetails
 from mnvault.collection.errors import TooMany
+from mnvault.people.models import Person
 from mnvault.vault.errors import VaultError
-from mnvault.web.registration_forms import CombinationForm, DependentForm, DocumentForm
+from mnvault.web.registration_forms import (
+    CombinationForm,
+    DependentDetailsForm,
+    DependentForm,
+    DocumentForm,
+)
 from mnvault.web.views.registration import (
     Flow,
     dependents_of,
@@ -130,6 +138,10 @@ def reg_dependents(request: HttpRequest, flow: Flow) -> HttpResponse:
 
     if _remove(request, flow, remove):
         return redirect("web:reg_dependents")
+    if flow.dependents_only:
+        answered = _on_record(request, flow)
+        if answered is not None:
+            return answered
     form = DependentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -149,6 +161,80 @@ def reg_dependents(request: HttpRequest, flow: Flow) -> HttpResponse:
         registration.refuse(
             flow.invitation, Action.COLLECTION_DEPENDENT_ADDED, "number", flow.address
         )
-    context = {"form": form, "step": 5, "dependents": dependents_of(flow)}
     status = 400 if form.errors else 200
+    return _dependents_page(request, flow, form, status=status)
+
+
+def _dependents_page(
+    request: HttpRequest,
+    flow: Flow,
+    form: DependentForm,
+    change_form: DependentDetailsForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {"form": form, "step": 5, "dependents": dependents_of(flow)}
+    if flow.dependents_only:
+        changes = list(dependent_changes.asked(flow.invitation))
+        pending = {c.dependent_id for c in changes}
+        context |= {
+            "on_record": [d for d in _on_record_of(flow) if d.pk not in pending],
+            "changes": changes,
+            "change_form": change_form,
+        }
     return page(request, flow, "web/reg/dependents.html", context, status=status)
+
+
+def _on_record_of(flow: Flow) -> QuerySet[Person]:
+    return dependent_changes.on_record(flow.invitation.person_id)
+
+
+def _int(value: str) -> int | None:
+    """A primary key from a form or the query string; anything else (or too long for one)
+    is none."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
+
+
+def _on_record(request: HttpRequest, flow: Flow) -> HttpResponse | None:
+    """The employee's answers about dependents on record: change one (the form prefilled
+    with what is on record, shown by ``?change=``), say one is no longer a dependent, or
+    take back what they asked. None when the request is about something else."""
+    address = flow.address
+    if request.method == "GET" and (chosen := _int(request.GET.get("change", ""))):
+        dependent = _on_record_of(flow).filter(pk=chosen).first()
+        if dependent is None:
+            return redirect("web:reg_dependents")
+        initial = {f: getattr(dependent, f) for f in DependentDetailsForm.base_fields}
+        change_form = DependentDetailsForm(initial=initial, prefix="change")
+        change_form.dependent = dependent  # type: ignore[attr-defined]  # shown in its heading
+        return _dependents_page(request, flow, DependentForm(), change_form)
+    if request.method != "POST":
+        return None
+    try:
+        if dropped := _int(request.POST.get("drop", "")):
+            dependent_changes.ask_removal(
+                invitation=flow.invitation, dependent_id=dropped, client_address=address
+            )
+        elif undone := _int(request.POST.get("undo", "")):
+            dependent_changes.withdraw(
+                invitation=flow.invitation, change_id=undone, client_address=address
+            )
+        elif changed := _int(request.POST.get("change", "")):
+            change_form = DependentDetailsForm(request.POST, prefix="change")
+            if not change_form.is_valid():
+                dependent = _on_record_of(flow).filter(pk=changed).first()
+                change_form.dependent = dependent  # type: ignore[attr-defined]
+                return _dependents_page(request, flow, DependentForm(), change_form, status=400)
+            dependent_changes.ask_change(
+                invitation=flow.invitation,
+                dependent_id=changed,
+                details=DependentDetails(**change_form.cleaned_data),
+                client_address=address,
+            )
+        else:
+            return None
+    except VaultError as failed:
+        registration.refuse(
+            flow.invitation, Action.COLLECTION_DEPENDENT_CHANGE, failed.code, flow.address
+        )
+        messages.error(request, failed.message)
+    return redirect("web:reg_dependents")

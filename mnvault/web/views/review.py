@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from mnvault.collection import review
+from mnvault.collection import dependent_changes, review
 from mnvault.collection.errors import NotSubmitted
 from mnvault.collection.models import IdentityDocument, Submission, SubmissionStatus
 from mnvault.companies.purposes import Purpose
@@ -71,6 +71,7 @@ def _render_review(
         "person": submission.person,
         "number": numbers.format_grouped(opened.number),
         "dependents": dependents,
+        "changes": dependent_changes.asked(submission.invitation),
         "documents": documents,
         "purposes": [labels.get(p, p) for p in submission.purposes],
         "approve_form": approve_form
