@@ -84,8 +84,7 @@ def counts(run: DocumentRun) -> dict[str, int]:
 
 def count_line(run: DocumentRun) -> str:
     return _(
-        "%(rows)d rows: %(ready)d can be produced, %(blocked)d blocked "
-        "(%(to_confirm)d to confirm)."
+        "%(rows)d rows: %(ready)d can be produced, %(blocked)d blocked (%(to_confirm)d to confirm)."
     ) % counts(run)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import stat
+
 import pytest
 from django.utils import timezone
 
@@ -93,8 +94,9 @@ def scene(with_demo, tmp_path):
 
 
 def test_kinds_lists_the_six_kinds_in_either_language(initialised):
-    japanese, english = initialised.run("documents", "kinds"), initialised.run(
-        "documents", "kinds", env=ENGLISH
+    japanese, english = (
+        initialised.run("documents", "kinds"),
+        initialised.run("documents", "kinds", env=ENGLISH),
     )
     codes = {line for line in english.out.splitlines() if not line.startswith(" ")}
     assert {code.split(" ")[0] for code in codes} == set(KINDS)
