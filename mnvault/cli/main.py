@@ -20,6 +20,7 @@ COMMANDS = (
     "createadmin",
     "demo",
     "import",
+    "documents",
     "audit",
     "keys",
     "networks",
@@ -27,7 +28,17 @@ COMMANDS = (
 HELP_WORDS = {"help", "--help", "-h"}
 
 # Commands that need the key file and secret key that `mnvault init` creates.
-NEEDS_INIT = {"serve", "scheduler", "createadmin", "demo", "import", "audit", "keys", "networks"}
+NEEDS_INIT = {
+    "serve",
+    "scheduler",
+    "createadmin",
+    "demo",
+    "import",
+    "documents",
+    "audit",
+    "keys",
+    "networks",
+}
 
 
 def _needs_init(args: list[str]) -> bool:

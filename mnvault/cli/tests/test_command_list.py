@@ -21,6 +21,7 @@ MNVAULT_COMMANDS = {
     "createadmin",
     "demo",
     "import",
+    "documents",
     "audit",
     "keys",
     "networks",

@@ -60,6 +60,7 @@ def mode(path) -> int:
         ["createadmin", "--username", "x"],
         ["demo", "--people", "1"],
         ["import", "people", "people.csv", "--company", "1", "--user", "someone"],
+        ["documents", "kinds"],
         ["audit", "verify"],
         ["keys", "rotate"],
         ["scheduler", "--once"],

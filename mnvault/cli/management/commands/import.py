@@ -3,8 +3,6 @@ reported with its line number."""
 
 from __future__ import annotations
 
-import getpass
-from dataclasses import replace
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -12,19 +10,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from tqdm import tqdm
 
-from mnvault.accounts.models import User
-from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import write_checkpoint
-from mnvault.cli.lookup import find_company
+from mnvault.cli.lookup import cli_actor, find_company, find_user
 from mnvault.companies.purposes import parse_purposes
 from mnvault.people.csv_import import ImportRejected, PeopleImporter
 from mnvault.vault.errors import VaultError
-
-
-def _cli_actor(user: User) -> Actor:
-    """The named handler, and who ran the command: ``--user`` is not authenticated here (the
-    operator holds the key file anyway), so the audit entry says both."""
-    return replace(Actor.of(user), label=f"{user.get_username()} via cli:{getpass.getuser()}")
 
 
 class Command(BaseCommand):
@@ -51,9 +41,7 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(_("No such file: %(file)s") % {"file": file})
         target = find_company(company)
-        acting = User.objects.filter(username=user, is_active=True).first()
-        if acting is None:
-            raise CommandError(_("No active user %(name)s.") % {"name": user})
+        acting = find_user(user)
         try:
             chosen = parse_purposes(purposes) if purposes else None
         except ValueError as error:
@@ -61,7 +49,7 @@ class Command(BaseCommand):
         try:
             with tqdm(unit="rows", disable=None) as bar:
                 report = PeopleImporter(
-                    acting_user=_cli_actor(acting),
+                    acting_user=cli_actor(acting),
                     company=target,
                     default_purposes=chosen,
                     progress=bar.update,
