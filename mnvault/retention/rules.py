@@ -53,9 +53,12 @@ EMPLOYMENT_SOURCE = "domain R29"
 DEPENDENT_SOURCE = "domain R25, R29"
 
 # R27: social- and employment-insurance documents, counted from the day the matter is
-# completed (完結の日). Articles as recalled from the regulations, **not checked against e-Gov
-# in this change**; the counting start (the day after completion, 民法 §140) is our reading,
-# **unconfirmed** — R27 asks for it to be configurable, hence InsuranceStart.
+# completed (完結の日). Articles checked against secondary reproductions only, not e-Gov:
+# 雇用保険法施行規則 §143 (2 years, insured persons 4: bridge2n.jp, rodo.co.jp's text),
+# 労災保険法施行規則 §51 (3 years: rodo.co.jp's text), 健康保険法施行規則 §34 (2 years: a
+# 社労士 textbook); 厚生年金保険法施行規則 §28 (2 years) is **unconfirmed**. The count's start
+# (the day after completion, 民法 §140) is our reading, **unconfirmed**; 労災保険法 §43 says
+# its periods follow the Civil Code. R27 asks for the start to be configurable: InsuranceStart.
 INSURANCE_YEARS: dict[str, int] = {
     "health_pension": 2,  # 健康保険・厚生年金保険
     "employment": 2,  # 雇用保険
