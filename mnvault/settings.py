@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "mnvault.people",
     "mnvault.collection",
     "mnvault.usage",
+    "mnvault.retention",
     "mnvault.vault",
     "mnvault.audit",
     "mnvault.scheduler",

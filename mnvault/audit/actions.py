@@ -82,6 +82,14 @@ class Action(models.TextChoices):
     DOCUMENT_SUBMIT = "document.submit", _("Document marked submitted")
     DOCUMENT_WITHDRAW = "document.withdraw", _("Document run withdrawn")
 
+    # Retention and disposal (廃棄).
+    DECLARATIONS_RECORD = "retention.declarations", _("Withholding declarations recorded")
+    DISPOSAL_PROPOSE = "disposal.propose", _("Disposal proposed")
+    DISPOSAL_APPROVE = "disposal.approve", _("Disposal approved")
+    DISPOSAL_REJECT = "disposal.reject", _("Disposal rejected")
+    DISPOSAL_SHRED = "disposal.shred", _("Number destroyed (keys shredded)")
+    DISPOSAL_DUE_NOTICE = "disposal.due_notice", _("Responsible managers told of people due")
+
     # People.
     PEOPLE_CREATE = "people.create", _("Person added")
     PEOPLE_UPDATE = "people.update", _("Person edited")
@@ -221,6 +229,13 @@ REASONS: dict[str, Promise] = {
     "no_copies": _("The run has no recipients' copies"),
     "method": _("No submission method given"),
     "date": _("The date is not possible"),
+    # Disposal.
+    "two_person": _("The proposer may not approve their own disposal"),
+    "held": _("Still under a legal hold, and no reason given"),
+    "batch_without_number": _("No number is held for someone in the batch"),
+    "batch_state": _("Not possible in the batch's state"),
+    "company": _("The person belongs to another company"),
+    "disposal_problem": _("The disposal could not be done"),
     "disposed": _("The number has been disposed of"),
 }
 

@@ -48,6 +48,11 @@ class Capability(models.TextChoices):
     DOCUMENTS_VIEW = "documents.view"
     DOCUMENTS_PREPARE = "documents.prepare"
     DOCUMENTS_SUBMIT = "documents.submit"
+    # Disposal (廃棄): seeing the queue and the holds, proposing a batch, approving one (a
+    # responsible manager other than the proposer: the two-person rule).
+    DISPOSAL_VIEW = "disposal.view"
+    DISPOSAL_PROPOSE = "disposal.propose"
+    DISPOSAL_APPROVE = "disposal.approve"
     # Granting (and revoking) each role: the responsible manager designates handlers, auditors
     # and HR staff; the company admin appoints managers, HR staff and other admins. The
     # installation admin appoints a new company's responsible manager and company admin when
@@ -90,6 +95,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         {
             *_NUMBERS,
             *_DOCUMENTS,
+            C.DISPOSAL_VIEW,
+            C.DISPOSAL_PROPOSE,
+            C.DISPOSAL_APPROVE,
             C.PEOPLE_VIEW,
             C.PEOPLE_EDIT,
             C.INVITE,
@@ -104,10 +112,26 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         }
     ),
     Role.HANDLER: frozenset(
-        {*_NUMBERS, *_DOCUMENTS, C.PEOPLE_VIEW, C.PEOPLE_EDIT, C.INVITE, C.LEDGER_READ}
+        {
+            *_NUMBERS,
+            *_DOCUMENTS,
+            C.DISPOSAL_VIEW,
+            C.DISPOSAL_PROPOSE,
+            C.PEOPLE_VIEW,
+            C.PEOPLE_EDIT,
+            C.INVITE,
+            C.LEDGER_READ,
+        }
     ),
     Role.AUDITOR: frozenset(
-        {C.PEOPLE_VIEW, C.USERS_VIEW, C.AUDIT_READ, C.LEDGER_READ, C.DOCUMENTS_VIEW}
+        {
+            C.PEOPLE_VIEW,
+            C.USERS_VIEW,
+            C.AUDIT_READ,
+            C.LEDGER_READ,
+            C.DOCUMENTS_VIEW,
+            C.DISPOSAL_VIEW,
+        }
     ),
     # HR staff see the runs and hand out the recipients' copies, never a number.
     Role.STAFF: frozenset({C.PEOPLE_VIEW, C.PEOPLE_EDIT, C.INVITE, C.DOCUMENTS_VIEW}),

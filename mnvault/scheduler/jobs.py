@@ -30,4 +30,8 @@ JOBS: tuple[Job, ...] = (
     Job("audit.witness", "mnvault.oversight.witness.send_witness_digests", timedelta(days=1)),
     # Document archives (with numbers, encrypted) are kept ARCHIVE_HOURS for download only.
     Job("usage.expire_archives", "mnvault.usage.output.remove_expired", timedelta(hours=1)),
+    # Approved disposal batches whose day has come, and any disposal a crash cut short.
+    Job("retention.sweep", "mnvault.retention.services.sweep", timedelta(hours=1)),
+    # The responsible managers told when people become due for disposal.
+    Job("retention.notify_due", "mnvault.retention.notices.notify_due", timedelta(days=1)),
 )

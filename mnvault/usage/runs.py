@@ -17,14 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from mnvault.accounts.models import Membership, User
+from mnvault.accounts.models import User
 from mnvault.audit import log as audit
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
 from mnvault.domain.errors import VaultError
-from mnvault.domain.roles import Capability, can
+from mnvault.domain.roles import Capability
 from mnvault.scheduler import tasks
 from mnvault.usage import checks, output, reading
 from mnvault.usage.kinds import KINDS, DocumentKind
@@ -41,10 +41,9 @@ from mnvault.usage.models import (
 from mnvault.vault import api
 from mnvault.vault.access import Operation, decide
 from mnvault.vault.errors import Refused
-from mnvault.vault.services import as_actor
+from mnvault.vault.services import as_actor, require
 
 PRODUCE_TARGET = "mnvault.usage.production.produce"
-NOT_ALLOWED = _("Your role does not allow this.")
 
 
 class RunProblem(VaultError):
@@ -56,38 +55,6 @@ class RunProblem(VaultError):
 
 def kind_of(run: DocumentRun) -> DocumentKind:
     return KINDS[run.kind]
-
-
-def require(
-    actor: Actor,
-    company: Company,
-    capability: str,
-    action: str,
-    *,
-    detail: dict[str, Any],
-    client_address: str = "",
-) -> None:
-    """The actor holds ``capability`` in ``company``, or the refusal is audited and raised."""
-    held = []
-    if actor.kind == "user" and actor.id is not None:
-        held = list(
-            Membership.objects.filter(
-                user_id=actor.id, company=company, revoked_at__isnull=True, user__is_active=True
-            ).values_list("role", flat=True)
-        )
-    if can(held, capability):
-        return
-    api.audit_durably(
-        actor,
-        action,
-        company,
-        None,
-        outcome=Outcome.REFUSED,
-        reason="role",
-        client_address=client_address,
-        detail=detail,
-    )
-    raise Refused(NOT_ALLOWED, code="role")
 
 
 def prepare_run(

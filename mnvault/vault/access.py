@@ -25,6 +25,7 @@ from mnvault.audit.models import AuditEntry, Outcome
 from mnvault.companies.models import Company
 from mnvault.domain.roles import Capability, can
 from mnvault.people.models import Person, PersonPurpose
+from mnvault.vault.models import NumberRecord, NumberStatus
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -115,6 +116,10 @@ def decide(
             "reauthenticate",
             _("Confirm who you are with your password or a code, then try again."),
         )
+    if person is not None and operation in NEEDS_PURPOSE:
+        decision = _decide_disposed(person)
+        if not decision.allowed:
+            return decision
     if operation in NEEDS_PURPOSE:
         decision = _decide_purpose(company, person, purpose)
         if not decision.allowed:
@@ -185,6 +190,24 @@ def _decide_rate(actor: Actor, company: Company, amount: int) -> Decision:
             ),
         )
     return ALLOW
+
+
+def _decide_disposed(person: Person) -> Decision:
+    """A disposed number is gone for good; every later attempt says when and by which
+    certificate (domain R5), and is audited as refused."""
+    found = (
+        NumberRecord.objects.filter(person_id=person.pk, status=NumberStatus.DISPOSED)
+        .values_list("disposed_on", "certificate_number")
+        .first()
+    )
+    if found is None:
+        return ALLOW
+    disposed_on, certificate = found
+    return _refuse(
+        "disposed",
+        _("The number was disposed of on %(date)s (certificate %(certificate)s).")
+        % {"date": disposed_on.isoformat() if disposed_on else "-", "certificate": certificate},
+    )
 
 
 def _decide_purpose(company: Company, person: Person | None, purpose: str) -> Decision:

@@ -61,6 +61,11 @@ class NumberRecord(models.Model):
     )
     # 身元確認 skipped because the employee is known in person (domain R21).
     identity_exemption = models.BooleanField(default=False)
+    # Disposal (廃棄, domain R5, R6): the day the number was destroyed and the certificate that
+    # says so; the rest of the record stays.
+    disposed_on = models.DateField(null=True, blank=True)
+    # db_default: the bulk import's plain INSERTs (fastinsert) name only the columns they fill.
+    certificate_number = models.CharField(max_length=32, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

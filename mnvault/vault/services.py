@@ -17,13 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from mnvault.accounts.models import User
+from mnvault.accounts.models import Membership, User
 from mnvault.audit import log as audit
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
 from mnvault.companies.models import Company
 from mnvault.domain import numbers
+from mnvault.domain.roles import can
 from mnvault.people.models import Person, PersonPurpose
 from mnvault.vault import api
 from mnvault.vault.access import Operation, decide
@@ -31,6 +32,7 @@ from mnvault.vault.errors import DuplicateNumber, KeyUnavailable, Refused, Vault
 from mnvault.vault.models import DocumentKind, NumberRecord, NumberStatus, VerificationChannel
 
 NOT_STORED = _("No number is stored.")
+NOT_ALLOWED = _("Your role does not allow this.")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,40 @@ class Verification:
         unknown = set(self.document_kinds) - set(DocumentKind.values)
         if unknown:
             raise VaultError(_("Unknown document kind."), code="document_kind")
+
+
+def require(
+    actor: Actor,
+    company: Company,
+    capability: str,
+    action: str,
+    *,
+    detail: dict[str, Any],
+    client_address: str = "",
+) -> None:
+    """The actor holds ``capability`` in ``company``, or the refusal is audited (durably) and
+    raised: for the area services whose actions touch no number themselves but decide who may
+    ask for one (document runs, disposal)."""
+    held = []
+    if actor.kind == "user" and actor.id is not None:
+        held = list(
+            Membership.objects.filter(
+                user_id=actor.id, company=company, revoked_at__isnull=True, user__is_active=True
+            ).values_list("role", flat=True)
+        )
+    if can(held, capability):
+        return
+    api.audit_durably(
+        actor,
+        action,
+        company,
+        None,
+        outcome=Outcome.REFUSED,
+        reason="role",
+        client_address=client_address,
+        detail=detail,
+    )
+    raise Refused(NOT_ALLOWED, code="role")
 
 
 def as_actor(acting_user: User | Actor) -> Actor:
