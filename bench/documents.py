@@ -236,7 +236,9 @@ def payroll_file(scene: list[tuple]) -> tuple[list[list[str]], bytes]:
 # --- mnvault --------------------------------------------------------------------------------
 
 
-def measure_mnvault(company: Any, handler: Any, data: bytes, profile: bool) -> dict[str, Any]:
+def measure_mnvault(
+    company: Any, handler: Any, data: bytes, profile: bool, profile_file: Path | None = None
+) -> dict[str, Any]:
     from django.utils import timezone
 
     from mnvault.audit.actors import Actor
@@ -279,6 +281,8 @@ def measure_mnvault(company: Any, handler: Any, data: bytes, profile: bool) -> d
         **counts,
     }
     if profiler:
+        if profile_file:
+            profiler.dump_stats(profile_file)
         stats = pstats.Stats(profiler, stream=sys.stderr)
         stats.sort_stats("tottime").print_stats(30)
         stats.sort_stats("cumulative").print_stats(45)
@@ -398,7 +402,7 @@ def bare_pages(layout: Any, fonts: Any, handle: Any, pages: int) -> None:
 # --- the worker and the report --------------------------------------------------------------
 
 
-def worker(people: int, data: Path, profile: bool) -> None:
+def worker(people: int, data: Path, profile: bool, profile_file: Path | None) -> None:
     inst.init(data)
     inst.use(data)
     from mnvault.accounts.models import User
@@ -419,7 +423,7 @@ def worker(people: int, data: Path, profile: bool) -> None:
     result["numbers"] = people + 2 * ((people + 1) // 2)
     if profile:
         inst.say("profiling a second run (stats on stderr) ...")
-        measure_mnvault(company, handler, payroll, profile=True)
+        measure_mnvault(company, handler, payroll, profile=True, profile_file=profile_file)
     print(json.dumps(result))
 
 
@@ -447,10 +451,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-file", type=Path, help="also save the cProfile stats here")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.people, args.worker, args.profile)
+        worker(args.people, args.worker, args.profile, args.profile_file)
         return
     print(f"load average {os.getloadavg()[0]:.2f}")
     for n in (args.people // 10, args.people):
@@ -459,6 +464,8 @@ def main() -> None:
             command = [inst.PYTHON, __file__, "--people", str(n), "--worker", tmp]
             if args.profile and n == args.people:
                 command.append("--profile")
+                if args.profile_file:
+                    command += ["--profile-file", str(args.profile_file.resolve())]
             done = subprocess.run(
                 command, cwd=inst.REPO, stdout=subprocess.PIPE, text=True, check=True
             )
