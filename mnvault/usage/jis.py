@@ -155,6 +155,13 @@ def _column_problems(column: int, value: str, allow_halfwidth_kana: bool) -> lis
     return sorted(found, key=lambda p: p.position)
 
 
+def _plain(value: str) -> bool:
+    """Printable ASCII without a comma has no problem to find (every such character encodes
+    in Shift_JIS, none is a control character or half-width kana): most cells of a record are
+    empty or digits, and checking them character by character was a fifth of a run's time."""
+    return value.isascii() and value.isprintable() and SEPARATOR not in value
+
+
 def encode_row(values: Sequence[str], *, halfwidth_kana_columns: Collection[int] = ()) -> bytes:
     """One CSV record as the file carries it: half-width commas, CRLF, Shift_JIS.
 
@@ -163,6 +170,8 @@ def encode_row(values: Sequence[str], *, halfwidth_kana_columns: Collection[int]
     """
     found: list[ColumnProblem] = []
     for column, value in enumerate(values):
+        if _plain(value):
+            continue
         found.extend(_column_problems(column, value, column in halfwidth_kana_columns))
     if found:
         raise JisError(found)

@@ -211,12 +211,13 @@ def write(
     context: Context, rows: list[Checked], numbers: Mapping[int, str], sink: Sink
 ) -> dict[str, Any]:
     layout = unified_csv.layout_for(context.year)
-    office: list[Checked] = []
+    office: list[tuple[Checked, WithholdingSlip]] = []
     with sink(f"315_{context.year}_unified.csv") as handle:
         for row in rows:
-            to_office = to_tax_office(slip(context, row))
+            item = slip(context, row)  # once a row: the PDFs below reuse it
+            to_office = to_tax_office(item)
             if to_office:
-                office.append(row)
+                office.append((row, item))
             filled = filled_row(context, row, numbers, to_office=to_office)
             handle.write(jis.encode_row(filled, halfwidth_kana_columns={layout.kana_name}))
     # One PDF per PDF_BATCH slips: reportlab holds a document's pages until it is saved, so
@@ -225,7 +226,7 @@ def write(
         batch = office[start : start + PDF_BATCH]
         with sink(f"gensen_{context.year}_tax_office_{start // PDF_BATCH + 1:03d}.pdf") as handle:
             pdf.tax_office_copy(
-                ((slip(context, r), _numbers(context, r, numbers)) for r in batch), handle
+                ((item, _numbers(context, row, item, numbers)) for row, item in batch), handle
             )
     threshold = thresholds.efiling_threshold(thresholds.filing_date(context.year))
     return {
@@ -236,8 +237,9 @@ def write(
     }
 
 
-def _numbers(context: Context, row: Checked, numbers: Mapping[int, str]) -> WithholdingNumbers:
-    item = slip(context, row)
+def _numbers(
+    context: Context, row: Checked, item: WithholdingSlip, numbers: Mapping[int, str]
+) -> WithholdingNumbers:
     return WithholdingNumbers(
         recipient=numbers[row.person_id],
         payer_corporate_number=context.corporate_number,

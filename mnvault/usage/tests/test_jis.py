@@ -80,6 +80,17 @@ def test_encode_row_refuses_line_breaks_and_tabs_inside_a_value():
     assert [(p.column, p.char) for p in caught.value.problems] == [(0, "\r"), (0, "\n"), (1, "\t")]
 
 
+def test_encode_row_finds_commas_and_control_characters_in_plain_ascii_values():
+    # Printable ASCII cells skip the per-character check; these must still be caught.
+    with pytest.raises(jis.JisError) as caught:
+        jis.encode_row(["", "1,000", "ok", "a\x7fb", "a\x1bb"])
+    assert [(p.column, p.char) for p in caught.value.problems] == [
+        (1, ","),
+        (3, "\x7f"),
+        (4, "\x1b"),
+    ]
+
+
 def test_encode_row_allows_half_width_kana_only_in_named_columns():
     assert jis.encode_row(["ﾀﾛｳ", "太郎"], halfwidth_kana_columns={0}).decode("shift_jis")
     with pytest.raises(jis.JisError):
