@@ -47,6 +47,7 @@ from django.utils.translation import gettext_lazy
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from mnvault.audit import witness
@@ -310,7 +311,7 @@ MARGIN = 42.0
 WIDTH = PAGE_WIDTH - 2 * MARGIN
 ROW = 18.0
 # Subjects' table: name, employee code, birth date, what was destroyed (points).
-COLUMNS = (150.0, 80.0, 85.0, WIDTH - 315.0)
+COLUMNS = (130.0, 70.0, 75.0, WIDTH - 275.0)
 LATER_TOP = 40.0  # where the table continues on the following pages, from the top margin
 QR_SIZE = 92.0
 BOTTOM = PAGE_HEIGHT - 2 * MARGIN - 24.0  # the last row's bottom, from the top margin
@@ -330,7 +331,26 @@ def _time(value: datetime) -> str:
 
 
 def _destroyed(codes: tuple[str, ...]) -> str:
-    return "、".join(str(DESTROYED.get(code, code)) for code in codes) if codes else "—"
+    separator = "、" if translation.get_language() == "ja" else ", "
+    return separator.join(str(DESTROYED.get(code, code)) for code in codes) if codes else "—"
+
+
+_TOKEN = re.compile(r"[!-~]+ *| +|.")  # a run of ASCII (a word and its spaces), else one character
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Lines no wider than ``width``: Japanese breaks at any character, English between
+    words (``layout.wrap`` breaks anywhere, which cuts English words in two)."""
+    lines: list[str] = []
+    line = ""
+    for token in _TOKEN.findall(text):
+        if line and stringWidth((line + token).rstrip(), font, size) > width:
+            lines.append(line.rstrip())
+            line = token.lstrip()
+        else:
+            line += token
+    lines.append(line.rstrip())
+    return [piece for long in lines for piece in wrap(long, font, size, width)]
 
 
 def _subject_cells(subject: Subject) -> tuple[str, str, str, str]:
@@ -398,7 +418,7 @@ def _draw_header(frame: Frame, data: CertificateData, qr: str) -> float:
         "We certify that the specific personal information (個人番号) of the people listed below "
         "was disposed of as follows, and can no longer be restored."
     )
-    for line in wrap(statement, frame.mincho, 9.5, WIDTH - 104):
+    for line in _wrap(statement, frame.mincho, 9.5, WIDTH - 104):
         frame.text(0, y, line, 9.5, font=frame.mincho)
         y += 14
     y = max(y + 8, qr_bottom + 18)
@@ -412,7 +432,7 @@ def _draw_header(frame: Frame, data: CertificateData, qr: str) -> float:
     ]
     for label, value in rows:
         frame.text(0, y, label, 9, font=frame.gothic)
-        lines = wrap(value, frame.mincho, 9, WIDTH - 100)
+        lines = _wrap(value, frame.mincho, 9, WIDTH - 100)
         for line in lines:
             frame.text(100, y, line, 9, font=frame.mincho)
             y += 13
