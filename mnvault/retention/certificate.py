@@ -232,8 +232,13 @@ def _covering_checkpoint(seq: int) -> Checkpoint | None:
 def build_proof(*, certificate_entry_seq: int) -> dict[str, Any]:
     """The entries from the ``disposal.certify`` entry ``certificate_entry_seq`` up to a
     signed checkpoint covering it (one is signed now when none does yet), each with its hashed
-    fields, ``prev_hash`` and ``entry_hash``, and that checkpoint: enough to recompute the
-    chain offline. ValueError when that entry is not a certify entry."""
+    fields, ``prev_hash`` and ``entry_hash`` (base64), and that checkpoint: enough to
+    recompute the chain offline. ValueError when that entry is not a certify entry.
+
+    Call it after the certify entry's transaction has committed: signing appends a line to the
+    checkpoint file, which a rollback afterwards would leave naming an entry that never was
+    (``audit verify`` would then fail for good). The proof is kept with the certificate, so a
+    certificate made again later shows the same proof."""
     action = AuditEntry.objects.filter(seq=certificate_entry_seq).values_list("action", flat=True)
     if list(action) != [Action.DISPOSAL_CERTIFY.value]:
         raise ValueError(f"audit entry #{certificate_entry_seq} is not a disposal.certify entry")
