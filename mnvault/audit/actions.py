@@ -128,6 +128,7 @@ class Action(models.TextChoices):
     AUDIT_EXPORT = "audit.export", _("Audit log exported")
     AUDIT_VERIFY = "audit.verify", _("Audit chain verified")
     AUDIT_WITNESS = "audit.witness", _("Signed checkpoint e-mailed to witnesses")
+    DISPOSAL_CERTIFY = "disposal.certify", _("Disposal certificate issued")
     DEMO_CREATE = "demo.create", _("Demonstration data created")
 
 

@@ -24,10 +24,12 @@ COMMANDS = (
     "audit",
     "keys",
     "networks",
+    "certificate",
 )
 HELP_WORDS = {"help", "--help", "-h"}
 
-# Commands that need the key file and secret key that `mnvault init` creates.
+# Commands that need the key file and secret key that `mnvault init` creates. Not
+# `certificate`: verifying a disposal certificate is done by its holder, anywhere.
 NEEDS_INIT = {
     "serve",
     "scheduler",

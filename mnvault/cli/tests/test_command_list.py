@@ -25,6 +25,7 @@ MNVAULT_COMMANDS = {
     "audit",
     "keys",
     "networks",
+    "certificate",
 }
 REFUSED_JA = "というコマンドはありません"
 REFUSED_EN = "mnvault has no command"
