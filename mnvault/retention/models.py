@@ -87,6 +87,11 @@ class DisposalBatch(models.Model):
     rejected_reason = models.CharField(max_length=500, blank=True)
     disposed_at = models.DateTimeField(null=True, blank=True)
     certificate_number = models.CharField(max_length=32, blank=True)
+    # The certificate (削除証明書): the certified facts (no number), the audit entry that binds
+    # their digest to the log, and the proof up to a signed checkpoint (retention.certificate).
+    certificate_facts = models.JSONField(null=True, blank=True)
+    certificate_seq = models.BigIntegerField(null=True, blank=True)
+    certificate_proof = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["company", "status"])]

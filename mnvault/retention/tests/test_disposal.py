@@ -203,3 +203,30 @@ def test_an_approved_batch_for_a_later_day_waits_for_the_scheduler(personas, lea
     assert DisposalBatch.objects.get(pk=batch.pk).status == BatchStatus.APPROVED
     assert services.sweep() == 0
     assert reveal(personas, leavers[2].employee)
+
+
+def test_the_batch_certificate_verifies_offline_and_holds_no_number(personas, leavers):
+    from pypdf import PdfReader
+
+    from mnvault.audit.checkpoints import public_key
+    from mnvault.retention import certificate
+
+    first = leavers[0]
+    numbers = [reveal(personas, p) for p in (first.employee, *first.dependents)]
+    batch = services.propose(
+        acting_user=personas.handler, company=personas.company, people=[first.employee]
+    )
+    batch = services.approve(acting_user=personas.responsible_manager, batch=batch)
+    pdf = services.certificate_pdf(acting_user=personas.auditor, batch=batch)
+    verdict = certificate.verify_certificate(pdf, public_key())
+    assert verdict.ok, verdict.problems
+    assert verdict.number == batch.certificate_number
+    import io
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert str(first.employee) in text
+    assert not any(n in text.replace(" ", "") for n in numbers)
+    entry = AuditEntry.objects.get(action=Action.DISPOSAL_CERTIFICATE_DOWNLOAD)
+    assert entry.actor_id == personas.auditor.pk
+    with pytest.raises(Refused):
+        services.certificate_pdf(acting_user=personas.staff, batch=batch)
