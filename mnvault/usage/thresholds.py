@@ -1,6 +1,6 @@
 """Which documents must go to the tax office, and when e-filing becomes mandatory.
 
-Kept as data in one place (domain R33, R34, R36). Sources: ../shared/formats.md "Which documents
+Kept as data in one place (domain R33, R34, R36). Sources: docs/formats.md "Which documents
 must be filed" — R33's figures from an OBC support article consistent with the NTA's page;
 R34's from secondary sources, **unconfirmed against the NTA's own text**; R36 from NTA No.7455
 as summarised by a tax news site (the 30-document rule applies to filings from 2027-01-01).
