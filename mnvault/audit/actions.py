@@ -88,6 +88,10 @@ class Action(models.TextChoices):
     DISPOSAL_APPROVE = "disposal.approve", _("Disposal approved")
     DISPOSAL_REJECT = "disposal.reject", _("Disposal rejected")
     DISPOSAL_SHRED = "disposal.shred", _("Number destroyed (keys shredded)")
+    DISPOSAL_CERTIFICATES_MAILED = (
+        "disposal.certificates_mailed",
+        _("Disposal certificates e-mailed to the people"),
+    )
     DISPOSAL_CERTIFICATE_DOWNLOAD = (
         "disposal.certificate_download",
         _("Disposal certificate downloaded"),

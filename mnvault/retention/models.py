@@ -117,6 +117,10 @@ class DisposalItem(models.Model):
     # The holds still in force at proposal: rule, label, until (for the approver and the record).
     holds = models.JSONField(default=list, blank=True)
     shredded_at = models.DateTimeField(null=True, blank=True)
+    # The person's own certificate (on request, or mailed to them): its certify entry and proof.
+    certificate_seq = models.BigIntegerField(null=True, blank=True)
+    certificate_proof = models.JSONField(null=True, blank=True)
+    mailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

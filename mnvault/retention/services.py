@@ -28,7 +28,7 @@ from mnvault.companies.models import Company
 from mnvault.domain.errors import VaultError
 from mnvault.domain.roles import Capability
 from mnvault.people.models import Person, PersonKind
-from mnvault.retention import certificate, rules
+from mnvault.retention import certificate, person_certificates, rules
 from mnvault.retention.models import (
     BatchStatus,
     Declaration,
@@ -433,8 +433,14 @@ def reject(
         )
 
 
+_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
 def new_certificate_number(batch: DisposalBatch) -> str:
-    return f"C-{timezone.localdate().year}-{batch.pk:06d}-{secrets.token_hex(2).upper()}"
+    """C-YEAR-BATCH-XXXX: the random tail is letters only, so the number never forms a run of
+    twelve digits that the audit log's guard would take for an individual number."""
+    tail = "".join(secrets.choice(_LETTERS) for _ in range(4))
+    return f"C-{timezone.localdate().year}-{batch.pk:06d}-{tail}"
 
 
 def dispose(batch: DisposalBatch, *, actor: Actor) -> int:
@@ -473,6 +479,7 @@ def dispose(batch: DisposalBatch, *, actor: Actor) -> int:
         )
         _certify(batch, items, destroyed, number, now, actor)
     finish_certificate(batch)
+    person_certificates.queue_mail(batch)
     return len(people)
 
 

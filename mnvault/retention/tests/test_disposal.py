@@ -234,3 +234,51 @@ def test_the_batch_certificate_verifies_offline_and_holds_no_number(personas, le
     assert entry.actor_id == personas.auditor.pk
     with pytest.raises(Refused):
         services.certificate_pdf(acting_user=personas.staff, batch=batch)
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server on localhost (aiosmtpd)."""
+    from aiosmtpd.controller import Controller
+
+    from mnvault.collection.tests.test_e2e_registration import Inbox, free_port
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    yield inbox
+    controller.stop()
+
+
+def test_a_disposed_person_with_an_address_receives_their_own_certificate(personas, leavers, smtp):
+    from mnvault.audit.checkpoints import public_key
+    from mnvault.retention import certificate
+    from mnvault.scheduler import tasks
+
+    first, other = leavers[0].employee, leavers[1].employee
+    number = reveal(personas, first)
+    first.email = "ichiro@example.test"
+    first.save()
+    batch = services.propose(
+        acting_user=personas.handler, company=personas.company, people=[first, other]
+    )
+    services.approve(acting_user=personas.responsible_manager, batch=batch)
+    tasks.run_pending()
+    message = smtp.wait(1)
+    assert message["To"] == "ichiro@example.test"
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert number not in body and str(other) not in body
+    (attachment,) = list(message.iter_attachments())
+    pdf = attachment.get_content()
+    verdict = certificate.verify_certificate(pdf, public_key())
+    assert verdict.ok, verdict.problems
+    import io
+
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert str(first) in text and str(other) not in text  # only the person themself
+    assert number not in text.replace(" ", "")
+    assert len(smtp.messages) == 1  # the other leaver has no address
