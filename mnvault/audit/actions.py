@@ -77,6 +77,7 @@ class Action(models.TextChoices):
     )
     DOCUMENT_SUBMIT = "document.submit", _("Document marked submitted")
     DOCUMENT_WITHDRAW = "document.withdraw", _("Document run withdrawn")
+    DOCUMENT_LEDGER_EXPORT = "document.ledger_export", _("Provision ledger exported")
 
     # People.
     PEOPLE_CREATE = "people.create", _("Person added")
