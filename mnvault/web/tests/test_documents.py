@@ -96,9 +96,7 @@ def test_a_handler_uploads_confirms_produces_downloads_and_marks_submitted(perso
     page = client.get(url(personas, "document_run", run)).content.decode()
     assert 'id="line-2"' in page and ja("Confirm the match") in page
     row = run.rows.get(line=2)
-    response = client.post(
-        url(personas, "document_row", run, row_id=row.pk), {"action": "confirm"}
-    )
+    response = client.post(url(personas, "document_row", run, row_id=row.pk), {"action": "confirm"})
     assert response.status_code == 302
     row.refresh_from_db()
     assert row.match == MatchState.CONFIRMED
@@ -239,9 +237,7 @@ def test_a_file_in_another_encoding_is_refused_with_the_reason(personas, scene):
     assert not DocumentRun.objects.exists()
 
 
-def test_a_file_holding_a_number_is_refused_and_the_number_not_echoed(
-    personas, scene, make_number
-):
+def test_a_file_holding_a_number_is_refused_and_the_number_not_echoed(personas, scene, make_number):
     rows = [unified_row(YEAR, s) for s in scene]
     number = make_number()
     rows[2][94] = number
@@ -254,7 +250,10 @@ def test_a_file_holding_a_number_is_refused_and_the_number_not_echoed(
 
 def test_a_payment_record_without_the_payers_address_is_refused(personas, scene):
     client = verified_client(personas.handler)
-    data = "支払先コード,氏名,住所,区分,細目,支払金額,源泉徴収税額\r\nP1,山田 太郎,東京都港区1-1,原稿料,雑誌,120000,12252\r\n"
+    data = (
+        "支払先コード,氏名,住所,区分,細目,支払金額,源泉徴収税額\r\n"
+        "P1,山田 太郎,東京都港区1-1,原稿料,雑誌,120000,12252\r\n"
+    )
     response = upload(client, personas, data.encode("cp932"), kind="payment_fees")
     assert response.status_code == 400
     expected = ja("This document names the payer's address: give it as it should appear.")

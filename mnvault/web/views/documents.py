@@ -357,8 +357,7 @@ def run_refresh(request: CompanyRequest, run_id: int) -> HttpResponse:
     if run.status not in (RunStatus.PREPARED, RunStatus.FAILED):
         return _render_run(request, run, error=_("Only a run not produced is checked again."))
     runs.refresh(run)
-    messages.success(request, _("Checked again."))
-    return redirect("web:document_run", request.company.pk, run.pk)
+    return _render_run(request, run, checked=True)
 
 
 def _stale_sign_in(request: CompanyRequest) -> bool:

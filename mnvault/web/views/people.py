@@ -147,9 +147,7 @@ def _documents(person: Person) -> list[dict[str, object]]:
     for provided in documents_of(person.pk):
         run = provided.run
         spec = KINDS.get(run.kind)
-        shown.append(
-            {"run": run, "kind": spec.label if spec else run.kind, "role": provided.role}
-        )
+        shown.append({"run": run, "kind": spec.label if spec else run.kind, "role": provided.role})
     return shown
 
 
