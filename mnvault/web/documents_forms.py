@@ -28,7 +28,7 @@ def default_year() -> int:
 class NewRunForm(SafeForm):
     kind = forms.ChoiceField(label=_("Document"))
     year = forms.IntegerField(label=_("Year (of the payments)"), min_value=2000, max_value=2100)
-    data = forms.FileField(label=_("Payroll file (CSV, numbers left empty)"))
+    file = forms.FileField(label=_("Payroll file (CSV, numbers left empty)"))
     recipient_detail = forms.CharField(
         label=_("Recipient (tax office, municipality code, …)"), required=False, max_length=100
     )

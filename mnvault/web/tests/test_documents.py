@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import re
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import pyzipper
@@ -54,7 +54,7 @@ def upload(client, personas, data: bytes, **fields):
     body = {
         "kind": "withholding",
         "year": str(YEAR),
-        "data": SimpleUploadedFile("gensen.csv", data, content_type="text/csv"),
+        "file": SimpleUploadedFile("gensen.csv", data, content_type="text/csv"),
         **fields,
     }
     return client.post(url(personas, "document_new"), body)
@@ -130,6 +130,7 @@ def test_a_handler_uploads_confirms_produces_downloads_and_marks_submitted(perso
     )
     assert response.status_code == 302
     run.refresh_from_db()
+    assert run.submitted_on is not None
     assert (run.status, run.submitted_on.isoformat(), run.submission_method) == (
         RunStatus.SUBMITTED,
         today,
@@ -159,9 +160,7 @@ def test_a_produced_run_unsubmitted_for_two_weeks_is_flagged(personas, scene):
     run, _ = produced(personas, scene)
     client = verified_client(personas.staff)
     assert 'id="stale-warning"' not in client.get(url(personas, "documents")).content.decode()
-    DocumentRun.objects.filter(pk=run.pk).update(
-        produced_at=timezone.now() - timezone.timedelta(days=15)
-    )
+    DocumentRun.objects.filter(pk=run.pk).update(produced_at=timezone.now() - timedelta(days=15))
     assert 'id="stale-warning"' in client.get(url(personas, "documents")).content.decode()
 
 

@@ -227,7 +227,7 @@ BODIES = {
     "web:document_new": lambda w: {
         "kind": "withholding",
         "year": str(RUN_YEAR),
-        "data": SimpleUploadedFile(
+        "file": SimpleUploadedFile(
             "gensen.csv", csv_bytes([unified_row(RUN_YEAR, Staff(w.person))]), "text/csv"
         ),
     },

@@ -10,7 +10,7 @@ so that no link followed by a browser or a crawler is a provision of numbers.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -178,7 +178,7 @@ def run_new(request: CompanyRequest) -> HttpResponse:
     form = NewRunForm(request.POST or None, request.FILES or None, company=request.company)
     status = 200
     if request.method == "POST":
-        if "data" in getattr(request, "too_large_uploads", set()):
+        if "file" in getattr(request, "too_large_uploads", set()):
             form.add_error(None, _("The file is too large."))
         if form.is_valid():
             try:
@@ -198,7 +198,7 @@ def run_new(request: CompanyRequest) -> HttpResponse:
 
 
 def _prepare(request: CompanyRequest, data: dict[str, Any]) -> DocumentRun:
-    upload = data["data"]
+    upload = data["file"]
     corrects = data.get("corrects_run")
     return runs.prepare_run(
         acting_user=request.user,
@@ -241,7 +241,7 @@ class ShownRow:
     problems: list[ShownProblem]
 
 
-def _shown(row: dict[str, Any]) -> ShownRow:
+def _shown(row: Mapping[str, Any]) -> ShownRow:
     problems = [
         ShownProblem(
             label=checks.label(p),

@@ -3,7 +3,7 @@ number masked, revealed for a notified purpose only to handlers and responsible 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -141,7 +141,7 @@ def _render_person(request: CompanyRequest, person: Person, error: str = "") -> 
     return render(request, "web/person_detail.html", context, status=403 if error else 200)
 
 
-def _documents(person: Person) -> list[dict[str, object]]:
+def _documents(person: Person) -> list[dict[str, Any]]:
     """The documents that carried the person's number (the provision ledger, R4)."""
     shown = []
     for provided in documents_of(person.pk):
