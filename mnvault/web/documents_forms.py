@@ -37,7 +37,7 @@ class NewRunForm(SafeForm):
     )
     payer_phone = forms.CharField(label=_("Payer's telephone"), required=False, max_length=15)
     correction = forms.ChoiceField(
-        label=_("New, correction or cancellation (訂正・取消)"),
+        label=_("New, correction or cancellation"),
         choices=Correction.choices,
         required=False,
     )
