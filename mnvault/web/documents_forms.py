@@ -26,7 +26,9 @@ def default_year() -> int:
 
 
 class NewRunForm(SafeForm):
-    kind = forms.ChoiceField(label=_("Document"))
+    kind = forms.ChoiceField(
+        label=_("Document"), help_text=_("What to upload for each document is listed below.")
+    )
     year = forms.IntegerField(label=_("Year (of the payments)"), min_value=2000, max_value=2100)
     file = forms.FileField(label=_("Payroll file (CSV, numbers left empty)"))
     recipient_detail = forms.CharField(

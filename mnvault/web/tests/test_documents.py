@@ -277,3 +277,27 @@ def test_a_date_in_the_future_is_refused_on_the_page(personas, scene):
     )
     assert response.status_code == 400
     assert ja("The submission date is in the future.") in response.content.decode()
+
+
+def test_withdrawing_asks_for_a_ticked_box_then_deletes_the_archive(personas, scene):
+    run, _ = produced(personas, scene)
+    client = verified_client(personas.handler)
+    response = client.post(url(personas, "document_withdraw", run))
+    assert response.status_code == 400
+    assert ja("Tick the box to confirm the withdrawal.") in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == RunStatus.PRODUCED and run.output_name
+    response = client.post(url(personas, "document_withdraw", run), {"confirm": "on"})
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == RunStatus.WITHDRAWN and not run.output_name
+
+
+def test_while_producing_the_page_refreshes_to_its_own_address(personas, scene):
+    run = prepared(personas, scene)
+    runs.start_production(acting_user=personas.handler, run=run)
+    client = verified_client(personas.handler)
+    page = client.get(url(personas, "document_run", run)).content.decode()
+    assert f'content="2;url={url(personas, "document_run", run)}"' in page
+    tasks.run_pending()
+    assert "http-equiv" not in client.get(url(personas, "document_run", run)).content.decode()

@@ -232,6 +232,7 @@ BODIES = {
         ),
     },
     "web:document_row": lambda w: {"action": "exclude"},
+    "web:document_withdraw": lambda w: {"confirm": "on"},
     "web:document_submit": lambda w: {
         "submitted_on": timezone.localdate().isoformat(),
         "method": "etax",

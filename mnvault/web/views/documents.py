@@ -462,6 +462,10 @@ def run_submit(request: CompanyRequest, run_id: int) -> HttpResponse:
 @company_page(capability=C.DOCUMENTS_SUBMIT)
 def run_withdraw(request: CompanyRequest, run_id: int) -> HttpResponse:
     run = _run(request, run_id)
+    if not request.POST.get("confirm"):  # one click must not delete an archive
+        return _render_run(
+            request, run, error=_("Tick the box to confirm the withdrawal."), status=400
+        )
     try:
         runs.withdraw(
             acting_user=request.user,
