@@ -301,3 +301,18 @@ def test_while_producing_the_page_refreshes_to_its_own_address(personas, scene):
     assert f'content="2;url={url(personas, "document_run", run)}"' in page
     tasks.run_pending()
     assert "http-equiv" not in client.get(url(personas, "document_run", run)).content.decode()
+
+
+def test_a_correction_names_its_original_and_the_original_links_back(personas, scene):
+    original, _ = produced(personas, scene)
+    client = verified_client(personas.handler)
+    data = csv_bytes([unified_row(YEAR, scene[0])])
+    response = upload(client, personas, data, correction="correction", corrects=str(original.pk))
+    assert response.status_code == 302
+    correction = DocumentRun.objects.exclude(pk=original.pk).get()
+    assert correction.corrects_id == original.pk
+    page = client.get(url(personas, "document_run", original)).content.decode()
+    assert f'href="{url(personas, "document_run", correction)}"' in page
+    response = upload(client, personas, data, corrects=str(original.pk))
+    assert response.status_code == 400
+    assert ja("Choose correction or cancellation for run #.") in response.content.decode()

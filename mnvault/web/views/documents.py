@@ -310,6 +310,7 @@ def _run_context(request: CompanyRequest, run: DocumentRun) -> dict[str, Any]:
         "may_submit": can(request.roles, C.DOCUMENTS_SUBMIT),
         "submit_form": SubmitForm(initial={"submitted_on": timezone.localdate()}),
         "withdrawable": run.status not in (RunStatus.WITHDRAWN, RunStatus.PRODUCING),
+        "corrections": list(run.corrections.order_by("pk")),
     }
 
 
