@@ -81,6 +81,7 @@ class Action(models.TextChoices):
     )
     DOCUMENT_SUBMIT = "document.submit", _("Document marked submitted")
     DOCUMENT_WITHDRAW = "document.withdraw", _("Document run withdrawn")
+    DOCUMENT_LEDGER_EXPORT = "document.ledger_export", _("Provision ledger exported")
 
     # Retention and disposal (廃棄).
     DECLARATIONS_RECORD = "retention.declarations", _("Withholding declarations recorded")

@@ -13,6 +13,7 @@ NAVIGATION = [
     ("dashboard", _("Dashboard"), C.PEOPLE_VIEW),
     ("people", _("People"), C.PEOPLE_VIEW),
     ("collection", _("Collection"), C.INVITE),
+    ("documents", _("Documents"), C.DOCUMENTS_VIEW),
     ("users", _("Users and roles"), C.USERS_VIEW),
     ("ledger", _("Handling ledger"), C.LEDGER_READ),
     ("audit", _("Audit log"), C.AUDIT_READ),

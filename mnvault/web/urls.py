@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mnvault.web import urls_admin, urls_audit, urls_collection
+from mnvault.web import urls_admin, urls_audit, urls_collection, urls_documents
 from mnvault.web.views import account, companies, dashboard, health, home, people, signin
 
 app_name = "web"
@@ -31,5 +31,11 @@ urlpatterns = [
         name="person_reveal",
     ),
 ]
-# Each area's pages in a module of its own (users, roles and settings; audit and ledger).
-urlpatterns += urls_admin.urlpatterns + urls_audit.urlpatterns + urls_collection.urlpatterns
+# Each area's pages in a module of its own (users, roles and settings; audit and ledger;
+# collection; documents).
+urlpatterns += (
+    urls_admin.urlpatterns
+    + urls_audit.urlpatterns
+    + urls_collection.urlpatterns
+    + urls_documents.urlpatterns
+)

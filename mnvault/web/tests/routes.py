@@ -21,12 +21,17 @@ from mnvault.companies.models import AllowedNetwork, Company, CompanyPurpose
 from mnvault.companies.services import add_network
 from mnvault.conftest import make_person
 from mnvault.people.models import Person
+from mnvault.scheduler import tasks
+from mnvault.usage import runs
+from mnvault.usage.models import DocumentRun
+from mnvault.usage.tests.factory import Staff, csv_bytes, unified_row
 from mnvault.vault.models import NumberRecord
 from mnvault.vault.services import Verification, store_number
 
 ARGUMENT = re.compile(r"<(?:\w+:)?(\w+)>")
 # Inside the 127.0.0.1 the test client comes from: registering it keeps members let in.
 OWN_NETWORK = "127.0.0.0/8"
+RUN_YEAR = 2025
 
 
 def routes(resolver: URLResolver | None = None, prefix: str = "", namespace: str = ""):
@@ -69,6 +74,8 @@ class World:
             "token": lambda: self.invitation[1],
             "submission_id": lambda: self.submission.pk,
             "document_id": lambda: self.submission.documents.order_by("pk")[0].pk,
+            "run_id": lambda: self.run.pk,
+            "row_id": lambda: self.run.rows.get().pk,
         }
         if name not in builders:
             raise LookupError(f"no object for the route argument {name!r}: add one to World")
@@ -93,6 +100,27 @@ class World:
             verification=Verification(channel="in_person", document_kinds=["my_number_card"]),
         )
         return number
+
+    @cached_property
+    def run(self) -> DocumentRun:
+        """A prepared 源泉徴収票 run of ``person`` (number stored), one row matched by code."""
+        self.stored
+        data = csv_bytes([unified_row(RUN_YEAR, Staff(self.person))])
+        return runs.prepare_run(
+            acting_user=self.personas.handler,
+            company=self.company,
+            kind="withholding",
+            year=RUN_YEAR,
+            data=data,
+        )
+
+    @cached_property
+    def produced(self) -> DocumentRun:
+        """``run``, produced by the handler (the queue run at once)."""
+        runs.start_production(acting_user=self.personas.handler, run=self.run)
+        tasks.run_pending()
+        self.run.refresh_from_db()
+        return self.run
 
     @cached_property
     def staff_membership(self) -> Membership:
@@ -155,4 +183,5 @@ def snapshot() -> dict[str, object]:
         "submissions": list(Submission.objects.order_by("pk").values_list("pk", "status")),
         "collection_settings": list(CollectionSettings.objects.order_by("pk").values()),
         "mail": len(mail.outbox),
+        "runs": list(DocumentRun.objects.order_by("pk").values_list("pk", "status")),
     }

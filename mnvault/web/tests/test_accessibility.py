@@ -74,6 +74,8 @@ def test_the_main_staff_pages_have_no_serious_accessibility_violation(
         f"/c/{company}/ledger/",
         f"/c/{company}/settings/",
         "/account/password",
+        f"/c/{company}/documents/",
+        f"/c/{company}/documents/new",
     ]:
         response = page.goto(path)
         assert response is not None and response.ok, path

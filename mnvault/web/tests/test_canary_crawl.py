@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -14,6 +15,9 @@ import pytest
 from django.http import HttpResponse
 
 from mnvault.conftest import ALL_DATABASES, make_person
+from mnvault.scheduler import tasks
+from mnvault.usage import runs
+from mnvault.usage.tests.factory import Staff, csv_bytes, unified_row
 from mnvault.vault.services import Verification, store_number
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -26,19 +30,38 @@ PERSONAS = [
     "installation_admin",
     "no_role",
 ]
+RUN_YEAR = 2025
 LINK = re.compile(r"""href="([^"#]+)""")
 NOT_FOLLOWED = ("/logout", "/static/", "data:")
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    """The document runs' files land in this test's own data directory."""
+    monkeypatch.setenv("MNVAULT_DATA_DIR", str(tmp_path))
+
+
+def produce_run(company, handler, employee) -> None:
+    """A produced 源泉徴収票 run carrying the employee's and the dependent's numbers, so that
+    the documents pages and the person page's list of documents are crawled too."""
+    data = csv_bytes([unified_row(RUN_YEAR, Staff(employee))])
+    run = runs.prepare_run(
+        acting_user=handler, company=company, kind="withholding", year=RUN_YEAR, data=data
+    )
+    runs.start_production(acting_user=handler, run=run)
+    tasks.run_pending()
+
+
 @pytest.fixture
 def canaries(personas, make_number) -> list[str]:
-    """Numbers stored for people of both companies (and a dependent and a payee)."""
+    """Numbers stored for people of both companies (and a dependent and a payee), the
+    employee's carried by a produced document run."""
     found = []
     for company, handler in (
         (personas.company, personas.handler),
         (personas.other_company, personas.other_handler),
     ):
-        employee = make_person(company, employee_code=f"C{company.pk}")
+        employee = make_person(company, employee_code=f"C{company.pk}", birth_date=date(1980, 2, 3))
         people = [
             employee,
             make_person(company, kind="dependent", employee=employee, relationship="child"),
@@ -54,6 +77,7 @@ def canaries(personas, make_number) -> list[str]:
                 verification=Verification(channel="in_person"),
             )
             found.append(number)
+        produce_run(company, handler, employee)
     return found
 
 
@@ -82,9 +106,17 @@ def crawl(client) -> dict[str, Response]:
         if url in seen or any(url.startswith(p) for p in NOT_FOLLOWED):
             continue
         response = client.get(url)
+        if response.streaming:  # an export (CSV): read whole, checked like a page
+            response = HttpResponse(
+                b"".join(response.streaming_content),
+                status=response.status_code,
+                headers=dict(response.items()),
+            )
         seen[url] = response
         if response.status_code in (301, 302):
             queue.append(urljoin(url, response["Location"]))
+            continue
+        if not response.get("Content-Type", "").startswith("text/html"):
             continue
         for href in LINK.findall(response.content.decode()):
             target = urljoin(url, href.replace("&amp;", "&"))
@@ -111,6 +143,14 @@ def test_no_page_reachable_by_a_role_shows_a_number(signed_in, personas, canarie
 def test_the_crawl_reaches_people_pages(signed_in, personas, canaries):
     seen = crawl(signed_in(personas.handler))
     assert any(re.search(r"/c/\d+/people/\d+/$", url) for url in seen), sorted(seen)
+
+
+def test_the_crawl_reaches_the_documents_pages(signed_in, personas, canaries):
+    for persona in ("handler", "staff"):
+        seen = crawl(signed_in(getattr(personas, persona)))
+        assert any(re.search(r"/c/\d+/documents/$", url) for url in seen), sorted(seen)
+        assert any(re.search(r"/c/\d+/documents/\d+/$", url) for url in seen), sorted(seen)
+        assert any(url.endswith("/documents/ledger.csv") for url in seen), sorted(seen)
 
 
 def test_the_canary_check_can_fail():

@@ -17,14 +17,17 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from mnvault.audit.models import AuditEntry
 from mnvault.collection import refusals
 from mnvault.conftest import ALL_DATABASES
+from mnvault.usage.tests.factory import Staff, csv_bytes, unified_row
 from mnvault.web.tests.fixtures import verified_client
-from mnvault.web.tests.routes import OWN_NETWORK, World, routes, snapshot
+from mnvault.web.tests.routes import OWN_NETWORK, RUN_YEAR, World, routes, snapshot
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -142,6 +145,29 @@ MATRIX = {
                                "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
     "web:send_back":          {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
                                "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
+    # Documents (利用・提供): seen by those who handle numbers, the auditor and HR staff; prepared
+    # and submitted by handlers and managers. Producing and downloading the archive is the
+    # service's decision: the auditor and HR staff are refused (403, audited).
+    "web:documents":          {"GET":  (302, 404, 200, 200, 200, 200, 404, 404, 404)},
+    "web:documents_csv":      {"GET":  (302, 404, 200, 200, 200, 200, 404, 404, 404)},
+    "web:document_new":       {"GET":  (302, 404, 200, 200, 404, 404, 404, 404, 404),
+                               "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
+    "web:document_run":       {"GET":  (302, 404, 200, 200, 200, 200, 404, 404, 404)},
+    "web:document_row":       {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
+                               "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
+    # Checking a run again answers with the run's page (it changes only what is found).
+    "web:document_refresh":   {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
+                               "POST": (302, 404, 200, 200, 404, 404, 404, 404, 404)},
+    "web:document_produce":   {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
+                               "POST": (302, 404, 200, 200, 403, 403, 404, 404, 404)},
+    "web:document_archive":   {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
+                               "POST": (302, 404, 200, 200, 403, 403, 404, 404, 404)},
+    "web:document_copies":    {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
+                               "POST": (302, 404, 200, 200, 200, 200, 404, 404, 404)},
+    "web:document_submit":    {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
+                               "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
+    "web:document_withdraw":  {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
+                               "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
     # Registration: the link's token opens it for whoever holds it; without a registration
     # under way in this browser, every step is "unknown link" (404), account or not.
     "web:reg_open":           {"GET":  (200, 200, 200, 200, 200, 200, 200, 200, 200)},
@@ -198,6 +224,19 @@ BODIES = {
     },
     "web:approve": lambda w: {"document_kinds": ["my_number_card"], "confirmed": "on"},
     "web:send_back": lambda w: {"reason": "裏面の写真が読めません。"},
+    "web:document_new": lambda w: {
+        "kind": "withholding",
+        "year": str(RUN_YEAR),
+        "file": SimpleUploadedFile(
+            "gensen.csv", csv_bytes([unified_row(RUN_YEAR, Staff(w.person))]), "text/csv"
+        ),
+    },
+    "web:document_row": lambda w: {"action": "exclude"},
+    "web:document_withdraw": lambda w: {"confirm": "on"},
+    "web:document_submit": lambda w: {
+        "submitted_on": timezone.localdate().isoformat(),
+        "method": "etax",
+    },
 }
 # Objects a route needs beyond those its URL names: a number to reveal, an invitation to
 # remind of.
@@ -208,6 +247,10 @@ PREPARE = {
     "web:withdraw_refusal": lambda w: refusals.record(
         acting_user=w.personas.staff, person=w.person, reason="本人が提供を拒否しています。"
     ),
+    "web:document_new": lambda w: w.stored,
+    "web:document_archive": lambda w: w.produced,
+    "web:document_copies": lambda w: w.produced,
+    "web:document_submit": lambda w: w.produced,
 }
 # They change only the browser's session or language cookie: their redirect is not to the
 # sign-in page, and a POST changes no table.
@@ -248,6 +291,12 @@ def test_every_row_has_a_cell_per_persona_and_post_only_routes_a_post_row():
 
 
 ROUTES = dict(routes())
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    """Document runs write their files into this test's own data directory."""
+    monkeypatch.setenv("MNVAULT_DATA_DIR", str(tmp_path))
 
 
 @pytest.fixture

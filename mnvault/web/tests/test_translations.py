@@ -285,3 +285,63 @@ def test_an_english_page_has_no_japanese_but_the_data(signed_in, personas, pages
             if not any(run in value for value in data)
         }
         assert stray == set(), f"{url}: Japanese on an English page"
+
+
+@pytest.fixture
+def documents_pages(signed_in, personas, make_number, tmp_path, monkeypatch):
+    """The documents list, the new-run form and a run with a problem (an unmatched line), as
+    a handler."""
+    from mnvault.usage import runs
+    from mnvault.usage.tests.factory import csv_bytes, staff, unified_row
+
+    monkeypatch.setenv("MNVAULT_DATA_DIR", str(tmp_path))
+    scene = staff(personas.company, personas.handler, make_number, 2)
+    rows = [unified_row(2025, s) for s in scene] + [unified_row(2025, scene[0], code="X9")]
+    rows[-1][0] = "315"
+    run = runs.prepare_run(
+        acting_user=personas.handler,
+        company=personas.company,
+        kind="withholding",
+        year=2025,
+        data=csv_bytes(rows),
+    )
+    company = personas.company.pk
+    return [
+        (personas.handler, reverse("web:documents", args=[company])),
+        (personas.handler, reverse("web:document_new", args=[company])),
+        (personas.handler, reverse("web:document_run", args=[company, run.pk])),
+    ]
+
+
+def usage_terms() -> set[str]:
+    """The Japanese legal terms that the document kinds' and recipients' own English labels
+    carry beside the English (統一CSV, 税務署), and the input files' column names that the
+    kinds' upload help quotes (支払先コード): written so in mnvault.usage, not by the pages."""
+    from mnvault.usage.kinds import KINDS
+    from mnvault.usage.models import Recipient, SubmissionMethod
+
+    with translation.override("en"):  # their English text, which is what an English page shows
+        labels = [str(k.label) for k in KINDS.values()]
+        labels += [str(k.input_help) for k in KINDS.values()]
+        labels += [str(label) for _, label in (*Recipient.choices, *SubmissionMethod.choices)]
+        return {run for label in labels for run in JAPANESE.findall(label)}
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_the_documents_pages_are_in_one_language(signed_in, personas, documents_pages):
+    sentences = english_sentences()
+    allowed = usage_terms() | {"日本語", personas.company.name}
+    allowed |= {v for p in Person.objects.all() for v in (p.family_name, p.given_name)}
+    allowed |= {v for p in Person.objects.all() for v in (p.family_name_kana, p.given_name_kana)}
+    for user, url in documents_pages:
+        texts = visible_texts(_get(signed_in, user, url, "ja"))
+        assert [t for t in texts if BILINGUAL.search(t)] == [], url
+        assert {s for s in sentences for t in texts if s in t} == set(), url
+        english = visible_texts(_get(signed_in, user, url, "en"))
+        stray = {
+            run
+            for text in english
+            for run in JAPANESE.findall(text)
+            if not any(run in value for value in allowed)
+        }
+        assert stray == set(), f"{url}: Japanese on an English page"

@@ -3,7 +3,7 @@ number masked, revealed for a notified purpose only to handlers and responsible 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -31,6 +31,8 @@ from mnvault.domain.roles import Capability as C
 from mnvault.domain.roles import can
 from mnvault.people.models import Person, PersonKind, PersonPurpose
 from mnvault.people.services import save_person
+from mnvault.usage.kinds import KINDS
+from mnvault.usage.runs import documents_of
 from mnvault.vault.errors import Refused, VaultError
 from mnvault.vault.models import NumberRecord, NumberStatus, VerificationChannel
 from mnvault.vault.services import Verification, reveal_number, store_number
@@ -138,8 +140,19 @@ def _render_person(request: CompanyRequest, person: Person, error: str = "") -> 
         "dependent_ended": (
             dependent_changes.ended_at(person) if person.kind == PersonKind.DEPENDENT else None
         ),
+        "documents": _documents(person),
     }
     return render(request, "web/person_detail.html", context, status=403 if error else 200)
+
+
+def _documents(person: Person) -> list[dict[str, Any]]:
+    """The documents that carried the person's number (the provision ledger, R4)."""
+    shown = []
+    for provided in documents_of(person.pk):
+        run = provided.run
+        spec = KINDS.get(run.kind)
+        shown.append({"run": run, "kind": spec.label if spec else run.kind, "role": provided.role})
+    return shown
 
 
 def _person_url(request: CompanyRequest, person_id: int) -> str:
