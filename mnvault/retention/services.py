@@ -88,10 +88,12 @@ def _payment_records(payee_ids: Iterable[int]) -> dict[int, tuple[int, date | No
 
 def facts_of(people: Sequence[Person]) -> dict[int, rules.Facts]:
     """The rules' view of each person, read in a few queries for the whole list."""
-    employees = {p.employee_id for p in people if p.employee_id} | {
-        p.pk for p in people if p.kind == PersonKind.EMPLOYEE
-    }
-    employee_rows = Person.objects.in_bulk(list(employees))
+    employee_rows = {p.pk: p for p in people if p.kind == PersonKind.EMPLOYEE}
+    # Only the employees of dependents not in the list are read again (a batch of leavers is
+    # mostly employees already in hand).
+    missing = {p.employee_id for p in people if p.employee_id} - employee_rows.keys()
+    employee_rows.update(Person.objects.in_bulk(list(missing)))
+    employees = employee_rows.keys()
     declarations = _declarations(employees)
     insurance = _insurance([p.pk for p in people])
     payments = _payment_records([p.pk for p in people if p.kind == PersonKind.PAYEE])
@@ -283,7 +285,7 @@ def propose(
         items.append((person, due_on, reason if early else "", _snapshot(held, dispose_on)))
     with transaction.atomic():
         if NumberRecord.objects.filter(
-            person__in=people, status=NumberStatus.ACTIVE
+            person_id__in=[p.pk for p in people], status=NumberStatus.ACTIVE
         ).count() != len(people):
             raise DisposalProblem(
                 _("Someone in the batch holds no number."), code="batch_without_number"
@@ -444,8 +446,12 @@ def dispose(batch: DisposalBatch, *, actor: Actor) -> int:
     batch = DisposalBatch.objects.get(pk=batch.pk)
     if batch.status != BatchStatus.APPROVED:
         raise DisposalProblem(_("Only an approved batch is disposed of."), code="batch_state")
-    items = list(batch.items.select_related("person"))
-    people = [item.person for item in items]
+    # Only what shredding needs (id and company), not the items' holds snapshots.
+    people = list(
+        Person.objects.filter(pk__in=batch.items.values("person_id"))
+        .order_by("pk")
+        .only("pk", "company_id")
+    )
     number = batch.certificate_number or new_certificate_number(batch)
     if not batch.certificate_number:
         DisposalBatch.objects.filter(pk=batch.pk).update(certificate_number=number)
