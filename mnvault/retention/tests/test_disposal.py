@@ -268,3 +268,13 @@ def test_disposal_deletes_what_collection_kept_of_the_batch_only(personas, leave
     dependent = SubmittedDependent.objects.get(submission=kept).number_ciphertext
     assert still is not None and bytes(still) == b"sealed"
     assert dependent is not None and bytes(dependent) == b"sealed"
+
+
+def test_a_certificate_number_never_looks_like_an_individual_number():
+    """The audit log refuses an entry holding something that validates as a number; the
+    shredding entries carry the certificate number, after the keys are gone."""
+    from mnvault.domain.numbers import holds_number
+
+    made = {services.new_certificate_number(DisposalBatch(pk=1)) for _ in range(3000)}
+    assert len(made) > 2900
+    assert not [n for n in made if holds_number(f'{{"batch":1,"certificate":"{n}"}}')]
