@@ -282,3 +282,78 @@ def test_a_disposed_person_with_an_address_receives_their_own_certificate(person
     assert str(first) in text and str(other) not in text  # only the person themself
     assert number not in text.replace(" ", "")
     assert len(smtp.messages) == 1  # the other leaver has no address
+
+
+def collected(personas, person, dependent):
+    """What collection keeps of a person: a submission with its sealed number, a submitted
+    dependent's sealed number and a document photo."""
+    from mnvault.collection.models import (
+        IdentityDocument,
+        Invitation,
+        Submission,
+        SubmittedDependent,
+    )
+
+    invitation = Invitation.objects.create(
+        company=personas.company,
+        person=person,
+        token_hash=f"{person.pk:064d}",
+        delivery="email",
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    submission = Submission.objects.create(
+        company=personas.company,
+        person=person,
+        invitation=invitation,
+        status="approved",
+        number_ciphertext=b"sealed",
+    )
+    SubmittedDependent.objects.create(
+        submission=submission,
+        family_name=dependent.family_name,
+        given_name=dependent.given_name,
+        family_name_kana=dependent.family_name_kana,
+        given_name_kana=dependent.given_name_kana,
+        relationship=dependent.relationship,
+        birth_date=dependent.birth_date,
+        number_ciphertext=b"sealed",
+        person=dependent,
+    )
+    IdentityDocument.objects.create(
+        submission=submission,
+        kind="my_number_card",
+        content_type="image/jpeg",
+        size=6,
+        ciphertext=b"sealed",
+    )
+    return submission
+
+
+def test_disposal_deletes_what_collection_kept_of_the_batch_only(personas, leavers):
+    from mnvault.collection.models import IdentityDocument, Submission, SubmittedDependent
+
+    first, second = leavers[0], leavers[2]
+    disposed = collected(personas, first.employee, first.dependents[0])
+    kept = collected(personas, second.employee, second.dependents[0])
+    batch = services.propose(
+        acting_user=personas.handler, company=personas.company, people=[first.employee]
+    )
+    services.approve(acting_user=second_manager(personas), batch=batch)
+    assert not IdentityDocument.objects.filter(submission=disposed).exists()
+    assert Submission.objects.get(pk=disposed.pk).number_ciphertext is None
+    assert SubmittedDependent.objects.get(submission=disposed).number_ciphertext is None
+    assert IdentityDocument.objects.filter(submission=kept).count() == 1
+    still = Submission.objects.get(pk=kept.pk).number_ciphertext
+    dependent = SubmittedDependent.objects.get(submission=kept).number_ciphertext
+    assert still is not None and bytes(still) == b"sealed"
+    assert dependent is not None and bytes(dependent) == b"sealed"
+
+
+def test_a_certificate_number_never_looks_like_an_individual_number():
+    """The audit log refuses an entry holding something that validates as a number; the
+    shredding entries carry the certificate number, after the keys are gone."""
+    from mnvault.domain.numbers import holds_number
+
+    made = {services.new_certificate_number(DisposalBatch(pk=1)) for _ in range(3000)}
+    assert len(made) > 2900
+    assert not [n for n in made if holds_number(f'{{"batch":1,"certificate":"{n}"}}')]
