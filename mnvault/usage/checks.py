@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 PROBLEMS: dict[str, StrOrPromise] = {
     "unmatched": _("Matches nobody in mnvault: check the employee code, name and birth date."),
     "to_confirm": _("Matched by name and birth date only: a handler must confirm it."),
+    "code_unknown": _(
+        "The row's employee code matches nobody: it was matched by name and birth date instead."
+    ),
     "excluded": _("Left out by a handler."),
     "input": _("The line cannot be read."),
     "not_stored": _("No number is stored for this person."),
@@ -97,7 +100,7 @@ def check_rows(company: Company, rows: Sequence[RunRow], purpose: str) -> None:
         )
     )
     for row in rows:
-        kept = [p for p in row.problems if p["code"] in {"input", "jis"}]
+        kept = [p for p in row.problems if p["code"] in {"input", "jis", "code_unknown"}]
         if row.match == MatchState.UNMATCHED:
             kept.append(problem("unmatched"))
         elif row.match == MatchState.TO_CONFIRM:

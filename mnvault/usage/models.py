@@ -27,12 +27,12 @@ class RunStatus(models.TextChoices):
 class Recipient(models.TextChoices):
     """Where the document goes (the provision: 提供先)."""
 
-    TAX_OFFICE = "tax_office", _("Tax office (税務署)")
+    TAX_OFFICE = "tax_office", _("Tax office")
     ELTAX = "eltax", _("Municipalities and the tax office, through eLTAX")
-    MUNICIPALITY = "municipality", _("Municipality (市区町村)")
-    PENSION_OFFICE = "pension_office", _("Pension office (年金事務所)")
-    HELLO_WORK = "hello_work", _("Public employment office (ハローワーク)")
-    KEPT = "kept", _("Kept by the company (帳簿)")
+    MUNICIPALITY = "municipality", _("Municipality")
+    PENSION_OFFICE = "pension_office", _("Pension office")
+    HELLO_WORK = "hello_work", _("Public employment office (Hello Work)")
+    KEPT = "kept", _("Kept by the company (register)")
 
 
 class SubmissionMethod(models.TextChoices):
@@ -41,7 +41,7 @@ class SubmissionMethod(models.TextChoices):
     EGOV = "egov", _("e-Gov")
     PAPER = "paper", _("Paper")
     DISC = "disc", _("Optical disc")
-    FILING_PROGRAM = "filing_program", _("Filing program (届書作成プログラム)")
+    FILING_PROGRAM = "filing_program", _("The pension service's filing program")
 
 
 class Correction(models.TextChoices):
@@ -82,11 +82,10 @@ class DocumentRun(models.Model):
     # The encrypted archive waiting for download, under the data directory, and until when.
     output_name = models.CharField(max_length=100, blank=True)
     output_expires_at = models.DateTimeField(null=True, blank=True)
-    # The archive's password, sealed under a key of its own in the key store, until shown
-    # once; then the key is shredded (usage.output).
+    # The archive's password, sealed under a key of its own in the key store, until the
+    # archive is written; then the key is shredded (usage.production).
     password_sealed = models.BinaryField(null=True, blank=True)
     password_key_ref = models.CharField(max_length=32, blank=True)
-    password_shown_at = models.DateTimeField(null=True, blank=True)
     # The recipients' copies (no number), a plain PDF under the data directory.
     copies_name = models.CharField(max_length=100, blank=True)
     # Submission (提出) or withdrawal.

@@ -193,6 +193,8 @@ def _row(
     found = matcher.match(item, all_dependents=all_dependents)
     problems = [checks.problem("input", message=item.error)] if item.error else []
     problems += checks.text_problems(item.values, kana)
+    if item.code.strip() and found.state == MatchState.TO_CONFIRM:
+        problems.append(checks.problem("code_unknown"))
     return RunRow(
         run=run,
         line=item.line,

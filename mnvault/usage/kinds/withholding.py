@@ -262,7 +262,7 @@ def copies(context: Context, rows: list[Checked], out: BinaryIO) -> int:
 
 KIND = DocumentKind(
     code="withholding",
-    label=gettext_lazy("Withholding slips and salary payment reports (統一CSV)"),
+    label=gettext_lazy("Withholding slips and salary payment reports (unified CSV)"),
     purpose=Purpose.WITHHOLDING,
     person_kinds=frozenset({PersonKind.EMPLOYEE}),
     relatives=True,

@@ -64,6 +64,13 @@ def test_a_row_without_code_is_matched_by_name_and_birth_date_to_be_confirmed(pe
     assert row.match == MatchState.CONFIRMED and row.problems == []
 
 
+def test_an_unknown_employee_code_matched_by_name_says_so(personas, scene):
+    run = prepare(personas, [unified_row(YEAR, scene[1], code="X999")])
+    row = run.rows.get()
+    assert (row.person_id, row.match) == (scene[1].employee.pk, MatchState.TO_CONFIRM)
+    assert problems_of(run) == {1: ["code_unknown", "to_confirm"]}
+
+
 def test_a_row_that_matches_nobody_is_listed(personas, scene):
     row = unified_row(YEAR, scene[1], code="X999", name="存在 しない")
     row[unified_csv.layout_for(YEAR).kana_name] = "ｿﾝｻﾞｲ ｼﾅｲ"

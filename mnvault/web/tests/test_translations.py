@@ -314,9 +314,8 @@ def documents_pages(signed_in, personas, make_number, tmp_path, monkeypatch):
 
 
 def usage_terms() -> set[str]:
-    """The Japanese legal terms that the document kinds' and recipients' own English labels
-    carry beside the English (統一CSV, 税務署), and the input files' column names that the
-    kinds' upload help quotes (支払先コード): written so in mnvault.usage, not by the pages."""
+    """The Japanese that mnvault.usage's own English text carries: the input files' column
+    names that the kinds' upload help quotes (支払先コード), which a user must write as they are."""
     from mnvault.usage.kinds import KINDS
     from mnvault.usage.models import Recipient, SubmissionMethod
 
