@@ -261,6 +261,28 @@ def set_row_match(
         )
 
 
+def _may_provide(
+    actor: Actor, run: DocumentRun, action: str, detail: dict[str, Any], client_address: str
+) -> None:
+    """Whether the actor may put the run's numbers in a file (produce) or take that file
+    (download): the vault's own decision for its purpose, its refusal audited durably."""
+    purpose = kind_of(run).purpose
+    decision = decide(actor, run.company, Operation.PROVIDE, purpose=purpose)
+    if not decision.allowed:
+        api.audit_durably(
+            actor,
+            action,
+            run.company,
+            None,
+            outcome=Outcome.REFUSED,
+            reason=decision.reason,
+            purpose=purpose,
+            client_address=client_address,
+            detail=detail,
+        )
+        raise Refused(decision.message, code=decision.reason)
+
+
 def start_production(
     *, acting_user: User | Actor, run: DocumentRun, client_address: str = ""
 ) -> str:
@@ -270,20 +292,7 @@ def start_production(
     actor = as_actor(acting_user)
     spec = kind_of(run)
     detail = {"run": run.pk, "document": run.kind, "year": run.year}
-    decision = decide(actor, run.company, Operation.PROVIDE, purpose=spec.purpose)
-    if not decision.allowed:
-        api.audit_durably(
-            actor,
-            Action.DOCUMENT_PRODUCE,
-            run.company,
-            None,
-            outcome=Outcome.REFUSED,
-            reason=decision.reason,
-            purpose=spec.purpose,
-            client_address=client_address,
-            detail=detail,
-        )
-        raise Refused(decision.message, code=decision.reason)
+    _may_provide(actor, run, Action.DOCUMENT_PRODUCE, detail, client_address)
     password = output.new_password()
     with api.vault_transaction():
         locked = DocumentRun.objects.select_for_update().get(pk=run.pk)
@@ -328,20 +337,7 @@ def download_archive(
     actor = as_actor(acting_user)
     spec = kind_of(run)
     detail = {"run": run.pk, "document": run.kind, "year": run.year}
-    decision = decide(actor, run.company, Operation.PROVIDE, purpose=spec.purpose)
-    if not decision.allowed:
-        api.audit_durably(
-            actor,
-            Action.DOCUMENT_DOWNLOAD,
-            run.company,
-            None,
-            outcome=Outcome.REFUSED,
-            reason=decision.reason,
-            purpose=spec.purpose,
-            client_address=client_address,
-            detail=detail,
-        )
-        raise Refused(decision.message, code=decision.reason)
+    _may_provide(actor, run, Action.DOCUMENT_DOWNLOAD, detail, client_address)
     if not run.output_name or (run.output_expires_at and run.output_expires_at < timezone.now()):
         raise RunProblem(_("The archive is no longer kept: produce the run again."), code="expired")
     people = list(run.provided.values_list("person_id", flat=True))
