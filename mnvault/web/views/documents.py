@@ -10,7 +10,7 @@ so that no link followed by a browser or a crawler is a provision of numbers.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -367,17 +367,15 @@ def _stale_sign_in(request: CompanyRequest) -> bool:
     return can(request.roles, C.NUMBER_PROVIDE) and not is_recent(request)
 
 
-@never_cache
-@require_POST
-@sensitive_variables("password")
-@company_page(capability=C.DOCUMENTS_VIEW)
-def run_produce(request: CompanyRequest, run_id: int) -> HttpResponseBase:
-    """Starts production and shows the archive's password, on this response only."""
-    run = _run(request, run_id)
+def _provide(
+    request: CompanyRequest, run: DocumentRun, service: Callable[..., str]
+) -> str | HttpResponseBase:
+    """Call a service that puts the run's numbers in a file (produce, download): its result,
+    or the page to show instead — the sign-in confirmation when it is too old, or the refusal."""
     if _stale_sign_in(request):
         return to_confirmation(request, _run_url(request, run.pk))
     try:
-        password = runs.start_production(
+        return service(
             acting_user=session_actor(request), run=run, client_address=_address(request)
         )
     except Refused as refused:
@@ -386,6 +384,18 @@ def run_produce(request: CompanyRequest, run_id: int) -> HttpResponseBase:
         return _failed(request, run, refused)
     except VaultError as failure:
         return _failed(request, run, failure)
+
+
+@never_cache
+@require_POST
+@sensitive_variables("password")
+@company_page(capability=C.DOCUMENTS_VIEW)
+def run_produce(request: CompanyRequest, run_id: int) -> HttpResponseBase:
+    """Starts production and shows the archive's password, on this response only."""
+    run = _run(request, run_id)
+    password = _provide(request, run, runs.start_production)
+    if isinstance(password, HttpResponseBase):
+        return password
     response = render(request, "web/documents/password.html", {"run": run, "password": password})
     response["Cache-Control"] = "no-store"
     return response
@@ -408,18 +418,9 @@ def _file(name: str, filename: str, content_type: str) -> FileResponse:
 def run_archive(request: CompanyRequest, run_id: int) -> HttpResponseBase:
     """The encrypted archive with numbers: every download is a provision, audited per person."""
     run = _run(request, run_id)
-    if _stale_sign_in(request):
-        return to_confirmation(request, _run_url(request, run.pk))
-    try:
-        name = runs.download_archive(
-            acting_user=session_actor(request), run=run, client_address=_address(request)
-        )
-    except Refused as refused:
-        if refused.code == "reauthenticate":
-            return to_confirmation(request, _run_url(request, run.pk))
-        return _failed(request, run, refused)
-    except VaultError as failure:
-        return _failed(request, run, failure)
+    name = _provide(request, run, runs.download_archive)
+    if isinstance(name, HttpResponseBase):
+        return name
     return _file(name, f"mnvault-{run.kind}-{run.year}-run{run.pk}.zip", "application/zip")
 
 
