@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mnvault.web import urls_admin, urls_audit, urls_collection
+from mnvault.web import urls_admin, urls_audit, urls_collection, urls_disposal
 from mnvault.web.views import account, companies, dashboard, health, home, people, signin
 
 app_name = "web"
@@ -33,3 +33,4 @@ urlpatterns = [
 ]
 # Each area's pages in a module of its own (users, roles and settings; audit and ledger).
 urlpatterns += urls_admin.urlpatterns + urls_audit.urlpatterns + urls_collection.urlpatterns
+urlpatterns += urls_disposal.urlpatterns
