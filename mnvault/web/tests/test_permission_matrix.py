@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from mnvault.audit.models import AuditEntry
 from mnvault.collection import refusals
@@ -142,6 +143,16 @@ MATRIX = {
                                "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
     "web:send_back":          {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
                                "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
+    # Disposal: seen by managers, handlers and auditors; proposed by managers and handlers and
+    # approved by a manager other than the proposer (the handler here): the service refuses the
+    # others who see the pages (403, audited).
+    "web:disposal":           {"GET":  (302, 404, 200, 200, 200, 404, 404, 404, 404),
+                               "POST": (302, 404, 302, 302, 403, 404, 404, 404, 404)},
+    "web:disposal_batch":     {"GET":  (302, 404, 200, 200, 200, 404, 404, 404, 404),
+                               "POST": (302, 404, 302, 403, 403, 404, 404, 404, 404)},
+    "web:disposal_certificate": {"GET": (302, 404, 200, 200, 200, 404, 404, 404, 404)},
+    "web:disposal_declarations": {"GET": (302, 404, 200, 200, 404, 404, 404, 404, 404),
+                               "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
     # Registration: the link's token opens it for whoever holds it; without a registration
     # under way in this browser, every step is "unknown link" (404), account or not.
     "web:reg_open":           {"GET":  (200, 200, 200, 200, 200, 200, 200, 200, 200)},
@@ -198,6 +209,12 @@ BODIES = {
     },
     "web:approve": lambda w: {"document_kinds": ["my_number_card"], "confirmed": "on"},
     "web:send_back": lambda w: {"reason": "裏面の写真が読めません。"},
+    "web:disposal": lambda w: {
+        "people": [w.leaver.pk],
+        "dispose_on": timezone.localdate().isoformat(),
+    },
+    "web:disposal_batch": lambda w: {"action": "approve"},
+    "web:disposal_declarations": lambda w: {"year": "2025"},
 }
 # Objects a route needs beyond those its URL names: a number to reveal, an invitation to
 # remind of.
@@ -208,6 +225,7 @@ PREPARE = {
     "web:withdraw_refusal": lambda w: refusals.record(
         acting_user=w.personas.staff, person=w.person, reason="本人が提供を拒否しています。"
     ),
+    "web:disposal_certificate": lambda w: w.dispose(),
 }
 # They change only the browser's session or language cookie: their redirect is not to the
 # sign-in page, and a POST changes no table.
