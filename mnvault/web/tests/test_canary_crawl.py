@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from mnvault.conftest import ALL_DATABASES, make_person
 from mnvault.vault.services import Verification, store_number
+from mnvault.web.tests.routes import safe_certificate_numbers  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 PERSONAS = [
@@ -126,7 +127,7 @@ def test_the_crawl_reaches_people_pages(signed_in, personas, canaries):
 
 
 @pytest.fixture
-def disposals(personas, make_number, canaries) -> list[str]:
+def disposals(personas, make_number, canaries, safe_certificate_numbers) -> list[str]:  # noqa: F811
     """More canaries in the disposal pages: a leaver disposed of (a done batch with its
     certificate), one in a batch awaiting approval, and one due in the queue."""
     from datetime import date

@@ -25,9 +25,18 @@ from mnvault.audit.models import AuditEntry
 from mnvault.collection import refusals
 from mnvault.conftest import ALL_DATABASES
 from mnvault.web.tests.fixtures import verified_client
-from mnvault.web.tests.routes import OWN_NETWORK, World, routes, snapshot
+from mnvault.web.tests.routes import (  # noqa: F401 (a fixture)
+    OWN_NETWORK,
+    World,
+    routes,
+    safe_certificate_numbers,
+    snapshot,
+)
 
-pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+pytestmark = [
+    pytest.mark.django_db(databases=ALL_DATABASES),
+    pytest.mark.usefixtures("safe_certificate_numbers"),
+]
 
 # The columns of the table, in order.
 PERSONAS = (
