@@ -132,7 +132,7 @@ def test_on_a_phone_the_staff_menu_folds_into_one_line(browser, live_server, per
     menu.click()
     expect(sections).to_be_visible()
     links = sections.get_by_role("link")
-    assert links.count() == 7
+    assert links.count() == 8
     tops = [links.nth(i).bounding_box()["y"] for i in range(links.count())]
     assert tops == sorted(tops) and len(set(tops)) == len(tops)
     expect(page.get_by_role("button", name="サインアウト")).to_be_visible()
@@ -146,7 +146,7 @@ def test_on_a_desktop_the_menu_stays_in_the_bar(browser, live_server, personas, 
     page.goto(f"/c/{personas.company.pk}/")
     expect(page.locator("label.menu-button")).to_be_hidden()
     links = page.get_by_role("navigation", name="会社").get_by_role("link")
-    assert links.count() == 7
+    assert links.count() == 8
     brand = page.locator("header.bar .brand").bounding_box()
     signout = page.get_by_role("button", name="サインアウト").bounding_box()
     for i in range(links.count()):
@@ -157,10 +157,25 @@ def test_on_a_desktop_the_menu_stays_in_the_bar(browser, live_server, personas, 
     context.close()
 
 
-def test_on_a_phone_no_table_cell_breaks_inside_a_word(browser, live_server, personas, everyone):
+def test_on_a_phone_no_table_cell_breaks_inside_a_word(
+    browser, live_server, personas, everyone, make_number
+):
+    from datetime import date
+
+    from mnvault.vault.services import Verification, store_number
+
+    leaver = make_person(personas.company, family_name="退職", leave_date=date(2015, 3, 31))
+    store_number(  # due for disposal: a row in the disposal queue
+        acting_user=personas.handler,
+        person=leaver,
+        number=make_number(),
+        purposes=["withholding"],
+        verification=Verification(channel="in_person"),
+    )
     context, page = signed_in_page(browser, live_server, everyone, 390)
     company = personas.company.pk
-    for url in ("/", f"/c/{company}/", f"/c/{company}/people/", f"/c/{company}/users/"):
+    pages = ["/", f"/c/{company}/", f"/c/{company}/people/", f"/c/{company}/users/"]
+    for url in [*pages, f"/c/{company}/disposal/", f"/c/{company}/disposal/declarations"]:
         page.goto(url)
         tables = page.locator("main table")
         assert tables.count() > 0, url

@@ -30,6 +30,7 @@ from mnvault.web.company import CompanyRequest, company_page
 # People shown as coming due: a deletion "reservation" is just the computed date (issue 12).
 SOON_DAYS = 90
 BATCHES_SHOWN = 50
+MAX_ID_DIGITS = 18
 LANGUAGES = ("ja", "en")
 
 
@@ -45,6 +46,17 @@ class Row:
 
 def _address(request: CompanyRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
+
+
+def _ids(values: list[str]) -> list[int]:
+    """Row ids as typed into the form: anything else (a superscript digit, a number too long
+    for the database) is no one."""
+    return [int(v) for v in values if v.isdecimal() and len(v) <= MAX_ID_DIGITS]
+
+
+def _text(value: str) -> str:
+    """Free text for a reason: NUL, which PostgreSQL refuses in a text column, left out."""
+    return value.replace("\x00", "")
 
 
 def _rows(request: CompanyRequest) -> list[Row]:
@@ -75,8 +87,8 @@ def queue(request: CompanyRequest) -> HttpResponse:
     look, such as the auditor: 403, audited)."""
     form = ProposeForm(request.POST or None, initial={"dispose_on": timezone.localdate()})
     error, status = "", 200
-    chosen = [int(pk) for pk in request.POST.getlist("people") if pk.isdigit()]
-    reasons = {pk: request.POST.get(f"reason-{pk}", "") for pk in chosen}
+    chosen = _ids(request.POST.getlist("people"))
+    reasons = {pk: _text(request.POST.get(f"reason-{pk}", "")) for pk in chosen}
     if request.method == "POST" and form.is_valid():
         people = list(Person.objects.filter(company=request.company, pk__in=chosen))
         try:
@@ -129,7 +141,7 @@ def batch_detail(request: CompanyRequest, batch_id: int) -> HttpResponse:
                 services.reject(
                     acting_user=request.user,
                     batch=batch,
-                    reason=request.POST.get("reason", ""),
+                    reason=_text(request.POST.get("reason", "")),
                     client_address=_address(request),
                 )
             else:
