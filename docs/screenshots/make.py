@@ -66,6 +66,33 @@ result = invite(acting_user=User.objects.get(username=sys.argv[1]), company=comp
 print(result.printed[0][1])
 """
 
+# Three demo employees with numbers who left in 2015 (due for disposal) and one leaving in 40
+# days; the first disposed of (proposed by the handler, approved by the responsible manager):
+# prints the done batch's id, for the disposal screenshots.
+DISPOSAL = """
+import sys
+from datetime import date, timedelta
+import django
+django.setup()
+from django.utils import timezone
+from mnvault.accounts.models import User
+from mnvault.companies.models import Company
+from mnvault.people.models import Person
+from mnvault.retention import services
+company = Company.objects.order_by("pk").first()
+people = list(Person.objects.filter(company=company, kind="employee",
+    number_record__status="active").order_by("pk")[:4])
+for person in people[:3]:
+    person.hire_date, person.leave_date = date(2008, 4, 1), date(2015, 3, 31)
+    person.save()
+people[3].leave_date = timezone.localdate() + timedelta(days=40)
+people[3].save()
+batch = services.propose(acting_user=User.objects.get(username=sys.argv[1]), company=company,
+    people=people[:1])
+services.approve(acting_user=User.objects.get(username=sys.argv[2]), batch=batch)
+print(batch.pk)
+"""
+
 
 def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="mnvault-shots-"))
@@ -83,8 +110,16 @@ def main() -> None:
         capture_output=True,
         text=True,
     )
-    global TOKEN
+    global TOKEN, BATCH
     TOKEN = invited.stdout.strip()
+    BATCH = subprocess.run(
+        [sys.executable, "-c", DISPOSAL, password[1], manager[1]],
+        env={**env, "DJANGO_SETTINGS_MODULE": "mnvault.settings"},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     server = subprocess.Popen(
         [sys.executable, "-m", "mnvault.cli.main", "serve", "--port", str(PORT)],
         env=env,
@@ -158,6 +193,10 @@ def shoot(username: str, password: str, manager: str, manager_password: str) -> 
         for name in ("users", "settings", "audit", "ledger"):
             office.goto(f"{BASE}{company}{name}/")
             office.screenshot(path=OUT / f"{name}-ja.png")
+        office.goto(f"{BASE}{company}disposal/")
+        office.screenshot(path=OUT / "disposal-queue-ja.png", full_page=True)
+        office.goto(f"{BASE}{company}disposal/{BATCH}/")
+        office.screenshot(path=OUT / "disposal-batch-ja.png", full_page=True)
         phone = browser.new_page(viewport={"width": 390, "height": 760}, locale="ja-JP")
         phone.goto(f"{BASE}/login")
         phone.screenshot(path=OUT / "sign-in-phone-ja.png")
@@ -171,6 +210,7 @@ def shoot(username: str, password: str, manager: str, manager_password: str) -> 
 
 
 TOKEN = ""
+BATCH = ""
 
 
 def register_on_a_phone(browser) -> None:

@@ -16,6 +16,7 @@ NAVIGATION = [
     ("documents", _("Documents"), C.DOCUMENTS_VIEW),
     ("users", _("Users and roles"), C.USERS_VIEW),
     ("ledger", _("Handling ledger"), C.LEDGER_READ),
+    ("disposal", _("Disposal"), C.DISPOSAL_VIEW),
     ("audit", _("Audit log"), C.AUDIT_READ),
     ("settings", _("Settings"), C.SETTINGS_EDIT),
 ]

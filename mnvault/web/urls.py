@@ -1,6 +1,12 @@
 from django.urls import path
 
-from mnvault.web import urls_admin, urls_audit, urls_collection, urls_documents
+from mnvault.web import (
+    urls_admin,
+    urls_audit,
+    urls_collection,
+    urls_disposal,
+    urls_documents,
+)
 from mnvault.web.views import account, companies, dashboard, health, home, people, signin
 
 app_name = "web"
@@ -32,10 +38,11 @@ urlpatterns = [
     ),
 ]
 # Each area's pages in a module of its own (users, roles and settings; audit and ledger;
-# collection; documents).
+# collection; documents; disposal).
 urlpatterns += (
     urls_admin.urlpatterns
     + urls_audit.urlpatterns
     + urls_collection.urlpatterns
     + urls_documents.urlpatterns
+    + urls_disposal.urlpatterns
 )

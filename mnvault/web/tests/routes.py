@@ -21,6 +21,8 @@ from mnvault.companies.models import AllowedNetwork, Company, CompanyPurpose
 from mnvault.companies.services import add_network
 from mnvault.conftest import make_person
 from mnvault.people.models import Person
+from mnvault.retention.models import DisposalBatch
+from mnvault.retention.services import approve, propose
 from mnvault.scheduler import tasks
 from mnvault.usage import runs
 from mnvault.usage.models import DocumentRun
@@ -76,6 +78,7 @@ class World:
             "document_id": lambda: self.submission.documents.order_by("pk")[0].pk,
             "run_id": lambda: self.run.pk,
             "row_id": lambda: self.run.rows.get().pk,
+            "batch_id": lambda: self.disposal_batch.pk,
         }
         if name not in builders:
             raise LookupError(f"no object for the route argument {name!r}: add one to World")
@@ -121,6 +124,35 @@ class World:
         tasks.run_pending()
         self.run.refresh_from_db()
         return self.run
+
+    @cached_property
+    def leaver(self) -> Person:
+        """An employee who left in 2015 with a number: due for disposal."""
+        person = make_person(
+            self.company,
+            family_name="退職",
+            hire_date=date(2010, 4, 1),
+            leave_date=date(2015, 3, 31),
+        )
+        store_number(
+            acting_user=self.personas.handler,
+            person=person,
+            number=self.make_number(),
+            purposes=["withholding"],
+            verification=Verification(channel="in_person", document_kinds=["my_number_card"]),
+        )
+        return person
+
+    @cached_property
+    def disposal_batch(self) -> DisposalBatch:
+        """The leaver's disposal, proposed by the handler and awaiting approval."""
+        return propose(
+            acting_user=self.personas.handler, company=self.company, people=[self.leaver]
+        )
+
+    def dispose(self) -> None:
+        """The batch approved by the responsible manager: disposed of, with its certificate."""
+        approve(acting_user=self.personas.responsible_manager, batch=self.disposal_batch)
 
     @cached_property
     def staff_membership(self) -> Membership:

@@ -4,6 +4,7 @@ page reached by one company's users may be reachable by the other company's."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -13,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from django.http import HttpResponse
+from pypdf import PdfReader
 
 from mnvault.conftest import ALL_DATABASES, make_person
 from mnvault.scheduler import tasks
@@ -116,8 +118,8 @@ def crawl(client) -> dict[str, Response]:
         if response.status_code in (301, 302):
             queue.append(urljoin(url, response["Location"]))
             continue
-        if not response.get("Content-Type", "").startswith("text/html"):
-            continue
+        if not dict(response.items()).get("Content-Type", "").startswith("text/html"):
+            continue  # a download (the disposal certificate): read as text, links not followed
         for href in LINK.findall(response.content.decode()):
             target = urljoin(url, href.replace("&amp;", "&"))
             if not urlsplit(target).netloc:
@@ -125,9 +127,17 @@ def crawl(client) -> dict[str, Response]:
     return seen
 
 
+def text_of(response: Response) -> str:
+    headers = dict(response.items())
+    if headers.get("Content-Type", "") == "application/pdf":
+        pages = PdfReader(io.BytesIO(response.content)).pages
+        return "".join(page.extract_text() for page in pages) + str(headers)
+    return response.content.decode() + str(headers)
+
+
 def assert_no_canary(seen: Mapping[str, Response], canaries: list[str]) -> None:
     for url, response in seen.items():
-        text = response.content.decode() + str(dict(response.items()))
+        text = text_of(response)
         for number in canaries:
             for form in forms_of(number):
                 assert form not in text, f"a stored number appears at {url}"
@@ -153,9 +163,67 @@ def test_the_crawl_reaches_the_documents_pages(signed_in, personas, canaries):
         assert any(url.endswith("/documents/ledger.csv") for url in seen), sorted(seen)
 
 
+@pytest.fixture
+def disposals(personas, make_number, canaries) -> list[str]:
+    """More canaries in the disposal pages: a leaver disposed of (a done batch with its
+    certificate), one in a batch awaiting approval, and one due in the queue."""
+    from datetime import date
+
+    from mnvault.retention import services
+
+    found, leavers = [], []
+    for code in ("L1", "L2", "L3"):
+        person = make_person(
+            personas.company,
+            employee_code=code,
+            hire_date=date(2010, 4, 1),
+            leave_date=date(2015, 3, 31),
+        )
+        found.append(make_number())
+        store_number(
+            acting_user=personas.handler,
+            person=person,
+            number=found[-1],
+            purposes=["withholding"],
+            verification=Verification(channel="in_person"),
+        )
+        leavers.append(person)
+    done = services.propose(
+        acting_user=personas.handler, company=personas.company, people=leavers[:1]
+    )
+    services.approve(acting_user=personas.responsible_manager, batch=done)
+    services.propose(acting_user=personas.handler, company=personas.company, people=leavers[1:2])
+    return canaries + found
+
+
+@pytest.mark.parametrize("persona", ["handler", "auditor", "responsible_manager"])
+def test_the_disposal_pages_show_no_number(signed_in, personas, disposals, persona):
+    seen = crawl(signed_in(getattr(personas, persona)))
+    reached = {re.sub(r"\d+", "N", url.split("?")[0]) for url in seen}
+    assert {
+        "/c/N/disposal/",
+        "/c/N/disposal/N/",
+        "/c/N/disposal/N/certificate.pdf",
+        "/c/N/people/N/",
+    } <= reached, sorted(reached)
+    assert_no_canary(seen, disposals)
+
+
 def test_the_canary_check_can_fail():
     with pytest.raises(AssertionError):
         assert_no_canary({"/x": HttpResponse(b"<p>0000 0000 0000</p>")}, ["000000000000"])
+
+
+def test_the_canary_check_reads_a_pdf():
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    canvas = Canvas(out)
+    canvas.drawString(72, 720, "0000 0000 0000")
+    canvas.save()
+    pdf = HttpResponse(out.getvalue(), content_type="application/pdf")
+    with pytest.raises(AssertionError):
+        assert_no_canary({"/x.pdf": pdf}, ["000000000000"])
 
 
 def test_pages_of_one_company_are_unreachable_for_the_other(signed_in, personas, canaries):

@@ -157,11 +157,26 @@ def test_on_a_desktop_the_menu_stays_in_the_bar(browser, live_server, personas, 
     context.close()
 
 
-def test_on_a_phone_no_table_cell_breaks_inside_a_word(browser, live_server, personas, everyone):
+def test_on_a_phone_no_table_cell_breaks_inside_a_word(
+    browser, live_server, personas, everyone, make_number
+):
+    from datetime import date
+
+    from mnvault.vault.services import Verification, store_number
+
+    leaver = make_person(personas.company, family_name="退職", leave_date=date(2015, 3, 31))
+    store_number(  # due for disposal: a row in the disposal queue
+        acting_user=personas.handler,
+        person=leaver,
+        number=make_number(),
+        purposes=["withholding"],
+        verification=Verification(channel="in_person"),
+    )
     context, page = signed_in_page(browser, live_server, everyone, 390)
     company = personas.company.pk
-    pages = ("/", f"/c/{company}/", f"/c/{company}/people/", f"/c/{company}/users/")
-    for url in (*pages, f"/c/{company}/documents/"):
+    pages = ["/", f"/c/{company}/", f"/c/{company}/people/", f"/c/{company}/users/"]
+    areas = [f"/c/{company}/documents/", f"/c/{company}/disposal/"]
+    for url in [*pages, *areas, f"/c/{company}/disposal/declarations"]:
         page.goto(url)
         tables = page.locator("main table")
         assert tables.count() > 0, url

@@ -32,7 +32,9 @@ from mnvault.web.middleware import MAX_PARAMETER
 from mnvault.web.tests.routes import World, routes
 from mnvault.web.tests.test_permission_matrix import MATRIX, PERSONAS, client_of
 
-pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+pytestmark = [
+    pytest.mark.django_db(databases=ALL_DATABASES),
+]
 
 VIEWS = Path(__file__).resolve().parents[1] / "views"
 # The query parameters each page's view reads besides the fields of its own GET forms.
@@ -43,6 +45,7 @@ QUERY_PARAMETERS = {
     "web:audit_csv": ["person", "person_name", "actor", "action", "outcome", "since", "until"],
     "web:reauth": ["next"],
     "web:reg_dependents": ["q", "change"],
+    "web:disposal_certificate": ["language"],
 }
 # Forms every page carries that lead elsewhere: signing out, and Django's language switch.
 NOT_FUZZED = ("/logout", "/i18n/")
@@ -157,6 +160,8 @@ PREPARE = {
     "web:person": lambda w: w.stored,
     "web:collection": lambda w: w.invitation,
     "web:dashboard": lambda w: w.invitation,
+    "web:disposal": lambda w: w.leaver,  # someone due: the proposal form is shown
+    "web:disposal_certificate": lambda w: w.dispose(),
 }
 
 

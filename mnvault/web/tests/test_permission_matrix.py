@@ -168,6 +168,16 @@ MATRIX = {
                                "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
     "web:document_withdraw":  {"GET":  (405, 405, 405, 405, 405, 405, 405, 405, 405),
                                "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
+    # Disposal: seen by managers, handlers and auditors; proposed by managers and handlers and
+    # approved by a manager other than the proposer (the handler here): the service refuses the
+    # others who see the pages (403, audited).
+    "web:disposal":           {"GET":  (302, 404, 200, 200, 200, 404, 404, 404, 404),
+                               "POST": (302, 404, 302, 302, 403, 404, 404, 404, 404)},
+    "web:disposal_batch":     {"GET":  (302, 404, 200, 200, 200, 404, 404, 404, 404),
+                               "POST": (302, 404, 302, 403, 403, 404, 404, 404, 404)},
+    "web:disposal_certificate": {"GET": (302, 404, 200, 200, 200, 404, 404, 404, 404)},
+    "web:disposal_declarations": {"GET": (302, 404, 200, 200, 404, 404, 404, 404, 404),
+                               "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
     # Registration: the link's token opens it for whoever holds it; without a registration
     # under way in this browser, every step is "unknown link" (404), account or not.
     "web:reg_open":           {"GET":  (200, 200, 200, 200, 200, 200, 200, 200, 200)},
@@ -237,6 +247,12 @@ BODIES = {
         "submitted_on": timezone.localdate().isoformat(),
         "method": "etax",
     },
+    "web:disposal": lambda w: {
+        "people": [w.leaver.pk],
+        "dispose_on": timezone.localdate().isoformat(),
+    },
+    "web:disposal_batch": lambda w: {"action": "approve"},
+    "web:disposal_declarations": lambda w: {"year": "2025"},
 }
 # Objects a route needs beyond those its URL names: a number to reveal, an invitation to
 # remind of.
@@ -251,6 +267,7 @@ PREPARE = {
     "web:document_archive": lambda w: w.produced,
     "web:document_copies": lambda w: w.produced,
     "web:document_submit": lambda w: w.produced,
+    "web:disposal_certificate": lambda w: w.dispose(),
 }
 # They change only the browser's session or language cookie: their redirect is not to the
 # sign-in page, and a POST changes no table.

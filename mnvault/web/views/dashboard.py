@@ -21,6 +21,7 @@ from mnvault.people.models import Person, PersonKind
 from mnvault.scheduler import heartbeat
 from mnvault.vault.models import NumberRecord, NumberStatus
 from mnvault.web.company import CompanyRequest, company_page
+from mnvault.web.views.disposal import due_count
 
 ALERT_DAYS = 7
 
@@ -61,5 +62,6 @@ def dashboard(request: CompanyRequest) -> HttpResponse:
         "to_review": review.queue(company).count()
         if can(request.roles, C.COLLECTION_REVIEW)
         else None,
+        "due_for_disposal": due_count(request),
     }
     return render(request, "web/dashboard.html", context)

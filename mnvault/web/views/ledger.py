@@ -23,6 +23,7 @@ from mnvault.companies.purposes import Purpose
 from mnvault.domain.roles import Capability as C
 from mnvault.domain.roles import roles_with
 from mnvault.people.models import PersonKind, PersonPurpose
+from mnvault.retention.services import due_list
 from mnvault.vault.models import NumberRecord, NumberStatus
 from mnvault.web.company import CompanyRequest, company_page
 
@@ -66,6 +67,7 @@ class NumberFile:
     pending: int = 0
     disposed: int = 0
     last_disposal: datetime | None = None
+    due: int = 0  # numbers whose disposal date has passed, not yet in a batch
     purposes: list[str] = field(default_factory=list)
     holders: list[Holder] = field(default_factory=list)
 
@@ -134,6 +136,10 @@ def _files(company: Company, holders: list[Holder]) -> list[NumberFile]:
         wanted = by_kind.get(kind, set())
         file.purposes = [str(label) for code, label in Purpose.choices if code in wanted]
         file.holders = [h for h in holders if h.covers(kind)]
+    # The queue's own computation (a few queries for the company), so the two cannot differ.
+    for due in due_list(company):
+        if due.person.kind in files:
+            files[due.person.kind].due += 1
     return list(files.values())
 
 

@@ -39,6 +39,7 @@ from mnvault.vault.services import Verification, reveal_number, store_number
 from mnvault.web.company import CompanyRequest, company_page
 from mnvault.web.people_forms import NumberEntryForm, PersonForm
 from mnvault.web.reauth import reauthenticated, session_actor, to_confirmation
+from mnvault.web.views.disposal import retention_of
 
 if TYPE_CHECKING:
     from django.core.paginator import Page
@@ -141,6 +142,8 @@ def _render_person(request: CompanyRequest, person: Person, error: str = "") -> 
             dependent_changes.ended_at(person) if person.kind == PersonKind.DEPENDENT else None
         ),
         "documents": _documents(person),
+        "disposed": record is not None and record.status == NumberStatus.DISPOSED,
+        "retention": retention_of(person) if can(request.roles, C.DISPOSAL_VIEW) else None,
     }
     return render(request, "web/person_detail.html", context, status=403 if error else 200)
 
