@@ -1,0 +1,38 @@
+"""Existing phones and recovery codes moved out of django-otp's clear columns: each TOTP secret
+sealed by the vault, each recovery code kept as a salted HMAC (accounts.twofactor).
+
+Both need the key file. When it cannot be read while migrating (a passphrase-protected file
+and no MNVAULT_KEY_PASSPHRASE), nothing is converted here: each user's devices are converted
+at their next sign-in, or everyone's by ``manage.py seal_second_factors``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import migrations
+
+
+def seal(apps: Any, schema_editor: Any) -> None:
+    from mnvault.accounts import twofactor
+    from mnvault.vault.errors import KeyUnavailable
+
+    legacy = apps.get_model("otp_totp", "TOTPDevice").objects.exists() or apps.get_model(
+        "otp_static", "StaticDevice"
+    ).objects.exists()
+    if not legacy:
+        return
+    try:
+        twofactor.convert_legacy(apps)
+    except KeyUnavailable:
+        pass  # converted at first use, or by `seal_second_factors`
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("accounts", "0003_sealed_second_factors"),
+        ("otp_totp", "0003_add_timestamps"),
+        ("otp_static", "0003_add_timestamps"),
+    ]
+
+    operations = [migrations.RunPython(seal, migrations.RunPython.noop)]
