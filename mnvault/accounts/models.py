@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp is untyped
     """One person, one account (domain R2: no shared accounts).
 
     ``is_installation_admin`` may create companies, but holds no company role by itself and so
@@ -144,19 +144,21 @@ class LoginEvent(models.Model):
         return f"{self.username} {self.outcome}"
 
 
-class SealedTOTPDevice(ThrottlingMixin, Device):  # type: ignore[misc]
+class SealedTOTPDevice(ThrottlingMixin, Device):
     """A phone's TOTP secret, sealed with a key of the key file (``vault.api.seal_totp_secret``)
     instead of django-otp's ``TOTPDevice.key`` in clear, so a dump of the data database holds
     no usable second factor. The other fields are django-otp's, with its defaults."""
 
-    sealed_key = models.BinaryField(default=b"")
-    step = models.PositiveSmallIntegerField(default=30)
-    t0 = models.BigIntegerField(default=0)
-    digits = models.PositiveSmallIntegerField(default=6)
-    tolerance = models.PositiveSmallIntegerField(default=1)
-    drift = models.SmallIntegerField(default=0)
+    sealed_key: models.BinaryField[bytes, bytes] = models.BinaryField(default=b"")
+    step: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(default=30)
+    t0: models.BigIntegerField[int, int] = models.BigIntegerField(default=0)
+    digits: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(default=6)
+    tolerance: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(
+        default=1
+    )
+    drift: models.SmallIntegerField[int, int] = models.SmallIntegerField(default=0)
     # The time step of the last accepted code: a code is never accepted twice.
-    last_t = models.BigIntegerField(default=-1)
+    last_t: models.BigIntegerField[int, int] = models.BigIntegerField(default=-1)
 
     class Meta(Device.Meta):
         verbose_name = "TOTP device"
@@ -170,7 +172,7 @@ class SealedTOTPDevice(ThrottlingMixin, Device):  # type: ignore[misc]
         return int(getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1))
 
 
-class RecoveryCodeDevice(ThrottlingMixin, Device):  # type: ignore[misc]
+class RecoveryCodeDevice(ThrottlingMixin, Device):
     """The user's recovery codes, kept only as keyed salted hashes (``RecoveryCode``)."""
 
     class Meta(Device.Meta):
