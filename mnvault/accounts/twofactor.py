@@ -8,8 +8,9 @@ only in memory to check a code, with django-otp's own TOTP algorithm; a recovery
 as a salted HMAC under another key of the key file and deleted when used.
 
 Devices made before this (django-otp's ``TOTPDevice`` and ``StaticDevice``) are converted by
-the migration ``accounts.0004`` when the key file can be read then, else at the user's next
-code (``convert_legacy``), or for everyone at once by ``manage.py seal_second_factors``.
+the migration ``accounts.0004`` when the key file can be read then, else at the next start
+of ``mnvault serve`` (``cli.setup.seal_second_factors``) or at the user's next code,
+whichever comes first (``convert_legacy``).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 sealed by the vault, each recovery code kept as a salted HMAC (accounts.twofactor).
 
 Both need the key file. When it cannot be read while migrating (a passphrase-protected file
-and no MNVAULT_KEY_PASSPHRASE), nothing is converted here: each user's devices are converted
-at their next sign-in, or everyone's by ``manage.py seal_second_factors``.
+and no MNVAULT_KEY_PASSPHRASE), nothing is converted here: the next start of ``mnvault serve``
+converts them (``cli.setup.seal_second_factors``), or each user's next code does.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def seal(apps: Any, schema_editor: Any) -> None:
     try:
         twofactor.convert_legacy(apps)
     except KeyUnavailable:
-        pass  # converted at first use, or by `seal_second_factors`
+        pass  # converted by `mnvault serve`'s start, or at first use
 
 
 class Migration(migrations.Migration):

@@ -4,10 +4,12 @@ devices made before that still work once converted."""
 from __future__ import annotations
 
 import base64
+import importlib
 import subprocess
 import time
 
 import pytest
+from django.apps import apps
 from django.db import connections, transaction
 from django.urls import reverse
 from django_otp.oath import TOTP
@@ -101,16 +103,47 @@ def test_a_device_enrolled_before_sealing_still_signs_in_and_is_converted(client
     assert client.get(reverse("web:home")).status_code == 200
 
 
-def test_the_migration_converts_what_django_otp_stored(personas):
-    from django.apps import apps
-
-    TOTPDevice.objects.create(user=personas.handler, name="mnvault", confirmed=True)
-    static = StaticDevice.objects.create(user=personas.handler, name="recovery")
+def legacy_devices(user) -> str:
+    """django-otp's clear devices for ``user``, as mnvault made them before; the hex secret."""
+    device = TOTPDevice.objects.create(user=user, name="mnvault", confirmed=True)
+    static = StaticDevice.objects.create(user=user, name="recovery")
     StaticToken.objects.create(device=static, token="zzzz7777")
-    assert twofactor.convert_legacy(apps) == 2
+    return device.key
+
+
+def seal_migration():
+    module = "mnvault.accounts.migrations.0004_seal_totp_secrets_and_hash_recovery_codes"
+    return importlib.import_module(module).seal
+
+
+def test_the_migration_converts_what_django_otp_stored(personas):
+    key = legacy_devices(personas.handler)
+    seal_migration()(apps, None)
+    assert not TOTPDevice.objects.exists() and not StaticToken.objects.exists()
+    phone = SealedTOTPDevice.objects.get(user=personas.handler)
+    assert twofactor.totp_secret(phone).hex() == key and phone.confirmed
     device = RecoveryCodeDevice.objects.get(user=personas.handler)
     assert twofactor.use_recovery_code(device, "zzzz7777")
-    assert not twofactor.use_recovery_code(device, "zzzz7777")
+    assert not twofactor.use_recovery_code(device, "zzzz7777")  # single use
+
+
+def test_without_the_key_file_the_migration_leaves_them_for_serve_to_convert(
+    personas, settings, tmp_path
+):
+    from mnvault.cli import setup
+    from mnvault.vault import keys
+
+    key = legacy_devices(personas.handler)
+    readable = settings.MNVAULT_KEY_FILE
+    settings.MNVAULT_KEY_FILE = tmp_path / "elsewhere.key"
+    keys.forget()
+    seal_migration()(apps, None)  # does not stop the migration
+    assert TOTPDevice.objects.get().key == key and not SealedTOTPDevice.objects.exists()
+    settings.MNVAULT_KEY_FILE = readable
+    keys.forget()
+    assert setup.seal_second_factors() == 2
+    assert twofactor.totp_secret(SealedTOTPDevice.objects.get()).hex() == key
+    assert not TOTPDevice.objects.exists() and not StaticDevice.objects.exists()
 
 
 def database_dump() -> str:
