@@ -13,7 +13,7 @@ from typing import Any
 from django.db import migrations
 
 
-def seal(apps: Any, schema_editor: Any) -> None:
+def convert_existing(apps: Any, schema_editor: Any) -> None:
     from mnvault.accounts import twofactor
     from mnvault.vault.errors import KeyUnavailable
 
@@ -35,4 +35,4 @@ class Migration(migrations.Migration):
         ("otp_static", "0003_add_timestamps"),
     ]
 
-    operations = [migrations.RunPython(seal, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(convert_existing, migrations.RunPython.noop)]

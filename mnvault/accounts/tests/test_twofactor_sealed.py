@@ -113,7 +113,7 @@ def legacy_devices(user) -> str:
 
 def seal_migration():
     module = "mnvault.accounts.migrations.0004_seal_totp_secrets_and_hash_recovery_codes"
-    return importlib.import_module(module).seal
+    return importlib.import_module(module).convert_existing
 
 
 def test_the_migration_converts_what_django_otp_stored(personas):
