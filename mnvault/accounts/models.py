@@ -9,14 +9,25 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin
 
 from mnvault.domain import numbers
 from mnvault.domain.roles import Role
 
-__all__ = ["ApiClient", "LoginEvent", "Membership", "Role", "SignInOutcome", "User"]
+__all__ = [
+    "ApiClient",
+    "LoginEvent",
+    "Membership",
+    "RecoveryCode",
+    "RecoveryCodeDevice",
+    "Role",
+    "SealedTOTPDevice",
+    "SignInOutcome",
+    "User",
+]
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp is untyped
     """One person, one account (domain R2: no shared accounts).
 
     ``is_installation_admin`` may create companies, but holds no company role by itself and so
@@ -131,3 +142,55 @@ class LoginEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.outcome}"
+
+
+class SealedTOTPDevice(ThrottlingMixin, Device):
+    """A phone's TOTP secret, sealed with a key of the key file (``vault.api.seal_totp_secret``)
+    instead of django-otp's ``TOTPDevice.key`` in clear, so a dump of the data database holds
+    no usable second factor. The other fields are django-otp's, with its defaults."""
+
+    sealed_key: models.BinaryField[bytes, bytes] = models.BinaryField(default=b"")
+    step: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(default=30)
+    t0: models.BigIntegerField[int, int] = models.BigIntegerField(default=0)
+    digits: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(default=6)
+    tolerance: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(
+        default=1
+    )
+    drift: models.SmallIntegerField[int, int] = models.SmallIntegerField(default=0)
+    # The time step of the last accepted code: a code is never accepted twice.
+    last_t: models.BigIntegerField[int, int] = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = "TOTP device"
+
+    def verify_token(self, token: str) -> bool:
+        from mnvault.accounts import twofactor  # the vault's cipher, loaded after the models
+
+        return twofactor.verify_totp(self, token)
+
+    def get_throttle_factor(self) -> int:
+        return int(getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1))
+
+
+class RecoveryCodeDevice(ThrottlingMixin, Device):
+    """The user's recovery codes, kept only as keyed salted hashes (``RecoveryCode``)."""
+
+    class Meta(Device.Meta):
+        verbose_name = "recovery codes"
+
+    def verify_token(self, token: str) -> bool:
+        from mnvault.accounts import twofactor
+
+        return twofactor.use_recovery_code(self, token)
+
+    def get_throttle_factor(self) -> int:
+        return int(getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1))
+
+
+class RecoveryCode(models.Model):
+    """One unused recovery code: its salt and ``vault.api.recovery_code_digest``; deleted when
+    used."""
+
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    salt = models.BinaryField()
+    digest = models.BinaryField()

@@ -35,10 +35,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 from django_otp.models import Device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from mnvault.accounts.models import LoginEvent, Membership, SignInOutcome, User
+from mnvault.accounts import twofactor
+from mnvault.accounts.models import (
+    LoginEvent,
+    Membership,
+    RecoveryCodeDevice,
+    SealedTOTPDevice,
+    SignInOutcome,
+    User,
+)
 from mnvault.audit import log as audit
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
@@ -284,8 +292,19 @@ def _reset_failures(user: User) -> None:
         User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
 
 
-def totp_device(user: User, *, confirmed: bool = True) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=confirmed).first()
+def totp_device(user: User, *, confirmed: bool = True) -> SealedTOTPDevice | None:
+    _seal_legacy(user)
+    return SealedTOTPDevice.objects.filter(user=user, confirmed=confirmed).first()
+
+
+def _seal_legacy(user: User) -> None:
+    """A phone or recovery codes enrolled before mnvault sealed them, and not converted by the
+    migration (the key file could not be read then), are converted at the user's first use."""
+    if (
+        TOTPDevice.objects.filter(user=user).exists()
+        or StaticDevice.objects.filter(user=user).exists()
+    ):
+        twofactor.convert_legacy(user_id=user.pk)
 
 
 def check_code(request: HttpRequest, user: User, code: str) -> Device | None:
@@ -300,7 +319,7 @@ def check_code(request: HttpRequest, user: User, code: str) -> Device | None:
         return None
     device = _device_accepting(user, code)
     if device is not None:
-        recovery = isinstance(device, StaticDevice)
+        recovery = isinstance(device, RecoveryCodeDevice)
         outcome = SignInOutcome.RECOVERY_CODE if recovery else SignInOutcome.VERIFIED
         record(request, outcome, user=user)
         _reset_failures(user)
@@ -312,6 +331,7 @@ def check_code(request: HttpRequest, user: User, code: str) -> Device | None:
 
 def _device_accepting(user: User, code: str) -> Device | None:
     code = "".join(code.split())
+    _seal_legacy(user)
     with transaction.atomic():  # the devices are locked while checked (django-otp throttling)
         return next(
             (
@@ -343,10 +363,19 @@ def reauthenticate(request: HttpRequest, user: User, *, password: str = "", code
     return False
 
 
-def start_enrolment(user: User) -> TOTPDevice:
+def start_enrolment(user: User) -> SealedTOTPDevice:
     """An unconfirmed TOTP device for the enrolment page (a new one each time it is shown)."""
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name="mnvault", confirmed=False)
+    SealedTOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return twofactor.new_totp_device(user)
+
+
+def totp_secret(device: SealedTOTPDevice) -> bytes:
+    """The secret in clear, for the enrolment page only (the phone must be given it)."""
+    return twofactor.totp_secret(device)
+
+
+def config_url(device: SealedTOTPDevice) -> str:
+    return twofactor.config_url(device)
 
 
 def confirm_enrolment(
@@ -359,17 +388,14 @@ def confirm_enrolment(
         record(request, SignInOutcome.BAD_CODE, user=user)
         return None
     device = totp_device(user, confirmed=False)
-    if device is None or not device.verify_token("".join(code.split())):
+    if device is None or not twofactor.verify_totp(device, "".join(code.split())):
         record(request, SignInOutcome.BAD_CODE, user=user)
         return None
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        SealedTOTPDevice.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        StaticDevice.objects.filter(user=user).delete()
-        static = StaticDevice.objects.create(user=user, name="recovery")
-        codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-        StaticToken.objects.bulk_create(StaticToken(device=static, token=c) for c in codes)
+        codes = twofactor.new_recovery_codes(user, RECOVERY_CODES)
     record(request, SignInOutcome.ENROLLED, user=user)
     return codes
 

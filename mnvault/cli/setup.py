@@ -130,6 +130,21 @@ def migrate(verbosity: int = 0) -> None:
     for alias in ("default", "keys"):
         call_command("migrate", database=alias, verbosity=verbosity, interactive=False)
     ensure_genesis()
+    seal_second_factors()
+
+
+def seal_second_factors() -> int:
+    """Phones and recovery codes still in django-otp's clear columns, converted: those the
+    migration left because it could not read a passphrase-protected key file (``mnvault init``
+    without MNVAULT_KEY_PASSPHRASE). ``mnvault serve`` has unlocked the key file before it
+    migrates, so its start converts them; a user who signs in first has theirs converted then."""
+    from mnvault.accounts import twofactor
+    from mnvault.vault.errors import KeyUnavailable
+
+    try:
+        return twofactor.convert_legacy()
+    except KeyUnavailable:
+        return 0
 
 
 def is_initialised() -> bool:

@@ -155,5 +155,9 @@ def destroy_person_keys(person: Person) -> int:
     return deleted
 
 
+def index_secret() -> bytes:
+    return keys.material().index_secret
+
+
 def index_key(company_id: int) -> bytes:
     return api.company_index_key(keys.material().index_secret, company_id)

@@ -27,7 +27,7 @@ class SignInForm(SafeForm):
 class CodeForm(SafeForm):
     code = forms.CharField(
         label=_("Code from your authenticator app, or a recovery code"),
-        max_length=16,
+        max_length=24,  # a recovery code in groups of four: "abcd efgh ijkl mnop"
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
@@ -46,7 +46,7 @@ class ReauthForm(SafeForm):
     code = forms.CharField(
         label=_("Or a code from your authenticator app"),
         required=False,
-        max_length=16,
+        max_length=24,  # a recovery code in groups of four: "abcd efgh ijkl mnop"
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 

@@ -55,13 +55,16 @@ def verified_client(user):
 
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from mnvault.accounts import twofactor
+    from mnvault.accounts.models import SealedTOTPDevice
     from mnvault.web.reauth import AUTHENTICATED_AT
 
     client = Client()
     client.force_login(user)
-    device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", confirmed=True)
+    device = SealedTOTPDevice.objects.filter(user=user, name="test").first() or (
+        twofactor.new_totp_device(user, name="test", confirmed=True)
+    )
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session[AUTHENTICATED_AT] = time.time()

@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from mnvault.accounts.models import User
+from mnvault.accounts.models import SealedTOTPDevice, User
 from mnvault.conftest import ALL_DATABASES
 from mnvault.web.tests.test_signin import totp_now
 
@@ -29,7 +28,7 @@ def sign_in(page, username: str, password: str) -> None:
 
 def enrol(page, username: str) -> None:
     page.wait_for_url("**/account/two-factor")
-    device = TOTPDevice.objects.get(user__username=username, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user__username=username, confirmed=False)
     page.fill("#id_code", totp_now(device))
     page.click("button.primary")
     page.wait_for_url("**/account/recovery-codes")

@@ -4,8 +4,8 @@ a staff user signs in with a password alone; a wrong code is refused with its me
 from __future__ import annotations
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from mnvault.accounts.models import SealedTOTPDevice
 from mnvault.conftest import ALL_DATABASES
 from mnvault.web.tests.test_signin import PASSWORD, totp_now
 
@@ -23,7 +23,7 @@ def test_first_admin_enrols_then_signs_in_with_a_code(page, personas):
     sign_in(page, "installation_admin")
     page.wait_for_url("**/account/two-factor")
     assert page.locator("img.qr").is_visible()
-    device = TOTPDevice.objects.get(user=personas.installation_admin, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=personas.installation_admin, confirmed=False)
     page.get_by_label("認証アプリのコード").fill(totp_now(device))
     page.get_by_role("button", name="確認").click()
     page.wait_for_url("**/account/recovery-codes")

@@ -12,9 +12,8 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from mnvault.accounts.models import LoginEvent, Membership
+from mnvault.accounts.models import LoginEvent, Membership, SealedTOTPDevice
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import AuditEntry
 from mnvault.conftest import ALL_DATABASES
@@ -75,7 +74,7 @@ def test_a_code_from_the_authenticator_app_also_confirms(
 ):
     client = signed_in(personas.handler)
     stale(client, settings)
-    device = TOTPDevice.objects.get(user=personas.handler, confirmed=True)
+    device = SealedTOTPDevice.objects.get(user=personas.handler, confirmed=True)
     url = confirm_url(person_url(personas, employee))
     assert 'name="code"' in client.get(url).content.decode()
     assert client.post(url, {"code": totp_now(device)})["Location"] == person_url(

@@ -10,42 +10,42 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.test import RequestFactory
 from django.urls import reverse
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from mnvault.accounts import signin
-from mnvault.accounts.models import LoginEvent
+from mnvault.accounts import signin, twofactor
+from mnvault.accounts.models import LoginEvent, SealedTOTPDevice
 from mnvault.conftest import ALL_DATABASES
 from mnvault.web.middleware import LAST_SEEN
+from mnvault.web.views.signin import RECOVERY_SESSION_KEY
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 PASSWORD = "correct horse battery 42"  # the personas' password (mnvault/conftest.py)
 
 
-def totp_now(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+def totp_now(device: SealedTOTPDevice, *, steps_ahead: int = 0) -> str:
     """The code the phone shows (``steps_ahead`` periods later: a code, once used, is never
     accepted again, so a second sign-in in the same 30 s needs the next one)."""
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    secret = twofactor.totp_secret(device)
+    totp = TOTP(secret, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() + steps_ahead * device.step
     return f"{totp.token():06d}"
 
 
 def enrolled_device_code(user) -> str:
     """The code for the device the enrolment page just made for ``user``."""
-    return totp_now(TOTPDevice.objects.get(user=user, confirmed=False))
+    return totp_now(SealedTOTPDevice.objects.get(user=user, confirmed=False))
 
 
 def sign_in(client, username: str, password: str = PASSWORD):
     return client.post(reverse("web:login"), {"username": username, "password": password})
 
 
-def enrolled(client, user) -> TOTPDevice:
+def enrolled(client, user) -> SealedTOTPDevice:
     """Sign in and enrol a phone; the session is then fully verified."""
     sign_in(client, user.username)
     client.get(reverse("web:enrol"))
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=user, confirmed=False)
     client.post(reverse("web:enrol"), {"code": totp_now(device)})
-    return TOTPDevice.objects.get(user=user, confirmed=True)
+    return SealedTOTPDevice.objects.get(user=user, confirmed=True)
 
 
 def outcomes(user) -> list[str]:
@@ -74,7 +74,7 @@ def test_enrolment_gives_recovery_codes_once(client, personas):
     sign_in(client, "handler")
     page = client.get(reverse("web:enrol"))
     assert page.status_code == 200 and b"totp-secret" in page.content
-    device = TOTPDevice.objects.get(user=personas.handler, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=personas.handler, confirmed=False)
     response = client.post(reverse("web:enrol"), {"code": totp_now(device)})
     assert response["Location"] == reverse("web:recovery_codes")
     codes_page = client.get(reverse("web:recovery_codes"))
@@ -92,7 +92,7 @@ def test_a_wrong_enrolment_code_is_refused(client, personas):
     assert (
         "Wrong code" in response.content.decode() or "コードが違います" in response.content.decode()
     )
-    assert not TOTPDevice.objects.filter(user=personas.handler, confirmed=True).exists()
+    assert not SealedTOTPDevice.objects.filter(user=personas.handler, confirmed=True).exists()
 
 
 def test_next_sign_in_asks_for_the_code_and_refuses_a_wrong_one(client, personas):
@@ -115,7 +115,7 @@ def test_next_sign_in_asks_for_the_code_and_refuses_a_wrong_one(client, personas
 
 def test_a_recovery_code_works_once(client, personas):
     enrolled(client, personas.handler)
-    token = StaticDevice.objects.get(user=personas.handler).token_set.first().token
+    token = client.session[RECOVERY_SESSION_KEY][0]
     for attempt in range(2):
         client.post(reverse("web:logout"))
         sign_in(client, "handler")
@@ -304,7 +304,7 @@ def test_a_password_alone_cannot_replace_an_enrolled_phone(client, personas):
         "web:code"
     )
     assert attacker.get(reverse("web:people", args=[personas.company.pk])).status_code == 302
-    assert TOTPDevice.objects.get(user=personas.handler, confirmed=True) == original
+    assert SealedTOTPDevice.objects.get(user=personas.handler, confirmed=True) == original
 
 
 def test_a_verified_user_may_replace_the_phone_and_it_is_audited(client, personas):
@@ -312,9 +312,9 @@ def test_a_verified_user_may_replace_the_phone_and_it_is_audited(client, persona
 
     enrolled(client, personas.handler)
     client.get(reverse("web:enrol"))
-    device = TOTPDevice.objects.get(user=personas.handler, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=personas.handler, confirmed=False)
     client.post(reverse("web:enrol"), {"code": totp_now(device, steps_ahead=1)})
-    assert TOTPDevice.objects.get(user=personas.handler, confirmed=True) == device
+    assert SealedTOTPDevice.objects.get(user=personas.handler, confirmed=True) == device
     assert (
         AuditEntry.objects.filter(action="auth.enrolled", actor_id=personas.handler.pk).count() == 2
     )

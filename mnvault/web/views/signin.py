@@ -91,14 +91,14 @@ def enrol(request: AuthenticatedRequest) -> HttpResponse:
         form.add_error("code", _("Wrong code: check the time on your phone and try again."))
     else:
         device = signin.start_enrolment(request.user)
-    secret = base64.b32encode(device.bin_key).decode()
+    secret = base64.b32encode(signin.totp_secret(device)).decode()
     roles = Membership.objects.filter(user=request.user, revoked_at__isnull=True).values_list(
         "role", flat=True
     )
     context = {
         "form": form,
         "reaches_numbers": any(reaches_numbers(role) for role in roles),  # why the second factor
-        "qr": segno.make(device.config_url, error="m").svg_data_uri(scale=5),
+        "qr": segno.make(signin.config_url(device), error="m").svg_data_uri(scale=5),
         "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
     }
     return render(request, "web/enrol.html", context)
