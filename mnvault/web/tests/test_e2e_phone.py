@@ -132,7 +132,7 @@ def test_on_a_phone_the_staff_menu_folds_into_one_line(browser, live_server, per
     menu.click()
     expect(sections).to_be_visible()
     links = sections.get_by_role("link")
-    assert links.count() == 8
+    assert links.count() == 9
     tops = [links.nth(i).bounding_box()["y"] for i in range(links.count())]
     assert tops == sorted(tops) and len(set(tops)) == len(tops)
     expect(page.get_by_role("button", name="サインアウト")).to_be_visible()
@@ -146,7 +146,7 @@ def test_on_a_desktop_the_menu_stays_in_the_bar(browser, live_server, personas, 
     page.goto(f"/c/{personas.company.pk}/")
     expect(page.locator("label.menu-button")).to_be_hidden()
     links = page.get_by_role("navigation", name="会社").get_by_role("link")
-    assert links.count() == 8
+    assert links.count() == 9
     brand = page.locator("header.bar .brand").bounding_box()
     signout = page.get_by_role("button", name="サインアウト").bounding_box()
     for i in range(links.count()):
