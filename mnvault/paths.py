@@ -224,6 +224,22 @@ def write_private_file(path: Path, data: bytes) -> None:
     _sync_directory(path.parent)
 
 
+def create_private_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file only its owner reads (mode 0600), synced; an existing file
+    is never replaced (``FileExistsError``), even one that appears meanwhile. A failed write
+    leaves no half file behind."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    _sync_directory(path.parent)
+
+
 def _sync_directory(directory: Path) -> None:
     if os.name != "posix":
         return  # Windows has no directory handles to sync; NTFS journals the rename
