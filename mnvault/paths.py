@@ -47,6 +47,12 @@ VARIABLES: tuple[Variable, ...] = (
         "passphrase of a protected key file (`mnvault init --passphrase`)",
     ),
     Variable(
+        "MNVAULT_EXPORT_PASSPHRASE",
+        "(asked twice)",
+        "passphrase of the copy `mnvault keys export` writes, for scripts (a terminal is "
+        "asked instead when unset); restore the copy with it as `MNVAULT_KEY_PASSPHRASE`",
+    ),
+    Variable(
         "MNVAULT_CHECKPOINT_FILE",
         "`$MNVAULT_DATA_DIR/audit-checkpoints.jsonl`",
         "signed checkpoints outside the database; put it on other storage",
