@@ -73,24 +73,31 @@ def refuse_new_key_file_over_stored_keys() -> None:
 
 def _tables_with_rows(alias: str) -> list[str]:
     """The tables of ``WRAPPED[alias]`` that hold a row. Reads only: a SQLite file that does
-    not exist is not created, and a database that cannot be reached (a PostgreSQL key store
-    not created yet) holds nothing."""
-    database = settings.DATABASES[alias]
+    not exist is not created. A key store out of reach holds nothing (on PostgreSQL it may not
+    exist yet: ``ensure_key_store_database`` makes it), but a data database out of reach stops
+    init: a key file made while the server is down would orphan whatever it holds."""
+    connection = connections[alias]
+    database = connection.settings_dict
     if database["ENGINE"].endswith("sqlite3") and not os.path.exists(database["NAME"]):
         return []
-    connection = connections[alias]
-    found = []
     try:
         existing = set(connection.introspection.table_names())
-        for model in WRAPPED[alias]:
-            table = model._meta.db_table
-            if table in existing and model._default_manager.using(alias).exists():
-                found.append(table)
-    except DatabaseError:
-        return found
-    finally:
-        connection.close()
-    return found
+        return [
+            model._meta.db_table
+            for model in WRAPPED[alias]
+            if model._meta.db_table in existing and model._default_manager.using(alias).exists()
+        ]
+    except DatabaseError as error:
+        if alias == KEY_STORE:
+            return []
+        raise CommandError(
+            _(
+                "The database cannot be reached (%(error)s), so whether it holds numbers "
+                "cannot be checked: no key file was created. Run `mnvault init` again once "
+                "it can be reached."
+            )
+            % {"error": type(error).__name__}
+        ) from None
 
 
 def ensure_signing_key_file(passphrase: str | None) -> str | None:

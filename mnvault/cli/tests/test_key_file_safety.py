@@ -165,3 +165,13 @@ def test_init_on_postgresql_without_the_key_file_refuses_and_changes_nothing(
     assert "vault_datakey" in refused.err and "vault_numberrecord" in refused.err
     assert (_digest(postgres_database), _digest(postgres_database + "_keys")) == before
     assert sorted(os.listdir(fresh.data)) == files and not fresh.key_file.exists()
+
+
+def test_init_with_the_data_database_out_of_reach_creates_no_key_file(fresh: Installation):
+    """Whether it holds numbers cannot be checked, so no key is made that could orphan them."""
+    with _admin() as conn:
+        host, port, user = conn.info.host, conn.info.port, conn.info.user
+    url = f"postgres://{user}@{host}:{port}/mnvault_no_such_database_{uuid.uuid4().hex[:8]}"
+    refused = fresh.run("init", expect=1, env={**ENGLISH, "DATABASE_URL": url})
+    assert "no key file was created" in refused.err, refused.describe()
+    assert not fresh.key_file.exists()
