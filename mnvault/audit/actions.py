@@ -165,6 +165,8 @@ REASONS: dict[str, Promise] = {
     "decryption_failed": _("The data could not be decrypted"),
     "key_unavailable": _("The key is not available"),
     "key_file_outdated": _("The server's key file is older than the key store"),
+    "exists": _("The file exists already"),
+    "passphrase": _("The passphrase is too short"),
     "no_key": _("The person's key is gone (disposed)"),
     "not_stored": _("No number is stored"),
     "duplicate_number": _("The number is already stored for another person"),
