@@ -167,6 +167,7 @@ REASONS: dict[str, Promise] = {
     "key_file_outdated": _("The server's key file is older than the key store"),
     "exists": _("The file exists already"),
     "passphrase": _("The passphrase is too short"),
+    "not_written": _("The file could not be written"),
     "no_key": _("The person's key is gone (disposed)"),
     "not_stored": _("No number is stored"),
     "duplicate_number": _("The number is already stored for another person"),

@@ -44,6 +44,12 @@ def export_key_file(*, to: Path, passphrase: str, actor: Actor) -> list[str]:
             )
     except FileExistsError:
         raise _exists(to) from None
+    except OSError as error:  # no such directory, no permission: said, not a traceback
+        raise VaultError(
+            _("The copy could not be written to %(path)s: %(error)s.")
+            % {"path": to, "error": error.strerror},
+            code="not_written",
+        ) from None
     except BaseException:
         to.unlink(missing_ok=True)
         raise

@@ -103,6 +103,10 @@ def test_keys_export_never_overwrites_and_needs_a_long_passphrase(initialised, t
         env={"MNVAULT_EXPORT_PASSPHRASE": "short"},
     )
     assert short.returncode != 0 and not (tmp_path / "new.key").exists()
+    nowhere = initialised.run(
+        "keys", "export", "--to", str(tmp_path / "no" / "such" / "dir.key"), expect=1, env=EXPORT
+    )
+    assert "Traceback" not in nowhere.err and "dir.key" in nowhere.err, nowhere.describe()
     no_terminal = initialised.run("keys", "export", "--to", str(tmp_path / "new.key"), expect=1)
     assert "MNVAULT_EXPORT_PASSPHRASE" in no_terminal.err
     with sqlite3.connect(initialised.data / "mnvault.sqlite3") as db:
