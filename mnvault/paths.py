@@ -47,6 +47,12 @@ VARIABLES: tuple[Variable, ...] = (
         "passphrase of a protected key file (`mnvault init --passphrase`)",
     ),
     Variable(
+        "MNVAULT_EXPORT_PASSPHRASE",
+        "(asked twice)",
+        "passphrase of the copy `mnvault keys export` writes, for scripts (a terminal is "
+        "asked instead when unset); restore the copy with it as `MNVAULT_KEY_PASSPHRASE`",
+    ),
+    Variable(
         "MNVAULT_CHECKPOINT_FILE",
         "`$MNVAULT_DATA_DIR/audit-checkpoints.jsonl`",
         "signed checkpoints outside the database; put it on other storage",
@@ -220,6 +226,22 @@ def write_private_file(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+    _sync_directory(path.parent)
+
+
+def create_private_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file only its owner reads (mode 0600), synced; an existing file
+    is never replaced (``FileExistsError``), even one that appears meanwhile. A failed write
+    leaves no half file behind."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
         raise
     _sync_directory(path.parent)
 

@@ -134,6 +134,7 @@ class Action(models.TextChoices):
     # Keys, the log itself, and the demonstration data.
     KEYS_ROTATE_START = "keys.rotate.start", _("Key rotation started")
     KEYS_ROTATE_DONE = "keys.rotate.done", _("Key rotation finished")
+    KEYS_EXPORT = "keys.export", _("Key file exported (passphrase-protected copy)")
     AUDIT_EXPORT = "audit.export", _("Audit log exported")
     AUDIT_VERIFY = "audit.verify", _("Audit chain verified")
     AUDIT_WITNESS = "audit.witness", _("Signed checkpoint e-mailed to witnesses")
@@ -163,6 +164,10 @@ REASONS: dict[str, Promise] = {
     "checksum": _("The check digit of the individual number is wrong"),
     "decryption_failed": _("The data could not be decrypted"),
     "key_unavailable": _("The key is not available"),
+    "key_file_outdated": _("The server's key file is older than the key store"),
+    "exists": _("The file exists already"),
+    "passphrase": _("The passphrase is too short"),
+    "not_written": _("The file could not be written"),
     "no_key": _("The person's key is gone (disposed)"),
     "not_stored": _("No number is stored"),
     "duplicate_number": _("The number is already stored for another person"),

@@ -12,6 +12,7 @@ import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import DatabaseError, connections
 from django.utils.translation import gettext as _
 from psycopg import sql
 
@@ -19,6 +20,12 @@ from mnvault import paths
 from mnvault.audit.checkpoints import ensure_genesis
 from mnvault.vault import keys
 from mnvault.vault.keys import KeyFileProvider, KeyMaterial, SigningKeyFile, key_file_path
+from mnvault.vault.models import DataKey, KeyStoreState, NumberRecord
+from mnvault.vault.routers import KEY_STORE
+
+# The tables whose rows only the key file opens, by database alias: a new key file beside
+# any of them makes them unreadable for good.
+WRAPPED = {"default": (NumberRecord,), KEY_STORE: (DataKey, KeyStoreState)}
 
 
 def ensure_secret_key() -> bool:
@@ -33,13 +40,64 @@ def ensure_secret_key() -> bool:
 
 def ensure_key_file(passphrase: str | None) -> bool:
     """Create the key file once; an existing one is never overwritten (that would make every
-    stored number unreadable)."""
+    stored number unreadable), and none is made beside databases that already hold keys."""
     path = key_file_path()
     if path.exists():
         return False
+    refuse_new_key_file_over_stored_keys()
     apart = keys.signing_key_file_path() is not None
     KeyFileProvider(path, passphrase).save(KeyMaterial.generate(with_signing_key=not apart))
     return True
+
+
+def refuse_new_key_file_over_stored_keys() -> None:
+    """A key file gone missing (a new disk, a restore that forgot it) beside databases that
+    hold numbers or wrapped keys: stop before anything is written. A new key would open none
+    of them, and the data would look lost while the key file sits in its backup."""
+    if key_file_path().exists():
+        return
+    holding = [table for alias in WRAPPED for table in _tables_with_rows(alias)]
+    if holding:
+        raise CommandError(
+            _(
+                "The key file %(path)s is missing, but the databases already hold encrypted "
+                "numbers or wrapped keys (%(tables)s). A new key file would open none of them, "
+                "so none was created and nothing was changed. Restore the key file from its "
+                "backup to %(path)s (a copy made by `mnvault keys export` goes there with "
+                "MNVAULT_KEY_PASSPHRASE set to its passphrase), or set MNVAULT_KEY_FILE to "
+                "where it is, then run `mnvault init` again."
+            )
+            % {"path": key_file_path(), "tables": ", ".join(holding)}
+        )
+
+
+def _tables_with_rows(alias: str) -> list[str]:
+    """The tables of ``WRAPPED[alias]`` that hold a row. Reads only: a SQLite file that does
+    not exist is not created. A key store out of reach holds nothing (on PostgreSQL it may not
+    exist yet: ``ensure_key_store_database`` makes it), but a data database out of reach stops
+    init: a key file made while the server is down would orphan whatever it holds."""
+    connection = connections[alias]
+    database = connection.settings_dict
+    if database["ENGINE"].endswith("sqlite3") and not os.path.exists(database["NAME"]):
+        return []
+    try:
+        existing = set(connection.introspection.table_names())
+        return [
+            model._meta.db_table
+            for model in WRAPPED[alias]
+            if model._meta.db_table in existing and model._default_manager.using(alias).exists()
+        ]
+    except DatabaseError as error:
+        if alias == KEY_STORE:
+            return []
+        raise CommandError(
+            _(
+                "The database cannot be reached (%(error)s), so whether it holds numbers "
+                "cannot be checked: no key file was created. Run `mnvault init` again once "
+                "it can be reached."
+            )
+            % {"error": type(error).__name__}
+        ) from None
 
 
 def ensure_signing_key_file(passphrase: str | None) -> str | None:

@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from mnvault.people.models import Person
 from mnvault.vault import api, keys
-from mnvault.vault.errors import KeyUnavailable
+from mnvault.vault.errors import KeyFileOutdated, KeyUnavailable
 from mnvault.vault.models import DataKey, KeyStoreState
 from mnvault.vault.routers import KEY_STORE
 
@@ -60,7 +60,28 @@ def _kek(kek_id: str) -> bytes:
         # Another process may have rotated the KEK since this one loaded the key file.
         keys.forget()
         material = keys.material()
+    if kek_id not in material.keks:
+        _refuse_outdated_key_file(material)
     return material.kek(kek_id)
+
+
+def _refuse_outdated_key_file(material: keys.KeyMaterial) -> None:
+    """When the key store's active KEK is not in the key file, the key file is the stale one
+    (rotated elsewhere since it was copied): say that, and what to copy, instead of a bare
+    "key not available" on every reveal."""
+    active = KeyStoreState.objects.filter(pk=1).values_list("active_kek_id", flat=True).first()
+    if active is None or active in material.keks:
+        return
+    raise KeyFileOutdated(
+        gettext(
+            "This server's key file %(path)s is older than the key store: the key-encryption "
+            "key was rotated to %(kek)s (by `mnvault keys rotate`, perhaps on another server "
+            "or before the key file was restored), and this key file holds only %(held)s. "
+            "Copy the current key file from the server where the rotation ran (or from the "
+            "backup taken after it) to %(path)s. No data is lost."
+        )
+        % {"path": keys.key_file_path(), "kek": active, "held": ", ".join(sorted(material.keks))}
+    )
 
 
 def wrap(kek: ActiveKek, dek: bytes, person: api.KeyHolder) -> bytes:

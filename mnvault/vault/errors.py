@@ -11,6 +11,7 @@ __all__ = [
     "DecryptionFailed",
     "DuplicateNumber",
     "InvalidNumber",
+    "KeyFileOutdated",
     "KeyUnavailable",
     "Refused",
     "VaultError",
@@ -40,3 +41,13 @@ class KeyUnavailable(VaultError):
 class DuplicateNumber(VaultError):
     code = "duplicate_number"
     message = _("This individual number is already stored for this company.")
+
+
+class KeyFileOutdated(KeyUnavailable):
+    """The key store wraps keys under a KEK this server's key file does not hold: the KEK was
+    rotated elsewhere (another server, or a key file restored from an older backup). Said as
+    such, because every reveal failing as "key not available" sends people looking for lost
+    data that is intact."""
+
+    code = "key_file_outdated"
+    message = _("This server's key file is older than the key store.")

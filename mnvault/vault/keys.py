@@ -30,13 +30,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.utils.translation import gettext as _
 
-from mnvault.paths import write_private_file
+from mnvault.paths import create_private_file, write_private_file
 from mnvault.vault import api
 from mnvault.vault.errors import DecryptionFailed, KeyUnavailable
 
 FORMAT = "mnvault-keyfile"
 SIGNING_FORMAT = "mnvault-signing-key"
 _KDF = {"name": "argon2id", "time_cost": 3, "memory_cost": 65536, "parallelism": 2}
+MIN_PASSPHRASE = 12  # characters, for a protected key file and a protected copy alike
 
 
 def _b64(data: bytes) -> str:
@@ -154,10 +155,17 @@ class KeyFileProvider(KeyProvider):
         return KeyMaterial.from_json(document["material"])
 
     def save(self, material: KeyMaterial) -> None:
+        write_private_file(self.path, self._document(material))
+
+    def create(self, material: KeyMaterial) -> None:
+        """Write a new key file; an existing file is never replaced (``FileExistsError``)."""
+        create_private_file(self.path, self._document(material))
+
+    def _document(self, material: KeyMaterial) -> bytes:
         document: dict[str, Any] = {"format": FORMAT, "version": 1, "material": material.to_json()}
         if self.passphrase:
             document = self._protect(document)
-        write_private_file(self.path, json.dumps(document, indent=1).encode())
+        return json.dumps(document, indent=1).encode()
 
     @staticmethod
     def is_protected(path: Path) -> bool:

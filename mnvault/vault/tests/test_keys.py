@@ -11,7 +11,7 @@ from mnvault.audit.actors import Actor
 from mnvault.audit.models import AuditEntry
 from mnvault.conftest import ALL_DATABASES, make_person
 from mnvault.vault import datakeys, keys
-from mnvault.vault.errors import KeyUnavailable
+from mnvault.vault.errors import KeyFileOutdated, KeyUnavailable
 from mnvault.vault.keys import KeyFileProvider, KeyMaterial
 from mnvault.vault.models import DataKey, KeyStoreState, NumberRecord
 from mnvault.vault.rotation import rotate_kek
@@ -123,3 +123,41 @@ def test_a_process_picks_up_a_key_file_rotated_by_another(
         verification=IN_PERSON,
     )
     assert DataKey.objects.get(person_id=person.pk).kek_id == "k2"
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_a_key_file_older_than_the_key_store_says_so_instead_of_key_unavailable(
+    personas, three_numbers, key_file, make_number
+):
+    old_copy = key_file.read_bytes()  # a second server's copy, taken before the rotation
+    rotate_kek(actor=Actor.system("test"))  # rotated with the current key file: k1 is gone
+    key_file.write_bytes(old_copy)
+    keys.forget()
+    person = next(iter(three_numbers))
+    with pytest.raises(KeyFileOutdated) as outdated:
+        reveal_number(acting_user=personas.handler, person=person, purpose="withholding")
+    message = str(outdated.value)
+    assert "鍵ストアより古い" in message and str(key_file) in message and "k2" in message
+    failed = AuditEntry.objects.filter(action="number.reveal").latest("pk")
+    assert failed.reason == "key_file_outdated"
+    with pytest.raises(KeyFileOutdated):  # a new number cannot be wrapped either
+        store_number(
+            acting_user=personas.handler,
+            person=make_person(personas.company, given_name="四郎"),
+            number=make_number(),
+            purposes=["withholding"],
+            verification=IN_PERSON,
+        )
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_a_key_missing_from_a_current_key_file_is_not_called_outdated(
+    personas, three_numbers, key_file
+):
+    """A data key under a KEK the key file lacks while the key file holds the active KEK is
+    another failure (an old key store): it must not send anyone to copy a key file."""
+    DataKey.objects.update(kek_id="k0")
+    person = next(iter(three_numbers))
+    with pytest.raises(KeyUnavailable) as failed:
+        reveal_number(acting_user=personas.handler, person=person, purpose="withholding")
+    assert not isinstance(failed.value, KeyFileOutdated)

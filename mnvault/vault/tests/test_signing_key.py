@@ -106,6 +106,7 @@ def test_two_different_signing_keys_are_left_alone(settings, apart):
     assert settings.MNVAULT_KEY_FILE.read_bytes() == before
 
 
+@pytest.mark.django_db(databases=ALL_DATABASES)  # init looks for stored keys first: none
 def test_a_new_installation_never_puts_the_key_in_the_key_file(settings, apart):
     settings.MNVAULT_KEY_FILE.unlink()
     assert ensure_key_file(None)

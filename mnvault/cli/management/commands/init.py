@@ -9,9 +9,7 @@ from django.utils.translation import gettext as _
 
 from mnvault import paths
 from mnvault.cli import prompts, setup
-from mnvault.vault.keys import key_file_path, signing_key_file_path
-
-MIN_PASSPHRASE = 12
+from mnvault.vault.keys import MIN_PASSPHRASE, key_file_path, signing_key_file_path
 
 
 class Command(BaseCommand):
@@ -32,6 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, passphrase: bool, verbosity: int, **options) -> None:
         data_dir = paths.data_dir()
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        setup.refuse_new_key_file_over_stored_keys()  # before the secret key is written
         chosen = None
         if passphrase:
             chosen = prompts.secret("MNVAULT_KEY_PASSPHRASE", _("Passphrase"))
