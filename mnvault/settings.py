@@ -219,9 +219,7 @@ MNVAULT_CHECKPOINT_WITNESS_FILE = (
 )
 # Encrypted backups (issue 13): where they go, and the age public key they are encrypted to
 # (from the environment, else the file `mnvault backup init-key` writes in the data directory).
-MNVAULT_BACKUP_DIR = Path(
-    os.environ.get("MNVAULT_BACKUP_DIR", DATA_DIR.parent / "mnvault-backups")
-)
+MNVAULT_BACKUP_DIR = Path(os.environ.get("MNVAULT_BACKUP_DIR", DATA_DIR.parent / "mnvault-backups"))
 MNVAULT_BACKUP_RECIPIENT = os.environ.get("MNVAULT_BACKUP_RECIPIENT", "").strip()
 MNVAULT_BACKUP_RECIPIENT_FILE = DATA_DIR / "backup-recipient.txt"
 MNVAULT_KEY_FILE = Path(os.environ.get("MNVAULT_KEY_FILE", DATA_DIR / "mnvault.key"))

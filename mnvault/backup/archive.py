@@ -54,12 +54,14 @@ def identity_from_file(path: Path) -> Any:
 def seal(manifest: dict[str, Any], members: dict[str, bytes], recipient: Any, to: Path) -> None:
     """Write the encrypted archive to ``to`` (through a temporary name, renamed when whole)."""
     plain = io.BytesIO()
-    with gzip.GzipFile(fileobj=plain, mode="wb", mtime=0) as compressed:
-        with tarfile.open(fileobj=compressed, mode="w") as tar:
-            for name, data in {MANIFEST: _json(manifest), **members}.items():
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
+    with (
+        gzip.GzipFile(fileobj=plain, mode="wb", mtime=0) as compressed,
+        tarfile.open(fileobj=compressed, mode="w") as tar,
+    ):
+        for name, data in {MANIFEST: _json(manifest), **members}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
     plain.seek(0)
     partial = to.with_name(f".{to.name}.partial")
     with partial.open("wb") as out:

@@ -56,9 +56,7 @@ def recipient_text() -> str:
         return str(settings.MNVAULT_BACKUP_RECIPIENT)
     path = Path(settings.MNVAULT_BACKUP_RECIPIENT_FILE)
     if not path.exists():
-        raise ArchiveProblem(
-            _("No backup public key: run `mnvault backup init-key` first (once).")
-        )
+        raise ArchiveProblem(_("No backup public key: run `mnvault backup init-key` first (once)."))
     return path.read_text(encoding="ascii").strip()
 
 
@@ -263,9 +261,7 @@ def reapply_disposals(entries: list[JournalEntry], *, actor: Actor) -> int:
             disposal.mark_disposed(
                 todo, on=timezone.localdate(entry.at), certificate=entry.certificate
             )
-            DisposalBatch.objects.filter(pk=entry.batch_id).exclude(
-                status=BatchStatus.DONE
-            ).update(
+            DisposalBatch.objects.filter(pk=entry.batch_id).exclude(status=BatchStatus.DONE).update(
                 status=BatchStatus.DONE,
                 disposed_at=entry.at,
                 certificate_number=entry.certificate,

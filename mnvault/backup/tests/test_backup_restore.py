@@ -11,7 +11,6 @@ import pytest
 
 from mnvault.cli.tests.runner import ENGLISH, Installation
 
-
 # Run inside an installation: each person's number opened in memory and printed only as a
 # digest per person id (never a number), or "x" when it cannot be opened.
 DIGESTS = """
@@ -37,9 +36,10 @@ django.setup()
 from mnvault.vault import api, keys
 from mnvault.vault.models import NumberRecord
 keys.unlock(interactive=False)
-rows = NumberRecord.objects.select_related("person").exclude(ciphertext=None)
 import sys
-sys.stdout.write(json.dumps([api.open_number(r.person, api.Field.NUMBER, r.ciphertext) for r in rows]))
+rows = NumberRecord.objects.select_related("person").exclude(ciphertext=None)
+numbers = [api.open_number(r.person, api.Field.NUMBER, r.ciphertext) for r in rows]
+sys.stdout.write(json.dumps(numbers))
 """
 
 RESTORE_ENTRY = """
@@ -103,11 +103,27 @@ def take_backup(inst: Installation, to: Path) -> tuple[Path, Path]:
     return data, keys
 
 
-def restore(source: Installation, target: Installation, data: Path, keys: Path, private: Path,
-            *extra: str, expect: int = 0):
+def restore(
+    source: Installation,
+    target: Installation,
+    data: Path,
+    keys: Path,
+    private: Path,
+    *extra: str,
+    expect: int = 0,
+):
     return target.run(
-        "restore", str(data), "--keys", str(keys), "--private-key", str(private),
-        "--key-file", str(source.key_file), *extra, env=ENGLISH, expect=expect,
+        "restore",
+        str(data),
+        "--keys",
+        str(keys),
+        "--private-key",
+        str(private),
+        "--key-file",
+        str(source.key_file),
+        *extra,
+        env=ENGLISH,
+        expect=expect,
     )
 
 
@@ -154,7 +170,7 @@ def test_a_number_disposed_after_the_backup_stays_disposed(backed_up, with_demo,
 
 
 def test_the_archive_holds_nothing_in_clear_and_needs_the_private_key(backed_up, tmp_path):
-    inst, private, data, keys = backed_up
+    inst, _private, data, keys = backed_up
     numbers = json.loads(inst.python(NUMBERS).out)
     key_file = inst.key_document()
     secrets = [n.encode() for n in numbers] + [

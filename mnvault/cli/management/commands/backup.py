@@ -37,8 +37,7 @@ class Command(BaseCommand):
         except ArchiveProblem as problem:
             raise CommandError(str(problem)) from None
         self.stdout.write(
-            _("Backup written (audit log up to entry #%(head)d):")
-            % {"head": written.head}
+            _("Backup written (audit log up to entry #%(head)d):") % {"head": written.head}
         )
         for path in (written.data, written.keys, written.checkpoints):
             self.stdout.write(f"  {path}")

@@ -90,4 +90,3 @@ class Command(BaseCommand):
             self.stderr.write(
                 _("No key store archive given (--keys): numbers open only with a key store.")
             )
-
