@@ -51,7 +51,9 @@ def identity_from_file(path: Path) -> Any:
         ) from None
 
 
-def seal(manifest: dict[str, Any], members: dict[str, bytes], recipient: Any, to: Path) -> None:
+def write_archive(
+    manifest: dict[str, Any], members: dict[str, bytes], recipient: Any, to: Path
+) -> None:
     """Write the encrypted archive to ``to`` (through a temporary name, renamed when whole)."""
     plain = io.BytesIO()
     with (

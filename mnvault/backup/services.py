@@ -23,7 +23,13 @@ from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import checkpoint_file, write_checkpoint
 from mnvault.audit.models import AuditEntry
-from mnvault.backup.archive import ArchiveProblem, Opened, open_archive, recipient_from, seal
+from mnvault.backup.archive import (
+    ArchiveProblem,
+    Opened,
+    open_archive,
+    recipient_from,
+    write_archive,
+)
 from mnvault.people.models import Person
 from mnvault.retention.models import BatchStatus, DisposalBatch
 from mnvault.vault import disposal
@@ -155,7 +161,7 @@ def backup(*, to: Path, actor: Actor) -> Written:
         checkpoints=to / f"mnvault-checkpoints-{stamp}.jsonl",
         head=head,
     )
-    seal(
+    write_archive(
         {**manifest, "kind": "data", "head": head},
         {DATA_DB: image, CHECKPOINTS: checkpoints},
         recipient,
@@ -163,7 +169,7 @@ def backup(*, to: Path, actor: Actor) -> Written:
     )
     del image
     journal = disposal.journal_file()
-    seal(
+    write_archive(
         {**manifest, "kind": "keys"},
         {
             KEYS_DB: _snapshot(keys_path),
