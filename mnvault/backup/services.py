@@ -31,7 +31,7 @@ from mnvault.backup.archive import (
     write_archive,
 )
 from mnvault.people.models import Person
-from mnvault.retention.models import BatchStatus, DisposalBatch
+from mnvault.retention.models import BatchStatus, DisposalBatch, DisposalItem
 from mnvault.vault import disposal
 from mnvault.vault.disposal import JournalEntry
 from mnvault.vault.models import NumberRecord, NumberStatus
@@ -272,6 +272,9 @@ def reapply_disposals(entries: list[JournalEntry], *, actor: Actor) -> int:
                 disposed_at=entry.at,
                 certificate_number=entry.certificate,
             )
+            DisposalItem.objects.filter(
+                batch_id=entry.batch_id, person_id__in=[p.pk for p in todo]
+            ).update(shredded_at=entry.at)
             audit.record_many(
                 [
                     {

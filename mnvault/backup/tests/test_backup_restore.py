@@ -49,6 +49,14 @@ from mnvault.audit.models import AuditEntry
 print(json.dumps(AuditEntry.objects.filter(action="backup.restore").get().detail))
 """
 
+REAPPLIED = """
+import json, django
+django.setup()
+from mnvault.audit.models import AuditEntry
+found = AuditEntry.objects.filter(action="disposal.shred", detail__reapplied=True)
+print(json.dumps([e.person_id for e in found if e.detail.get("certificate")]))
+"""
+
 DISPOSE = """
 import sys, django
 django.setup()
@@ -167,6 +175,8 @@ def test_a_number_disposed_after_the_backup_stays_disposed(backed_up, with_demo,
         pk: v for pk, v in before.items() if pk not in gone
     }
     restored.run("audit", "verify", env=ENGLISH)
+    # Each re-applied disposal is in the restored log, under its batch and certificate.
+    assert sorted(json.loads(restored.python(REAPPLIED).out)) == sorted(int(pk) for pk in gone)
 
 
 def test_the_archive_holds_nothing_in_clear_and_needs_the_private_key(backed_up, tmp_path):
