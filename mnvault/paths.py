@@ -71,6 +71,17 @@ VARIABLES: tuple[Variable, ...] = (
         "([threat model](docs/threat-model.md)); `mnvault init` creates it, or moves the key "
         "there",
     ),
+    Variable(
+        "MNVAULT_BACKUP_DIR",
+        "`$MNVAULT_DATA_DIR/../mnvault-backups`",
+        "where `mnvault backup` writes its encrypted archives: another disk or a mounted NAS",
+    ),
+    Variable(
+        "MNVAULT_BACKUP_RECIPIENT",
+        "`$MNVAULT_DATA_DIR/backup-recipient.txt`",
+        "the age public key (`age1…`) backups are encrypted to; `mnvault backup init-key` "
+        "makes the pair and stores only this half",
+    ),
     Variable("MNVAULT_SECRET_KEY", "(file made by init)", "Django secret key"),
     Variable(
         "MNVAULT_ADMIN_PASSWORD",

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "mnvault.collection",
     "mnvault.usage",
     "mnvault.retention",
+    "mnvault.backup",
     "mnvault.vault",
     "mnvault.audit",
     "mnvault.scheduler",
@@ -216,6 +217,11 @@ MNVAULT_CHECKPOINT_WITNESS_FILE = (
     if os.environ.get("MNVAULT_CHECKPOINT_WITNESS_FILE")
     else None
 )
+# Encrypted backups (issue 13): where they go, and the age public key they are encrypted to
+# (from the environment, else the file `mnvault backup init-key` writes in the data directory).
+MNVAULT_BACKUP_DIR = Path(os.environ.get("MNVAULT_BACKUP_DIR", DATA_DIR.parent / "mnvault-backups"))
+MNVAULT_BACKUP_RECIPIENT = os.environ.get("MNVAULT_BACKUP_RECIPIENT", "").strip()
+MNVAULT_BACKUP_RECIPIENT_FILE = DATA_DIR / "backup-recipient.txt"
 MNVAULT_KEY_FILE = Path(os.environ.get("MNVAULT_KEY_FILE", DATA_DIR / "mnvault.key"))
 # The audit signing key in a file of its own, away from the data directory and the key file
 # (docs/threat-model.md); unset, it stays in the key file.

@@ -139,6 +139,8 @@ class Action(models.TextChoices):
     AUDIT_VERIFY = "audit.verify", _("Audit chain verified")
     AUDIT_WITNESS = "audit.witness", _("Signed checkpoint e-mailed to witnesses")
     DISPOSAL_CERTIFY = "disposal.certify", _("Disposal certificate issued")
+    BACKUP_CREATE = "backup.create", _("Encrypted backup written")
+    BACKUP_RESTORE = "backup.restore", _("Restored from a backup")
     DEMO_CREATE = "demo.create", _("Demonstration data created")
 
 

@@ -25,6 +25,8 @@ COMMANDS = (
     "keys",
     "networks",
     "certificate",
+    "backup",
+    "restore",
 )
 HELP_WORDS = {"help", "--help", "-h"}
 
@@ -40,6 +42,7 @@ NEEDS_INIT = {
     "audit",
     "keys",
     "networks",
+    "backup",
 }
 
 

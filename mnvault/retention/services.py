@@ -460,8 +460,17 @@ def dispose(batch: DisposalBatch, *, actor: Actor) -> int:
     number = batch.certificate_number or new_certificate_number(batch)
     if not batch.certificate_number:
         DisposalBatch.objects.filter(pk=batch.pk).update(certificate_number=number)
-    disposal.shred_keys(people)
     now = timezone.now()
+    disposal.shred_keys(
+        people,
+        journal=disposal.JournalEntry(
+            batch_id=batch.pk,
+            company_id=batch.company_id,
+            certificate=number,
+            person_ids=tuple(p.pk for p in people),
+            at=now,
+        ),
+    )
     with transaction.atomic():
         ids = [p.pk for p in people]
         destroyed = _destroyed(batch, items)

@@ -16,6 +16,7 @@ from mnvault.domain.identity import DocumentKind
 
 __all__ = [
     "DataKey",
+    "DisposalJournal",
     "DocumentKind",
     "KeyStoreState",
     "NumberRecord",
@@ -109,3 +110,18 @@ class KeyStoreState(models.Model):
     their key-store transaction; rotation switches it (``datakeys``, ``rotation``)."""
 
     active_kek_id = models.CharField(max_length=16)
+
+
+class DisposalJournal(models.Model):
+    """One disposal, written in the key-store transaction that destroys its keys: the record a
+    restore of an older data backup re-applies, so a number disposed after the backup stays
+    disposed (issue 13). Ids and the certificate number only, never a name or a number."""
+
+    batch_id = models.BigIntegerField()
+    company_id = models.BigIntegerField()
+    certificate_number = models.CharField(max_length=32)
+    person_ids = models.JSONField()
+    disposed_at = models.DateTimeField()
+
+    def __repr__(self) -> str:
+        return f"<DisposalJournal batch={self.batch_id} people={len(self.person_ids)}>"

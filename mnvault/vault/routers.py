@@ -7,7 +7,9 @@ from typing import Any
 KEY_STORE = "keys"
 
 
-KEY_MODELS = frozenset({"datakey", "keystorestate"})
+# The disposal journal lives beside the keys it records destroying: it commits with them and
+# survives a restore of the data database from an older backup (issue 13).
+KEY_MODELS = frozenset({"datakey", "keystorestate", "disposaljournal"})
 
 
 def _is_key(model_or_label: Any) -> bool:

@@ -26,6 +26,8 @@ MNVAULT_COMMANDS = {
     "keys",
     "networks",
     "certificate",
+    "backup",
+    "restore",
 }
 REFUSED_JA = "というコマンドはありません"
 REFUSED_EN = "mnvault has no command"

@@ -1,0 +1,309 @@
+"""Backup and restore (issue 13): online SQLite snapshots encrypted to a public key the server
+holds without its private half, and a restore that re-applies every disposal the journal
+records, so a number disposed after the backup stays undecryptable."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyrage
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mnvault import paths
+from mnvault.audit import log as audit
+from mnvault.audit.actions import Action
+from mnvault.audit.actors import Actor
+from mnvault.audit.checkpoints import checkpoint_file, write_checkpoint
+from mnvault.audit.models import AuditEntry
+from mnvault.backup.archive import (
+    ArchiveProblem,
+    Opened,
+    open_archive,
+    recipient_from,
+    write_archive,
+)
+from mnvault.people.models import Person
+from mnvault.retention.models import BatchStatus, DisposalBatch, DisposalItem
+from mnvault.vault import disposal
+from mnvault.vault.disposal import JournalEntry
+from mnvault.vault.models import NumberRecord, NumberStatus
+
+DATA_DB = "mnvault.sqlite3"
+KEYS_DB = "keystore.sqlite3"
+CHECKPOINTS = "audit-checkpoints.jsonl"
+
+__all__ = ["ArchiveProblem", "backup", "init_key"]
+
+
+def _sqlite_path(alias: str) -> Path:
+    config = settings.DATABASES[alias]
+    if not config["ENGINE"].endswith("sqlite3"):
+        raise ArchiveProblem(
+            _(
+                "The %(alias)s database is on PostgreSQL: mnvault backup covers SQLite "
+                "installations only for now. Back PostgreSQL up with pg_dump or pgBackRest "
+                "(issue 13, item 7)."
+            )
+            % {"alias": alias}
+        )
+    return Path(config["NAME"])
+
+
+def recipient_text() -> str:
+    if settings.MNVAULT_BACKUP_RECIPIENT:
+        return str(settings.MNVAULT_BACKUP_RECIPIENT)
+    path = Path(settings.MNVAULT_BACKUP_RECIPIENT_FILE)
+    if not path.exists():
+        raise ArchiveProblem(_("No backup public key: run `mnvault backup init-key` first (once)."))
+    return path.read_text(encoding="ascii").strip()
+
+
+def init_key(*, replace: bool = False) -> tuple[str, str]:
+    """A new age key pair: the public half stored, the private half returned to be shown once
+    and never written by mnvault. Refuses to replace a stored key unless asked: backups made
+    to the old one would still need the old private key."""
+    path = Path(settings.MNVAULT_BACKUP_RECIPIENT_FILE)
+    if path.exists() and not replace:
+        raise ArchiveProblem(
+            _(
+                "A backup public key exists already (%(path)s). Use --replace to make a new "
+                "pair; keep the old private key for the backups made so far."
+            )
+            % {"path": path}
+        )
+    identity = pyrage.x25519.Identity.generate()
+    recipient = str(identity.to_public())
+    paths.write_private_file(path, (recipient + "\n").encode("ascii"))
+    return str(identity), recipient
+
+
+def _snapshot(path: Path) -> bytes:
+    """A consistent image of a live SQLite database (the backup API copies it page by page
+    under SQLite's own locking, so a running server may keep writing), in memory."""
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    memory = sqlite3.connect(":memory:")
+    try:
+        source.backup(memory)
+        image = bytearray(memory.serialize())
+    finally:
+        source.close()
+        memory.close()
+    # Header bytes 18 and 19 say "WAL" (2) as copied from the live file; an image in memory
+    # and a restored file without its -wal beside it open only as a rollback-journal file (1).
+    # mnvault's connections switch it back to WAL when they open it.
+    if image[18:20] == b"\x02\x02":
+        image[18:20] = b"\x01\x01"
+    return bytes(image)
+
+
+def _head_of(image: bytes) -> int:
+    memory = sqlite3.connect(":memory:")
+    try:
+        memory.deserialize(image)
+        row = memory.execute(f"SELECT MAX(seq) FROM {AuditEntry._meta.db_table}").fetchone()  # noqa: S608 - a table name of ours
+        return int(row[0] or 0)
+    finally:
+        memory.close()
+
+
+def _checkpoints_up_to(head: int) -> bytes:
+    """The checkpoint file's lines the snapshot's log reaches: read after the snapshot, so
+    every checkpoint the snapshot's database records is in it; later lines are dropped, or the
+    restored log would be shorter than its own checkpoint file says."""
+    path = checkpoint_file()
+    if not path.exists():
+        return b""
+    kept = []
+    for line in path.read_bytes().splitlines(keepends=True):
+        if not line.endswith(b"\n"):
+            continue  # a line torn by a crash
+        try:
+            seq = int(json.loads(line)["seq"])
+        except (ValueError, KeyError, TypeError):
+            kept.append(line)
+            continue
+        if seq <= head:
+            kept.append(line)
+    return b"".join(kept)
+
+
+@dataclass(frozen=True)
+class Written:
+    data: Path
+    keys: Path
+    checkpoints: Path
+    head: int
+
+
+def backup(*, to: Path, actor: Actor) -> Written:
+    """Data first, then the key store: a disposal in between is then in the key store's
+    journal, which the restore re-applies."""
+    data_path, keys_path = _sqlite_path("default"), _sqlite_path("keys")
+    recipient = recipient_from(recipient_text())
+    taken = datetime.now(UTC)
+    stamp = taken.strftime("%Y%m%dT%H%M%SZ")
+    to.mkdir(parents=True, exist_ok=True, mode=0o700)
+    image = _snapshot(data_path)
+    head = _head_of(image)
+    checkpoints = _checkpoints_up_to(head)
+    manifest = {"format": "mnvault-backup", "version": 1, "taken_at": taken.isoformat()}
+    written = Written(
+        data=to / f"mnvault-data-{stamp}.tar.gz.age",
+        keys=to / f"mnvault-keys-{stamp}.tar.gz.age",
+        checkpoints=to / f"mnvault-checkpoints-{stamp}.jsonl",
+        head=head,
+    )
+    write_archive(
+        {**manifest, "kind": "data", "head": head},
+        {DATA_DB: image, CHECKPOINTS: checkpoints},
+        recipient,
+        written.data,
+    )
+    del image
+    journal = disposal.journal_file()
+    write_archive(
+        {**manifest, "kind": "keys"},
+        {
+            KEYS_DB: _snapshot(keys_path),
+            disposal.JOURNAL_FILE: journal.read_bytes() if journal.exists() else b"",
+        },
+        recipient,
+        written.keys,
+    )
+    paths.write_private_file(written.checkpoints, checkpoints)
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=Action.BACKUP_CREATE,
+            detail={
+                "taken_at": taken.isoformat(),
+                "head": head,
+                "data": written.data.name,
+                "keys": written.keys.name,
+            },
+        )
+    write_checkpoint()
+    return written
+
+
+# --- restore ---------------------------------------------------------------------------------
+
+
+def refuse_non_empty(directory: Path) -> None:
+    if directory.exists() and any(directory.iterdir()):
+        raise ArchiveProblem(
+            _(
+                "The data directory %(path)s is not empty: restore only into an empty (or new) "
+                "directory, so that nothing of another installation is mixed in."
+            )
+            % {"path": directory}
+        )
+
+
+def unpack(archive: Path, identity: Any, keys_archive: Path | None) -> tuple[Opened, Opened | None]:
+    """Both archives opened in memory before anything is written."""
+    data = open_archive(archive, identity, kind="data")
+    keys = open_archive(keys_archive, identity, kind="keys") if keys_archive else None
+    return data, keys
+
+
+def install(data: Opened, keys: Opened | None) -> None:
+    """The databases into the (empty) data directory; the checkpoint copy where the checkpoint
+    file belongs unless one is there already (on other storage, kept by the operator)."""
+    data_path, keys_path = _sqlite_path("default"), _sqlite_path("keys")
+    paths.write_private_file(data_path, data.members[DATA_DB])
+    if keys is not None:
+        paths.write_private_file(keys_path, keys.members[KEYS_DB])
+    target = checkpoint_file()
+    if not target.exists() and data.members.get(CHECKPOINTS):
+        paths.write_private_file(target, data.members[CHECKPOINTS])
+
+
+def journal_entries(keys: Opened | None, extra: list[Path]) -> list[JournalEntry]:
+    """Every disposal known: the restored key store's journal, the journal file beside the
+    checkpoint file, and the files named on the command line; each once."""
+    found = list(disposal.journal_in_key_store())
+    for path in [disposal.journal_file(), *extra]:
+        found += disposal.read_journal_file(path)
+    if keys is not None:
+        for line in keys.members.get(disposal.JOURNAL_FILE, b"").splitlines():
+            try:
+                found.append(JournalEntry.from_json(json.loads(line)))
+            except (ValueError, KeyError, TypeError):
+                continue
+    unique: dict[tuple[int, str, tuple[int, ...]], JournalEntry] = {}
+    for entry in sorted(found, key=lambda e: e.at):
+        unique.setdefault((entry.batch_id, entry.certificate, entry.person_ids), entry)
+    return list(unique.values())
+
+
+def reapply_disposals(entries: list[JournalEntry], *, actor: Actor) -> int:
+    """Shred again and mark disposed everyone a journal entry disposed of whom the restored
+    data still shows with a number or a key; the count of people."""
+    recorded = {(e.batch_id, e.certificate) for e in disposal.journal_in_key_store()}
+    done = 0
+    for entry in entries:
+        people = list(Person.objects.filter(pk__in=entry.person_ids).order_by("pk"))
+        open_records = set(
+            NumberRecord.objects.filter(person__in=people)
+            .exclude(status=NumberStatus.DISPOSED)
+            .values_list("person_id", flat=True)
+        )
+        pending = set(disposal.keys_remaining(people)) | open_records
+        todo = [p for p in people if p.pk in pending]
+        if not todo and (entry.batch_id, entry.certificate) in recorded:
+            continue
+        known = (entry.batch_id, entry.certificate) in recorded
+        disposal.shred_keys(todo, journal=None if known else entry)
+        with transaction.atomic():
+            disposal.mark_disposed(
+                todo, on=timezone.localdate(entry.at), certificate=entry.certificate
+            )
+            DisposalBatch.objects.filter(pk=entry.batch_id).exclude(status=BatchStatus.DONE).update(
+                status=BatchStatus.DONE,
+                disposed_at=entry.at,
+                certificate_number=entry.certificate,
+            )
+            DisposalItem.objects.filter(
+                batch_id=entry.batch_id, person_id__in=[p.pk for p in todo]
+            ).update(shredded_at=entry.at)
+            audit.record_many(
+                [
+                    {
+                        "actor": actor,
+                        "action": Action.DISPOSAL_SHRED,
+                        "company_id": entry.company_id,
+                        "person_id": person.pk,
+                        "detail": {
+                            "batch": entry.batch_id,
+                            "certificate": entry.certificate,
+                            "reapplied": True,
+                        },
+                    }
+                    for person in todo
+                ]
+            )
+        done += len(todo)
+    return done
+
+
+def record_restore(data: Opened, *, reapplied: int, actor: Actor) -> None:
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=Action.BACKUP_RESTORE,
+            detail={
+                "backup_of": data.manifest.get("taken_at", ""),
+                "head": data.manifest.get("head", 0),
+                "reapplied_people": reapplied,
+            },
+        )
+    write_checkpoint()
