@@ -22,4 +22,9 @@ urlpatterns = [
         disposal.certificate,
         name="disposal_certificate",
     ),
+    path(
+        "c/<int:company_id>/disposal/<int:batch_id>/people/<int:item_id>/certificate.pdf",
+        disposal.person_certificate,
+        name="disposal_person_certificate",
+    ),
 ]

@@ -79,6 +79,7 @@ class World:
             "run_id": lambda: self.run.pk,
             "row_id": lambda: self.run.rows.get().pk,
             "batch_id": lambda: self.disposal_batch.pk,
+            "item_id": lambda: self.disposal_batch.items.get(person=self.leaver).pk,
         }
         if name not in builders:
             raise LookupError(f"no object for the route argument {name!r}: add one to World")

@@ -5,11 +5,13 @@ inputs shown with the service's message; retention on the person page."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from mnvault.accounts.models import Membership, User
 from mnvault.audit.actions import Action
@@ -101,6 +103,17 @@ def test_a_handler_proposes_a_second_manager_approves_and_the_certificate_verifi
         assert verify_certificate(pdf.content, public_key()).ok
     downloads = AuditEntry.objects.filter(action=Action.DISPOSAL_CERTIFICATE_DOWNLOAD)
     assert downloads.count() == 2
+    # One person's own certificate names only them.
+    item = batch.items.get(person=first)
+    own = handler.get(
+        reverse("web:disposal_person_certificate", args=[personas.company.pk, batch.pk, item.pk])
+    )
+    assert own["Content-Type"] == "application/pdf"
+    assert verify_certificate(own.content, public_key()).ok
+    others = [i.person for i in batch.items.exclude(pk=item.pk)]
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(own.content)).pages)
+    assert str(first.family_name) in text and not any(str(o) in text for o in others)
+    assert downloads.count() == 3
     assert NumberRecord.objects.get(person=first).status == NumberStatus.DISPOSED
 
 

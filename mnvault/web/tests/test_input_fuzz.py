@@ -46,6 +46,7 @@ QUERY_PARAMETERS = {
     "web:reauth": ["next"],
     "web:reg_dependents": ["q", "change"],
     "web:disposal_certificate": ["language"],
+    "web:disposal_person_certificate": ["language"],
 }
 # Forms every page carries that lead elsewhere: signing out, and Django's language switch.
 NOT_FUZZED = ("/logout", "/i18n/")
@@ -162,6 +163,7 @@ PREPARE = {
     "web:dashboard": lambda w: w.invitation,
     "web:disposal": lambda w: w.leaver,  # someone due: the proposal form is shown
     "web:disposal_certificate": lambda w: w.dispose(),
+    "web:disposal_person_certificate": lambda w: w.dispose(),
 }
 
 

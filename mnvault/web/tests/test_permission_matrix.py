@@ -176,6 +176,7 @@ MATRIX = {
     "web:disposal_batch":     {"GET":  (302, 404, 200, 200, 200, 404, 404, 404, 404),
                                "POST": (302, 404, 302, 403, 403, 404, 404, 404, 404)},
     "web:disposal_certificate": {"GET": (302, 404, 200, 200, 200, 404, 404, 404, 404)},
+    "web:disposal_person_certificate": {"GET": (302, 404, 200, 200, 200, 404, 404, 404, 404)},
     "web:disposal_declarations": {"GET": (302, 404, 200, 200, 404, 404, 404, 404, 404),
                                "POST": (302, 404, 302, 302, 404, 404, 404, 404, 404)},
     # Registration: the link's token opens it for whoever holds it; without a registration
@@ -268,6 +269,7 @@ PREPARE = {
     "web:document_copies": lambda w: w.produced,
     "web:document_submit": lambda w: w.produced,
     "web:disposal_certificate": lambda w: w.dispose(),
+    "web:disposal_person_certificate": lambda w: w.dispose(),
 }
 # They change only the browser's session or language cookie: their redirect is not to the
 # sign-in page, and a POST changes no table.

@@ -22,8 +22,8 @@ from django.views.decorators.cache import never_cache
 from mnvault.domain.roles import Capability as C
 from mnvault.domain.roles import can
 from mnvault.people.models import Person
-from mnvault.retention import rules, services
-from mnvault.retention.models import BatchStatus, Declaration, DisposalBatch
+from mnvault.retention import person_certificates, rules, services
+from mnvault.retention.models import BatchStatus, Declaration, DisposalBatch, DisposalItem
 from mnvault.vault.errors import Refused, VaultError
 from mnvault.web.company import CompanyRequest, company_page
 
@@ -186,6 +186,29 @@ def certificate(request: CompanyRequest, batch_id: int) -> HttpResponse:
         return HttpResponse(str(refused), status=403, content_type="text/plain; charset=utf-8")
     response = HttpResponse(pdf, content_type="application/pdf")
     name = f"{batch.certificate_number}-{language}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@company_page(capability=C.DISPOSAL_VIEW)
+def person_certificate(request: CompanyRequest, batch_id: int, item_id: int) -> HttpResponse:
+    """One person's own certificate (naming only them), for the person or an authority that
+    asks; made on the first request, audited by the service at every download."""
+    batch = _batch(request, batch_id)
+    item = get_object_or_404(DisposalItem.objects.select_related("batch"), pk=item_id, batch=batch)
+    language = request.GET.get("language", "ja")
+    if language not in LANGUAGES or batch.status != BatchStatus.DONE:
+        raise Http404
+    try:
+        pdf = person_certificates.person_certificate_pdf(
+            acting_user=request.user, item=item, language=language, client_address=_address(request)
+        )
+    except Refused as refused:
+        return HttpResponse(str(refused), status=403, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"{batch.certificate_number}-P{item.pk}-{language}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
     return response
