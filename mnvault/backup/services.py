@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from mnvault import paths
 from mnvault.audit import log as audit
+from mnvault.audit import restores, witness
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import checkpoint_file, write_checkpoint
@@ -296,14 +297,12 @@ def reapply_disposals(entries: list[JournalEntry], *, actor: Actor) -> int:
 
 
 def record_restore(data: Opened, *, reapplied: int, actor: Actor) -> None:
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action=Action.BACKUP_RESTORE,
-            detail={
-                "backup_of": data.manifest.get("taken_at", ""),
-                "head": data.manifest.get("head", 0),
-                "reapplied_people": reapplied,
-            },
-        )
-    write_checkpoint()
+    """The signed restore entry and restore line (``audit.restores``): ``audit verify`` then
+    accepts a checkpoint file that ran past the restored head, through them alone. The
+    restore line goes to the witness file too, so the witness goes on from the new head."""
+    _entry, mark = restores.record_restore(
+        head=int(data.manifest.get("head", 0)),
+        actor=actor,
+        detail={"backup_of": data.manifest.get("taken_at", ""), "reapplied_people": reapplied},
+    )
+    witness.witness_restore(mark)
