@@ -401,11 +401,3 @@ def written_to(file_id: str) -> list[Checkpoint]:
         )
         for row in rows
     ]
-
-
-def stored_checkpoints(path: Path | None = None) -> list[tuple[str, Checkpoint | None]]:
-    """Every checkpoint from the database and the file, each with where it came from; a line of
-    the file that cannot be read comes as None so that ``verify`` reports it (a torn last line
-    is left out: ``read_file`` tells of it)."""
-    found: list[tuple[str, Checkpoint | None]] = list(database_checkpoints())
-    return found + read_file(path).lines

@@ -21,7 +21,8 @@ from django.utils import translation
 from mnvault.audit import restores, signing, witness
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
-from mnvault.audit.checkpoints import RestoreMark, public_key_hex, write_checkpoint
+from mnvault.audit.checkpoints import RestoreMark, public_key, public_key_hex, write_checkpoint
+from mnvault.audit.export import verify_export, write_export
 from mnvault.audit.log import record
 from mnvault.audit.models import AuditCheckpoint, AuditEntry
 from mnvault.audit.tests.tampering import (
@@ -322,3 +323,18 @@ def test_a_witness_signed_after_the_restore_is_checked_as_any(witness_file):
         found, entries=result.entries, source="w", restored=result.restores
     )
     assert not checked.ok and "are missing" in checked.message, checked.message
+
+
+def test_an_export_after_a_restore_holds_the_chain_as_it_now_is(lost_tail, tmp_path):
+    """The checkpoints of the lost entries stay out of an export: offline, without the
+    database, they could only fail."""
+    restore_to(N)
+    append(10, start=LOST)  # past the lost checkpoint's #20
+    last = write_checkpoint()
+    assert last is not None and last.seq > LOST
+    path = tmp_path / "export.jsonl"
+    write_export(path, last=last)
+    seqs = [json.loads(x)["seq"] for x in path.read_text().splitlines() if '"checkpoint"' in x]
+    assert LOST not in seqs and N in seqs
+    result = verify_export(path, public_key())
+    assert result.ok, result.message
