@@ -7,6 +7,8 @@ so that from then on a missing or emptied file is a failure, never "nothing to c
 genesis line also names the file: each checkpoint row in the database records the file it was
 appended to (``file_id``), and ``verify`` requires every row of a file to be in that file, so
 lines removed from it are caught, while several app servers may each keep a file of their own.
+A restore from a backup appends a signed restore line (``RestoreMark``): the checkpoints before
+it past the restored head belong to a chain that was lost (``audit.restores``).
 Lines are appended under a lock; a last line cut short by a crash is not tampering: ``verify``
 warns about it, and the next append removes it before writing."""
 
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -66,15 +69,62 @@ class Checkpoint:
 
 
 @dataclass(frozen=True)
+class RestoreMark:
+    """A signed line saying that the log was restored from a backup whose last entry was
+    ``head_seq`` (hash ``head_hash``): every checkpoint written to the file before this line
+    past ``head_seq`` (up to ``lost_to``) is of entries that were lost. It names the restore's
+    own audit entry (``restore_entry_seq``, ``restore_entry_hash``) and the signature of the
+    line it was appended after (``follows``), so it can be neither moved nor replayed."""
+
+    kind: str
+    head_seq: int
+    head_hash: str
+    lost_to: int
+    restore_entry_seq: int
+    restore_entry_hash: str
+    follows: str
+    created_at: str
+    public_key: str
+    signature: str
+
+    def message(self) -> bytes:
+        return (
+            f"mnvault-audit-restore:v1|head={self.head_seq}|head_hash={self.head_hash}"
+            f"|lost_to={self.lost_to}|entry={self.restore_entry_seq}"
+            f"|entry_hash={self.restore_entry_hash}|follows={self.follows}|at={self.created_at}"
+        ).encode()
+
+    def signature_holds(self, public_key: Ed25519PublicKey) -> bool:
+        try:
+            public_key.verify(bytes.fromhex(self.signature), self.message())
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+RESTORE_KIND = "restore"
+Line = Checkpoint | RestoreMark
+
+
+@dataclass(frozen=True)
 class CheckpointFile:
-    """What the checkpoint file holds: each complete line with where it is (None for a line
-    that is not a checkpoint), and whether its last line was cut short by an interrupted
-    write (``torn``; that line is left out of ``lines``)."""
+    """What the checkpoint file holds: each complete line in order with where it is (None for
+    a line that is neither a checkpoint nor a restore line), and whether its last line was cut
+    short by an interrupted write (``torn``; that line is left out)."""
 
     path: Path
     exists: bool
-    lines: list[tuple[str, Checkpoint | None]] = field(default_factory=list)
+    all_lines: list[tuple[str, Line | None]] = field(default_factory=list)
     torn: bool = False
+
+    @property
+    def lines(self) -> list[tuple[str, Checkpoint | None]]:
+        """Every line but the restore lines."""
+        return [(where, f) for where, f in self.all_lines if not isinstance(f, RestoreMark)]
+
+    @property
+    def marks(self) -> list[tuple[str, RestoreMark]]:
+        return [(where, f) for where, f in self.all_lines if isinstance(f, RestoreMark)]
 
     @property
     def checkpoints(self) -> list[Checkpoint]:
@@ -216,10 +266,35 @@ def _mend_tail(handle: IO[bytes]) -> None:
         handle.seek(0)
         tail = handle.read()
     cut = tail.rfind(b"\n") + 1  # 0 when the whole tail is one unfinished line
-    if _parse(tail[cut:]) is not None:
+    if _parse_line(tail[cut:]) is not None:
         handle.write(b"\n")  # a whole checkpoint that only lacks its line end
     else:
         os.ftruncate(handle.fileno(), start + cut)
+
+
+def _parse_line(line: bytes) -> Line | None:
+    """A checkpoint or a restore line, or None for anything else."""
+    try:
+        fields: Any = json.loads(line.decode("utf-8"))
+    except ValueError:
+        return None
+    if isinstance(fields, dict) and fields.get("kind") == RESTORE_KIND:
+        return _parse_mark(fields)
+    return _parse(line)
+
+
+def _parse_mark(fields: dict[str, Any]) -> RestoreMark | None:
+    try:
+        mark = RestoreMark(**fields)
+    except TypeError:
+        return None
+    counts = (mark.head_seq, mark.lost_to, mark.restore_entry_seq)
+    texts = (mark.head_hash, mark.restore_entry_hash, mark.follows, mark.created_at)
+    if not all(type(n) is int for n in counts):
+        return None
+    if not all(isinstance(t, str) for t in (*texts, mark.public_key, mark.signature)):
+        return None
+    return mark
 
 
 def _parse(line: bytes) -> Checkpoint | None:
@@ -250,15 +325,50 @@ def read_file(path: Path | None = None) -> CheckpointFile:
     last = pieces.pop()  # b"" when the file ends with a line end
     torn = False
     if last:
-        if _parse(last) is None:
+        if _parse_line(last) is None:
             torn = True
         else:
             pieces.append(last)
     lines = [
-        (_("%(file)s line %(line)d") % {"file": path.name, "line": number}, _parse(piece))
+        (_("%(file)s line %(line)d") % {"file": path.name, "line": number}, _parse_line(piece))
         for number, piece in enumerate(pieces, start=1)
     ]
-    return CheckpointFile(path, exists=True, lines=lines, torn=torn)
+    return CheckpointFile(path, exists=True, all_lines=lines, torn=torn)
+
+
+def append_restore_mark(
+    build: Callable[[str], RestoreMark], path: Path | None = None
+) -> RestoreMark:
+    """Append the restore line that ``build`` makes, given the signature of the line it will
+    follow (read under the file's lock, so that nothing comes in between); the genesis line
+    is written first when the file has none."""
+    path = path or checkpoint_file()
+    _append_to_file(path, None)  # the genesis line, if the file has none
+    fd = os.open(path, os.O_RDWR | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "r+b", buffering=0) as handle:
+        _lock(handle)
+        _mend_tail(handle)
+        handle.seek(0)
+        previous = [_parse_line(line) for line in handle.read().split(b"\n") if line]
+        follows = next((line.signature for line in reversed(previous) if line is not None), "")
+        mark = build(follows)
+        handle.write((json.dumps(asdict(mark), sort_keys=True) + "\n").encode("utf-8"))
+        os.fsync(handle.fileno())
+    return mark
+
+
+def signed_mark(**fields: Any) -> RestoreMark:
+    """A restore line of ``fields`` (all but the time, the key and the signature), signed
+    with the installation's key now."""
+    signing_key = signing.signing_key()
+    unsigned = RestoreMark(
+        kind=RESTORE_KIND,
+        created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+        public_key=public_key_hex(signing_key.public_key()),
+        signature="",
+        **fields,
+    )
+    return replace(unsigned, signature=signing_key.sign(unsigned.message()).hex())
 
 
 def database_checkpoints() -> list[tuple[str, Checkpoint]]:
@@ -291,11 +401,3 @@ def written_to(file_id: str) -> list[Checkpoint]:
         )
         for row in rows
     ]
-
-
-def stored_checkpoints(path: Path | None = None) -> list[tuple[str, Checkpoint | None]]:
-    """Every checkpoint from the database and the file, each with where it came from; a line of
-    the file that cannot be read comes as None so that ``verify`` reports it (a torn last line
-    is left out: ``read_file`` tells of it)."""
-    found: list[tuple[str, Checkpoint | None]] = list(database_checkpoints())
-    return found + read_file(path).lines

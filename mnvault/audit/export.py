@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from mnvault.audit import checkpoints, witness
+from mnvault.audit import checkpoints, restores, witness
 from mnvault.audit.checkpoints import Checkpoint
 from mnvault.audit.log import HASHED_FIELDS, canonical, entry_hash, hashed_fields
 from mnvault.audit.models import GENESIS_HASH, AuditEntry
@@ -76,10 +76,23 @@ def _checkpoints_up_to(seq: int) -> list[Checkpoint]:
     file on the server, which an export leaves behind."""
     unique = {
         found
-        for _, found in checkpoints.stored_checkpoints()
+        for found in _current_checkpoints()
         if found is not None and found.seq <= seq and not found.is_genesis
     }
     return sorted(unique, key=lambda found: (found.seq, found.created_at))
+
+
+def _current_checkpoints() -> list[Checkpoint]:
+    """The database's checkpoints and the file's, less those a restore superseded (of entries
+    lost before it, ``audit.restores``): the export holds the chain as it now is."""
+    found = checkpoints.read_file()
+    gone = restores.superseded(found)
+    in_file = [
+        cp
+        for index, (_where, cp) in enumerate(found.all_lines)
+        if isinstance(cp, Checkpoint) and index not in gone.lines
+    ]
+    return [cp for _where, cp in checkpoints.database_checkpoints()] + in_file
 
 
 def _entries(last: int) -> Iterator[dict[str, Any]]:

@@ -24,7 +24,8 @@ from django.db import connection, connections
 from django.db.models import Field
 from django.utils.translation import gettext as _
 
-from mnvault.audit import checkpoints, facts, signing
+from mnvault.audit import checkpoints, facts, restores, signing
+from mnvault.audit.checkpoints import RestoreMark
 from mnvault.audit.log import HASHED_FIELDS, entry_hash, hashed_fields
 from mnvault.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 
@@ -62,6 +63,9 @@ class VerifyResult:
     message: str
     first_bad_seq: int | None = None
     warnings: tuple[str, ...] = ()
+    # The restore lines that held (``audit.restores``): a witness of a lost chain is judged by
+    # them (``witness.check_chain``).
+    restores: tuple[tuple[str, RestoreMark], ...] = ()
 
 
 def _fail(entries: int, seq: int | None, message: str) -> VerifyResult:
@@ -257,10 +261,17 @@ def verify(*, checkpoint_path: Path | None = None, workers: int | None = None) -
     key = checkpoints.public_key()
     key_hex = checkpoints.public_key_hex(key)
     wanted: Wanted = {}
-    for where, cp in [*in_database, *found.lines]:
+    for where, cp in [*in_database, *found.all_lines]:
         if cp is None or cp.public_key != key_hex or not cp.signature_holds(key):
             text = _("%(where)s: the signature does not hold (forged or damaged)")
             return _fail(0, None, text % {"where": where})
+    gone = restores.superseded(found)
+    in_file = [
+        (where, cp)
+        for index, (where, cp) in enumerate(found.all_lines)
+        if isinstance(cp, checkpoints.Checkpoint) and index not in gone.lines
+    ]
+    for where, cp in [*in_database, *in_file]:
         wanted.setdefault(cp.seq, []).append((where, cp.entry_hash))
 
     if workers is None:
@@ -297,22 +308,33 @@ def verify(*, checkpoint_path: Path | None = None, workers: int | None = None) -
             )
             % {"count": count, "head": head[0]},
         )
-    signed = [cp for _where, cp in in_database] + found.checkpoints
-    problem = _file_problem(found, [cp for _where, cp in in_database], count)
+    signed = [cp for _where, cp in [*in_database, *in_file]]
+    problem = restores.mark_problem(found, gone)
+    if problem is None:
+        problem = _file_problem(found, [cp for _where, cp in in_database], count)
     if problem is None:
         problem = facts.first_unaccounted()
     if problem is not None:
         return _fail(count, None, problem)
     held = sum(1 for cp in signed if not cp.is_genesis)
     warnings = (_torn(found.path),) if found.torn else ()
-    return VerifyResult(
-        True,
-        count,
-        held,
-        _("OK: %(entries)d entries, chain intact, %(checkpoints)d signed checkpoints hold")
-        % {"entries": count, "checkpoints": held},
-        warnings=warnings,
-    )
+    message = _(
+        "OK: %(entries)d entries, chain intact, %(checkpoints)d signed checkpoints hold"
+    ) % {
+        "entries": count,
+        "checkpoints": held,
+    }
+    if gone.lines:
+        message += " " + _restored(gone)
+    return VerifyResult(True, count, held, message, warnings=warnings, restores=gone.marks)
+
+
+def _restored(gone: restores.Superseded) -> str:
+    last = gone.marks[-1][1]
+    return _(
+        "(restored from a backup at entry #%(head)d by signed restore entry #%(entry)d; "
+        "%(count)d lines of the checkpoint file are of the lost entries)"
+    ) % {"head": last.head_seq, "entry": last.restore_entry_seq, "count": len(gone.lines)}
 
 
 def _file_problem(

@@ -27,6 +27,13 @@ The digest::
     key_fingerprint: SHA256:<SHA-256 of the raw public key, base64 without padding>
     -----END MNVAULT AUDIT CHECKPOINT-----
 
+After a restore from a backup, a witnessed checkpoint of the entries that were lost no longer
+matches the chain. It is then superseded — reported, not a failure — when a restore line of the
+checkpoint file that ``verify`` found holding (``audit.restores``) was signed after it and
+names a head before it; a witness has no place in the file, so its signed time stands in for
+one. The restore also appends its restore line to the witness file, which is then skipped
+when the witness is read, so the witness file goes on from the restored head.
+
 Base64 rather than hex: a hex digest can hold a run of twelve digits that validates as an
 individual number (about one e-mail in a hundred would be refused), base64 practically never.
 """
@@ -54,8 +61,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from mnvault.audit import checkpoints
-from mnvault.audit.checkpoints import Checkpoint
+from mnvault.audit import checkpoints, restores
+from mnvault.audit.checkpoints import RESTORE_KIND, Checkpoint, RestoreMark
 from mnvault.audit.models import AuditCheckpoint, AuditEntry
 from mnvault.audit.verify import VerifyResult
 
@@ -229,11 +236,21 @@ def parse_witnesses(lines: Iterable[str], name: str) -> list[tuple[str, Witnesse
                     block[key.strip()] = value.strip()
         elif line == DIGEST_BEGIN:
             block, start = {}, number
+        elif line.startswith("{") and _is_restore_line(line):
+            continue  # checked where it counts: in the checkpoint file
         elif line.startswith("{"):
             found.append((f"{name} line {number}", _from_json(line)))
     if block is not None:
         found.append((f"{name} line {start}", None))  # cut before its end
     return found
+
+
+def _is_restore_line(line: str) -> bool:
+    try:
+        values = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(values, dict) and values.get("kind") == RESTORE_KIND
 
 
 def read_witnesses(path: Path) -> list[tuple[str, Witnessed | None]]:
@@ -277,18 +294,29 @@ def mismatch(where: str, seq: int, count: int, digest: str | None) -> str:
 
 
 def check_chain(
-    found: list[tuple[str, Witnessed | None]], *, entries: int, source: str
+    found: list[tuple[str, Witnessed | None]],
+    *,
+    entries: int,
+    source: str,
+    restored: tuple[tuple[str, RestoreMark], ...] = (),
 ) -> VerifyResult:
     """The chain in the database against the witnessed checkpoints of ``source``, after
     ``verify`` found the chain itself intact with ``entries`` entries: every one must be
-    signed by this installation's key and match the chain's hash at its sequence number."""
+    signed by this installation's key and match the chain's hash at its sequence number,
+    unless one of the ``restored`` lines that held supersedes it (module docstring)."""
     key = checkpoints.public_key()
     bad = check_signatures(found, key, source)
     if bad is not None:
         return VerifyResult(False, entries, 0, bad.message, None)
-    witnessed = sorted(
+    every = sorted(
         ((w.seq, where, w) for where, w in found if w is not None), key=lambda item: item[0]
     )
+    witnessed = [
+        item for item in every if not restores.supersedes(restored, item[0], item[2].created_at)
+    ]
+    lost = len(every) - len(witnessed)
+    if not witnessed:
+        return VerifyResult(True, entries, 0, _superseded_note(lost, source))
     hashes = dict(
         AuditEntry.objects.filter(seq__in={seq for seq, _, _ in witnessed}).values_list(
             "seq", "entry_hash"
@@ -303,9 +331,21 @@ def check_chain(
         "(the latest: #%(seq)d, signed %(at)s)",
         "OK: %(n)d witnessed checkpoints in %(file)s match the chain "
         "(the latest: #%(seq)d, signed %(at)s)",
-        len(found),
-    ) % {"n": len(found), "file": source, "seq": last.seq, "at": last.created_at}
-    return VerifyResult(True, entries, len(found), message)
+        len(witnessed),
+    ) % {"n": len(witnessed), "file": source, "seq": last.seq, "at": last.created_at}
+    if lost:
+        message += " " + _superseded_note(lost, source)
+    return VerifyResult(True, entries, len(witnessed), message)
+
+
+def _superseded_note(count: int, source: str) -> str:
+    return ngettext(
+        "%(n)d witnessed checkpoint in %(file)s is of entries lost before a signed restore "
+        "from a backup (superseded, not checked)",
+        "%(n)d witnessed checkpoints in %(file)s are of entries lost before a signed restore "
+        "from a backup (superseded, not checked)",
+        count,
+    ) % {"n": count, "file": source}
 
 
 # --- witnessing ------------------------------------------------------------------------------
@@ -364,14 +404,29 @@ def _last_seq(path: Path) -> int:
     except FileNotFoundError:
         return 0
     lines = [line for line in tail.splitlines() if line.strip()]
+    if lines and _is_restore_line(lines[-1]):
+        mark = json.loads(lines[-1])
+        return mark["head_seq"] if isinstance(mark.get("head_seq"), int) else 0
     witnessed = _from_json(lines[-1]) if lines else None
     return witnessed.seq if witnessed is not None else 0
 
 
+def witness_restore(mark: RestoreMark, *, path: Path | None = None) -> None:
+    """The restore line appended to the witness file (if one is set): a copy of it off the
+    server, and the point from which the witness file takes checkpoints of the new chain."""
+    target = path or witness_file()
+    if target is not None:
+        _write_line(target, asdict(mark))
+
+
 def _append(path: Path, checkpoint: Checkpoint) -> None:
+    _write_line(path, asdict(checkpoint))
+
+
+def _write_line(path: Path, values: dict[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(asdict(checkpoint), sort_keys=True) + "\n")
+        handle.write(json.dumps(values, sort_keys=True) + "\n")
         handle.flush()
         os.fsync(handle.fileno())

@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 
 from mnvault import paths
 from mnvault.audit import log as audit
+from mnvault.audit import restores, witness
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
-from mnvault.audit.checkpoints import checkpoint_file, write_checkpoint
+from mnvault.audit.checkpoints import RESTORE_KIND, checkpoint_file, write_checkpoint
 from mnvault.audit.models import AuditEntry
 from mnvault.backup.archive import (
     ArchiveProblem,
@@ -115,24 +116,32 @@ def _head_of(image: bytes) -> int:
 
 
 def _checkpoints_up_to(head: int) -> bytes:
-    """The checkpoint file's lines the snapshot's log reaches: read after the snapshot, so
-    every checkpoint the snapshot's database records is in it; later lines are dropped, or the
-    restored log would be shorter than its own checkpoint file says."""
+    """The checkpoint file up to its last line the snapshot's log reaches (a checkpoint at or
+    below ``head``, or a restore line whose entry is): read after the snapshot, so every
+    checkpoint the snapshot's database records is in it; the lines after it are dropped, or
+    the restored log would be shorter than its own checkpoint file says. Lines before it stay
+    even past ``head``: those are of entries lost in an earlier restore, and its restore line
+    names the line it follows (``audit.restores``)."""
     path = checkpoint_file()
     if not path.exists():
         return b""
-    kept = []
-    for line in path.read_bytes().splitlines(keepends=True):
-        if not line.endswith(b"\n"):
-            continue  # a line torn by a crash
-        try:
-            seq = int(json.loads(line)["seq"])
-        except (ValueError, KeyError, TypeError):
-            kept.append(line)
-            continue
-        if seq <= head:
-            kept.append(line)
-    return b"".join(kept)
+    lines = [x for x in path.read_bytes().splitlines(keepends=True) if x.endswith(b"\n")]
+    reached = [i for i, line in enumerate(lines) if _reach(line) is not None]
+    kept = [i for i in reached if (_reach(lines[i]) or 0) <= head]
+    end = kept[-1] + 1 if kept else 0
+    return b"".join(lines[:end])
+
+
+def _reach(line: bytes) -> int | None:
+    """The entry a line of the checkpoint file speaks of; None for a line that is neither a
+    checkpoint nor a restore line (a line torn by a crash is left out before)."""
+    try:
+        values = json.loads(line)
+        if values.get("kind") == RESTORE_KIND:
+            return int(values["restore_entry_seq"])
+        return int(values["seq"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -296,14 +305,12 @@ def reapply_disposals(entries: list[JournalEntry], *, actor: Actor) -> int:
 
 
 def record_restore(data: Opened, *, reapplied: int, actor: Actor) -> None:
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action=Action.BACKUP_RESTORE,
-            detail={
-                "backup_of": data.manifest.get("taken_at", ""),
-                "head": data.manifest.get("head", 0),
-                "reapplied_people": reapplied,
-            },
-        )
-    write_checkpoint()
+    """The signed restore entry and restore line (``audit.restores``): ``audit verify`` then
+    accepts a checkpoint file that ran past the restored head, through them alone. The
+    restore line goes to the witness file too, so the witness goes on from the new head."""
+    _entry, mark = restores.record_restore(
+        head=int(data.manifest.get("head", 0)),
+        actor=actor,
+        detail={"backup_of": data.manifest.get("taken_at", ""), "reapplied_people": reapplied},
+    )
+    witness.witness_restore(mark)

@@ -216,3 +216,45 @@ def test_restore_refuses_a_non_empty_directory(backed_up):
     refused = restore(inst, inst, data, keys, private, expect=1)
     assert "is not empty" in refused.err
     assert digests(inst) == before
+
+
+# Entries logged after the backup, and a checkpoint of them: what the restore loses.
+MORE_ENTRIES = """
+import django
+django.setup()
+from django.db import transaction
+from mnvault.audit import log
+from mnvault.audit.actions import Action
+from mnvault.audit.actors import Actor
+from mnvault.audit.checkpoints import write_checkpoint
+from mnvault.vault import keys
+keys.unlock(interactive=False)
+for i in range(5):
+    with transaction.atomic():
+        log.record(actor=Actor.system("after-backup"), action=Action.PEOPLE_UPDATE, detail={"i": i})
+print(write_checkpoint().seq)
+"""
+
+
+def test_a_surviving_checkpoint_file_verifies_through_the_signed_restore(backed_up, tmp_path):
+    """The checkpoint file on other storage ran past the backup: the restore's signed line and
+    entry let ``audit verify`` pass, and deleting one more entry is still caught."""
+    inst, private, data, keys = backed_up
+    lost_to = int(inst.python(MORE_ENTRIES).out)
+    surviving = tmp_path / "nas" / "audit-checkpoints.jsonl"
+    surviving.parent.mkdir()
+    surviving.write_bytes(inst.data.joinpath("audit-checkpoints.jsonl").read_bytes())
+    restored = Installation(tmp_path / "restored", {"MNVAULT_CHECKPOINT_FILE": str(surviving)})
+    restored.root.mkdir()
+    restore(inst, restored, data, keys, private)
+    entry = json.loads(restored.python(RESTORE_ENTRY).out)
+    head = entry["head"]
+    assert head < lost_to and entry["lost_after"] == head and entry["lost_to"] == lost_to
+    marks = [json.loads(x) for x in surviving.read_text().splitlines() if '"restore"' in x]
+    assert [(m["head_seq"], m["lost_to"]) for m in marks] == [(head, lost_to)]
+    verify = restored.run("audit", "verify", env=ENGLISH)
+    assert f"restored from a backup at entry #{head}" in verify.out
+    with restored.connect("mnvault.sqlite3") as db:
+        db.execute("DELETE FROM audit_auditentry WHERE seq = ?", (head,))
+    caught = restored.run("audit", "verify", env=ENGLISH, expect=1)
+    assert f"entry #{head} is missing" in caught.err

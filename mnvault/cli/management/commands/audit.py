@@ -118,7 +118,11 @@ class Command(BaseCommand):
         result = verify(checkpoint_path=checkpoint_file, workers=workers)
         self._report(result)
         for path, witnessed in found:
-            self._report(witness.check_chain(witnessed, entries=result.entries, source=str(path)))
+            self._report(
+                witness.check_chain(
+                    witnessed, entries=result.entries, source=str(path), restored=result.restores
+                )
+            )
 
     def _report(self, result: VerifyResult) -> None:
         """The result on stdout, or the failure on stderr and exit status 1."""
