@@ -224,7 +224,8 @@ def test_the_batch_certificate_verifies_offline_and_holds_no_number(personas, le
     batch = services.approve(acting_user=personas.responsible_manager, batch=batch)
     done = DisposalBatch.objects.get(pk=batch.pk)
     expiry = timezone.localdate(done.disposed_at) + timedelta(days=30)
-    assert done.certificate_facts["key_backups_expire_on"] == expiry.isoformat()
+    facts = done.certificate_facts
+    assert facts is not None and facts["key_backups_expire_on"] == expiry.isoformat()
     pdf = services.certificate_pdf(acting_user=personas.auditor, batch=batch)
     verdict = certificate.verify_certificate(pdf, public_key())
     assert verdict.ok, verdict.problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -165,13 +166,13 @@ def test_a_key_missing_from_a_current_key_file_is_not_called_outdated(
     assert not isinstance(failed.value, KeyFileOutdated)
 
 
-def _key_store_copy() -> tuple[list[dict], str]:
+def _key_store_copy() -> tuple[list[dict[str, Any]], str]:
     """The key store's rows as a key-store backup holds them."""
     state = KeyStoreState.objects.get(pk=1).active_kek_id
-    return list(DataKey.objects.values()), state
+    return [dict(row) for row in DataKey.objects.values()], state
 
 
-def _put_back(copy: tuple[list[dict], str]) -> None:
+def _put_back(copy: tuple[list[dict[str, Any]], str]) -> None:
     """The key store restored from that backup."""
     rows, state = copy
     DataKey.objects.all().delete()
