@@ -440,6 +440,7 @@ def test_keys_rotate_rewraps_every_data_key_and_retires_the_old_kek(with_demo):
     assert match, result.describe()
     assert match[1] == "k2"
     assert int(match[2]) == data_keys
+    assert "退役" in result.out and "7 日間" in result.out, result.out
     material = installation.key_document()["material"]
     assert sorted(material["keks"]) == ["k1", "k2"], "k1 kept for older key-store backups"
     assert list(material["retired"]) == ["k1"]
