@@ -82,6 +82,12 @@ VARIABLES: tuple[Variable, ...] = (
         "the age public key (`age1…`) backups are encrypted to; `mnvault backup init-key` "
         "makes the pair and stores only this half",
     ),
+    Variable(
+        "MNVAULT_KEYSTORE_BACKUP_DAYS",
+        "`7`",
+        "days a key-store backup is kept: a KEK retired by `mnvault keys rotate` is destroyed "
+        "after them, and a disposal certificate gives the date they end",
+    ),
     Variable("MNVAULT_SECRET_KEY", "(file made by init)", "Django secret key"),
     Variable(
         "MNVAULT_ADMIN_PASSWORD",

@@ -222,6 +222,9 @@ MNVAULT_CHECKPOINT_WITNESS_FILE = (
 MNVAULT_BACKUP_DIR = Path(os.environ.get("MNVAULT_BACKUP_DIR", DATA_DIR.parent / "mnvault-backups"))
 MNVAULT_BACKUP_RECIPIENT = os.environ.get("MNVAULT_BACKUP_RECIPIENT", "").strip()
 MNVAULT_BACKUP_RECIPIENT_FILE = DATA_DIR / "backup-recipient.txt"
+# How long a key-store backup is kept: a retired KEK is destroyed, and a disposal certificate
+# says the disposed keys exist nowhere, once this many days have passed.
+MNVAULT_KEYSTORE_BACKUP_DAYS = int(os.environ.get("MNVAULT_KEYSTORE_BACKUP_DAYS", "7"))
 MNVAULT_KEY_FILE = Path(os.environ.get("MNVAULT_KEY_FILE", DATA_DIR / "mnvault.key"))
 # The audit signing key in a file of its own, away from the data directory and the key file
 # (docs/threat-model.md); unset, it stays in the key file.

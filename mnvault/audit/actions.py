@@ -135,6 +135,10 @@ class Action(models.TextChoices):
     KEYS_ROTATE_START = "keys.rotate.start", _("Key rotation started")
     KEYS_ROTATE_DONE = "keys.rotate.done", _("Key rotation finished")
     KEYS_EXPORT = "keys.export", _("Key file exported (passphrase-protected copy)")
+    KEYS_RETIRED_DESTROY = (
+        "keys.retired.destroy",
+        _("Retired key-encryption key destroyed (its key-store backups expired)"),
+    )
     AUDIT_EXPORT = "audit.export", _("Audit log exported")
     AUDIT_VERIFY = "audit.verify", _("Audit chain verified")
     AUDIT_WITNESS = "audit.witness", _("Signed checkpoint e-mailed to witnesses")

@@ -10,9 +10,10 @@ import io
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -555,8 +556,7 @@ def _certify(
         proposed_at=batch.proposed_at,
         approved_at=batch.approved_at or now,
         disposed_at=now,
-        # Key-store backups are not made by mnvault yet (the backup issue): none to wait for.
-        key_backups_expire_on=None,
+        key_backups_expire_on=key_backups_expire_on(now),
     )
     entry = audit.record(
         actor=actor,
@@ -571,6 +571,13 @@ def _certify(
     DisposalBatch.objects.filter(pk=batch.pk).update(
         certificate_facts=certificate.facts(data), certificate_seq=entry.seq
     )
+
+
+def key_backups_expire_on(disposed_at: datetime) -> date:
+    """The day the last key-store backup that held the disposed keys expires: one taken just
+    before the disposal is kept MNVAULT_KEYSTORE_BACKUP_DAYS (the backup settings)."""
+    days = timedelta(days=settings.MNVAULT_KEYSTORE_BACKUP_DAYS)
+    return timezone.localdate(disposed_at + days)
 
 
 def finish_certificate(batch: DisposalBatch) -> None:

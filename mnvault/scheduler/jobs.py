@@ -32,6 +32,8 @@ JOBS: tuple[Job, ...] = (
     Job("usage.expire_archives", "mnvault.usage.output.remove_expired", timedelta(hours=1)),
     # Approved disposal batches whose day has come, and any disposal a crash cut short.
     Job("retention.sweep", "mnvault.retention.services.sweep", timedelta(hours=1)),
+    # KEKs retired by a rotation, destroyed once the key-store backups under them expired.
+    Job("keys.destroy_retired", "mnvault.vault.rotation.destroy_retired_keks", timedelta(hours=1)),
     # The responsible managers told when people become due for disposal.
     Job("retention.notify_due", "mnvault.retention.notices.notify_due", timedelta(days=1)),
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from mnvault.people.models import Person
@@ -50,19 +51,48 @@ class ActiveKek:
 
 def active_kek() -> ActiveKek:
     """The KEK new keys are wrapped under; call inside a key-store transaction."""
-    kek_id = locked_state().active_kek_id
-    return ActiveKek(kek_id, api.Cipher(_kek(kek_id)))
+    state = locked_state()
+    _leave_retired_kek(state)
+    return ActiveKek(state.active_kek_id, api.Cipher(_kek(state.active_kek_id)))
+
+
+def _leave_retired_kek(state: KeyStoreState) -> None:
+    """A key store restored from a backup taken before a rotation names the KEK that rotation
+    retired: new keys go under the key file's active KEK instead, never under one that is
+    going to be destroyed."""
+    material = keys.material()
+    if state.active_kek_id in material.retired and material.active_kek_id in material.keks:
+        state.active_kek_id = material.active_kek_id
+        state.save(update_fields=["active_kek_id"])
 
 
 def _kek(kek_id: str) -> bytes:
+    """A KEK by id, a retired one included (it opens a key store restored from a backup
+    taken before the rotation that retired it)."""
     material = keys.material()
     if kek_id not in material.keks:
         # Another process may have rotated the KEK since this one loaded the key file.
         keys.forget()
         material = keys.material()
     if kek_id not in material.keks:
+        _refuse_destroyed_kek(material, kek_id)
         _refuse_outdated_key_file(material)
     return material.kek(kek_id)
+
+
+def _refuse_destroyed_kek(material: keys.KeyMaterial, kek_id: str) -> None:
+    """A KEK destroyed after the key-store backup window: the key store asking for it is a
+    backup older than that window, not a key file gone stale."""
+    if kek_id not in material.destroyed:
+        return
+    raise KeyUnavailable(
+        gettext(
+            "The key-encryption key %(kek)s was destroyed on %(date)s, once every key-store "
+            "backup wrapped under it had expired: this key store is older than that (restored "
+            "from an expired backup?). Restore a key-store backup taken after %(date)s."
+        )
+        % {"kek": kek_id, "date": timezone.localdate(material.destroyed_at(kek_id)).isoformat()}
+    )
 
 
 def _refuse_outdated_key_file(material: keys.KeyMaterial) -> None:

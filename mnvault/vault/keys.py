@@ -51,13 +51,21 @@ def _unb64(text: str) -> bytes:
 @dataclass(frozen=True)
 class KeyMaterial:
     """Everything secret that never enters the database. ``signing_seed`` is None when the
-    audit signing key is kept in a file of its own (``MNVAULT_SIGNING_KEY_FILE``)."""
+    audit signing key is kept in a file of its own (``MNVAULT_SIGNING_KEY_FILE``).
+
+    ``retired`` names the KEKs a rotation replaced, with when (ISO time): they stay in
+    ``keks``, still able to open a key store restored from a backup taken before the
+    rotation, until every such backup has expired (``MNVAULT_KEYSTORE_BACKUP_DAYS``).
+    ``destroyed`` remembers which KEKs were then destroyed, and when (ids and times only), so
+    that a key store older than that is named as such rather than as a missing key."""
 
     keks: dict[str, bytes] = field(repr=False)
     active_kek_id: str
     index_secret: bytes = field(repr=False)
     signing_seed: bytes | None = field(repr=False)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    retired: dict[str, str] = field(default_factory=dict)
+    destroyed: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def generate(cls, *, with_signing_key: bool = True) -> KeyMaterial:
@@ -90,14 +98,38 @@ class KeyMaterial:
         return replace(self, signing_seed=None)
 
     def with_new_kek(self) -> KeyMaterial:
-        numbers = [int(k[1:]) for k in self.keks if k.startswith("k") and k[1:].isdigit()]
+        known = [*self.keks, *self.destroyed]  # an id is never used twice
+        numbers = [int(k[1:]) for k in known if k.startswith("k") and k[1:].isdigit()]
         new_id = f"k{max(numbers, default=0) + 1}"
         return replace(self, keks={**self.keks, new_id: api.new_key()}, active_kek_id=new_id)
 
-    def without_kek(self, kek_id: str) -> KeyMaterial:
+    def live_kek_ids(self) -> list[str]:
+        """The KEKs not retired: the active one, and a new one an interrupted rotation made."""
+        return [k for k in self.keks if k not in self.retired]
+
+    def retiring(self, kek_ids: list[str], at: datetime) -> KeyMaterial:
+        if self.active_kek_id in kek_ids:
+            raise ValueError("the active KEK cannot be retired")
+        marked = {k: at.isoformat() for k in kek_ids if k in self.keks}
+        return replace(self, retired={**self.retired, **marked})
+
+    def retired_at(self, kek_id: str) -> datetime:
+        return datetime.fromisoformat(self.retired[kek_id])
+
+    def destroyed_at(self, kek_id: str) -> datetime:
+        return datetime.fromisoformat(self.destroyed[kek_id])
+
+    def without_kek(self, kek_id: str, *, at: datetime | None = None) -> KeyMaterial:
+        """The material with ``kek_id`` gone; ``at`` records it as destroyed then."""
         if kek_id == self.active_kek_id:
             raise ValueError("the active KEK cannot be removed")
-        return replace(self, keks={k: v for k, v in self.keks.items() if k != kek_id})
+        destroyed = {**self.destroyed, kek_id: at.isoformat()} if at else self.destroyed
+        return replace(
+            self,
+            keks={k: v for k, v in self.keks.items() if k != kek_id},
+            retired={k: v for k, v in self.retired.items() if k != kek_id},
+            destroyed=destroyed,
+        )
 
     def to_json(self) -> dict[str, Any]:
         document = {
@@ -108,6 +140,10 @@ class KeyMaterial:
         }
         if self.signing_seed is not None:
             document["signing_seed"] = _b64(self.signing_seed)
+        if self.retired:
+            document["retired"] = dict(self.retired)
+        if self.destroyed:
+            document["destroyed"] = dict(self.destroyed)
         return document
 
     @classmethod
@@ -119,6 +155,8 @@ class KeyMaterial:
             index_secret=_unb64(data["index_secret"]),
             signing_seed=_unb64(seed) if seed is not None else None,
             created_at=data["created_at"],
+            retired=dict(data.get("retired", {})),
+            destroyed=dict(data.get("destroyed", {})),
         )
 
 

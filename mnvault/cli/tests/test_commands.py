@@ -238,7 +238,8 @@ def test_wrong_or_missing_passphrase_fails_clearly_and_changes_nothing(protected
     document = protected.key_document()
     assert document["protected"] is True, "rotation must keep the key file protected"
     assert "keks" not in protected.key_file.read_text()
-    assert list(KeyFileProvider(protected.key_file, PASSPHRASE).load().keks) == ["k2"]
+    rotated = KeyFileProvider(protected.key_file, PASSPHRASE).load()
+    assert rotated.live_kek_ids() == ["k2"] and list(rotated.retired) == ["k1"]
     protected.run("audit", "verify", env=unlocked)
 
 
@@ -426,7 +427,7 @@ def test_audit_verify_in_parallel_processes_finds_the_same_entry(with_demo):
         assert f"entry #{last - 1} was altered" in failed.err
 
 
-def test_keys_rotate_rewraps_every_data_key_and_drops_the_old_kek(with_demo):
+def test_keys_rotate_rewraps_every_data_key_and_retires_the_old_kek(with_demo):
     installation, _demo = with_demo
     with installation.connect("keystore.sqlite3") as db:
         data_keys = db.execute("SELECT count(*) FROM vault_datakey").fetchone()[0]
@@ -439,8 +440,10 @@ def test_keys_rotate_rewraps_every_data_key_and_drops_the_old_kek(with_demo):
     assert match, result.describe()
     assert match[1] == "k2"
     assert int(match[2]) == data_keys
+    assert "退役" in result.out and "7 日間" in result.out, result.out
     material = installation.key_document()["material"]
-    assert list(material["keks"]) == ["k2"]
+    assert sorted(material["keks"]) == ["k1", "k2"], "k1 kept for older key-store backups"
+    assert list(material["retired"]) == ["k1"]
     assert material["active_kek_id"] == "k2"
     assert material["index_secret"] == old_index_secret, "the duplicate index must survive"
     with installation.connect("keystore.sqlite3") as db:

@@ -209,18 +209,23 @@ def test_an_approved_batch_for_a_later_day_waits_for_the_scheduler(personas, lea
     assert reveal(personas, leavers[2].employee)
 
 
-def test_the_batch_certificate_verifies_offline_and_holds_no_number(personas, leavers):
+def test_the_batch_certificate_verifies_offline_and_holds_no_number(personas, leavers, settings):
     from pypdf import PdfReader
 
     from mnvault.audit.checkpoints import public_key
     from mnvault.retention import certificate
 
+    settings.MNVAULT_KEYSTORE_BACKUP_DAYS = 30
     first = leavers[0]
     numbers = [reveal(personas, p) for p in (first.employee, *first.dependents)]
     batch = services.propose(
         acting_user=personas.handler, company=personas.company, people=[first.employee]
     )
     batch = services.approve(acting_user=personas.responsible_manager, batch=batch)
+    done = DisposalBatch.objects.get(pk=batch.pk)
+    expiry = timezone.localdate(done.disposed_at) + timedelta(days=30)
+    facts = done.certificate_facts
+    assert facts is not None and facts["key_backups_expire_on"] == expiry.isoformat()
     pdf = services.certificate_pdf(acting_user=personas.auditor, batch=batch)
     verdict = certificate.verify_certificate(pdf, public_key())
     assert verdict.ok, verdict.problems
@@ -229,6 +234,7 @@ def test_the_batch_certificate_verifies_offline_and_holds_no_number(personas, le
 
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert str(first.employee) in text
+    assert f"{expiry.year}年{expiry.month}月{expiry.day}日" in text.replace(" ", "")
     assert not any(n in text.replace(" ", "") for n in numbers)
     entry = AuditEntry.objects.get(action=Action.DISPOSAL_CERTIFICATE_DOWNLOAD)
     assert entry.actor_id == personas.auditor.pk

@@ -7,6 +7,7 @@ from __future__ import annotations
 import getpass
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
@@ -54,6 +55,14 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"KEK {result['kek']} is active; {result['rewrapped']} data keys re-wrapped"
             )
+        )
+        self.stdout.write(
+            _(
+                "The previous key-encryption key stays in the key file, retired, for "
+                "%(days)d days (MNVAULT_KEYSTORE_BACKUP_DAYS), so that key-store backups "
+                "taken before now still open; the scheduler then destroys it."
+            )
+            % {"days": settings.MNVAULT_KEYSTORE_BACKUP_DAYS}
         )
 
     def _export(self, actor: Actor, to: Path) -> None:
