@@ -82,6 +82,28 @@ VARIABLES: tuple[Variable, ...] = (
         "the age public key (`age1…`) backups are encrypted to; `mnvault backup init-key` "
         "makes the pair and stores only this half",
     ),
+    Variable(
+        "MNVAULT_BACKUP_AT",
+        "`02:00`",
+        "local time (HH:MM) after which the scheduler makes the day's backup",
+    ),
+    Variable(
+        "MNVAULT_BACKUP_KEEP_DAILY", "`7`", "daily data backups kept (the newest of each day)"
+    ),
+    Variable(
+        "MNVAULT_BACKUP_KEEP_WEEKLY", "`4`", "weekly data backups kept (the newest of each week)"
+    ),
+    Variable(
+        "MNVAULT_BACKUP_KEEP_MONTHLY",
+        "`12`",
+        "monthly data backups kept (the newest of each month)",
+    ),
+    Variable(
+        "MNVAULT_KEYSTORE_BACKUP_DAYS",
+        "`7`",
+        "days a key-store backup is kept (the disposal certificate states this window); "
+        "older ones are deleted",
+    ),
     Variable("MNVAULT_SECRET_KEY", "(file made by init)", "Django secret key"),
     Variable(
         "MNVAULT_ADMIN_PASSWORD",

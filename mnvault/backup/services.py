@@ -43,6 +43,11 @@ CHECKPOINTS = "audit-checkpoints.jsonl"
 __all__ = ["ArchiveProblem", "backup", "init_key"]
 
 
+def on_sqlite() -> bool:
+    """Whether mnvault backs this installation up itself (PostgreSQL uses its own tools)."""
+    return all(settings.DATABASES[a]["ENGINE"].endswith("sqlite3") for a in ("default", "keys"))
+
+
 def _sqlite_path(alias: str) -> Path:
     config = settings.DATABASES[alias]
     if not config["ENGINE"].endswith("sqlite3"):
