@@ -144,7 +144,9 @@ def test_the_monthly_check_finds_whole_archives_and_reminds_of_the_drill(
     assert entry.outcome == "ok" and entry.detail["scheduled"] is True
 
 
-def test_the_monthly_check_catches_an_altered_or_missing_archive(smtp, addressed, settings, tmp_path):
+def test_the_monthly_check_catches_an_altered_or_missing_archive(
+    smtp, addressed, settings, tmp_path
+):
     settings.MNVAULT_BACKUP_DIR = tmp_path
     older = NOW - timedelta(days=1)
     pruned = archive(tmp_path, f"mnvault-data-{stamp(older - timedelta(days=9))}.tar.gz.age", b"")
@@ -164,5 +166,5 @@ def test_the_monthly_check_catches_an_altered_or_missing_archive(smtp, addressed
         next(iter(altered)): "checksum",
         next(iter(newest)): "missing",
     }
-    assert "archive_problem" == AuditEntry.objects.get(action=Action.BACKUP_VERIFY).reason
+    assert AuditEntry.objects.get(action=Action.BACKUP_VERIFY).reason == "archive_problem"
     assert next(iter(newest)) in body_of(smtp.messages[0][1])
