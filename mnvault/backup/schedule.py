@@ -41,12 +41,14 @@ def backup_time() -> time:
 
 
 def is_due(now: datetime) -> bool:
-    """The day's backup is due once its time has passed and no backup was tried that day."""
+    """The day's backup is due once its time has passed and no backup was tried since (one
+    made by hand earlier in the day does not stand in for it)."""
     local = timezone.localtime(now)
-    if local.time() < backup_time():
+    at = backup_time()
+    if local.time() < at:
         return False
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return not BackupRun.objects.filter(kind=RunKind.BACKUP, started_at__gte=midnight).exists()
+    due_at = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+    return not BackupRun.objects.filter(kind=RunKind.BACKUP, started_at__gte=due_at).exists()
 
 
 def daily_backup(*, now: datetime) -> BackupRun | None:
@@ -60,16 +62,22 @@ def daily_backup(*, now: datetime) -> BackupRun | None:
         written = services.backup(to=directory, actor=SCHEDULER)
     except Exception as error:
         return _backup_failed(now, error)
-    run = BackupRun.objects.create(
+    run = record_backup(written, started=now, directory=directory)
+    prune(now=now, directory=directory)
+    return run
+
+
+def record_backup(written: services.Written, *, started: datetime, directory: Path) -> BackupRun:
+    """A good backup, by the scheduler or by hand: with each file's size and SHA-256, which
+    the monthly check compares against."""
+    return BackupRun.objects.create(
         kind=RunKind.BACKUP,
-        started_at=now,
+        started_at=started,
         finished_at=timezone.now(),
         outcome=RunOutcome.OK,
         files={p.name: fingerprint(p) for p in (written.data, written.keys, written.checkpoints)},
-        detail={"head": written.head},
+        detail={"head": written.head, "directory": str(directory)},
     )
-    prune(now=now, directory=directory)
-    return run
 
 
 def _backup_failed(now: datetime, error: Exception) -> BackupRun:
@@ -196,7 +204,7 @@ def check_archives(*, now: datetime) -> BackupRun:
     checked = 0
     for index, run in enumerate(runs):
         for name, recorded in run.files.items():
-            path = directory / name
+            path = Path(run.detail.get("directory") or directory) / name
             if index > 0 and not path.exists():
                 continue  # deleted by the retention
             checked += 1

@@ -91,6 +91,8 @@ def test_the_backup_waits_for_its_time_of_day(settings):
     settings.MNVAULT_BACKUP_AT = "02:00"
     before = datetime(2026, 11, 28, 16, 59, tzinfo=UTC)  # 01:59 in Tokyo
     assert not schedule.is_due(before)
+    # A backup made by hand before the time does not stand in for the day's.
+    BackupRun.objects.create(kind=RunKind.BACKUP, started_at=before, outcome=RunOutcome.OK)
     assert schedule.is_due(before + timedelta(minutes=2))
     BackupRun.objects.create(
         kind=RunKind.BACKUP, started_at=before + timedelta(minutes=2), outcome=RunOutcome.FAILED

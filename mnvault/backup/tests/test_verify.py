@@ -26,8 +26,10 @@ from mnvault.audit.models import AuditEntry
 from mnvault.backup.models import BackupRun
 entries = AuditEntry.objects.filter(action="backup.verify").order_by("seq")
 runs = BackupRun.objects.filter(kind="verify").order_by("pk")
+backups = BackupRun.objects.filter(kind="backup").order_by("pk")
 print(json.dumps({"entries": [[e.outcome, e.detail] for e in entries],
-                  "runs": [r.outcome for r in runs]}))
+                  "runs": [r.outcome for r in runs],
+                  "backups": [sorted(r.files) for r in backups]}))
 """
 
 DAILY = """
@@ -63,6 +65,7 @@ def test_the_drill_restores_verifies_and_opens_a_sample_then_cleans_up(backed_up
     assert list((tmp_path / "tmp").iterdir()) == []  # the restored copy is gone
     found = json.loads(inst.python(VERIFIED).out)
     assert found["runs"] == ["ok"]
+    assert [data.name, keys.name] == found["backups"][0][1:]  # the backup by hand, recorded
     [[outcome, detail]] = found["entries"]
     assert outcome == "ok"
     assert (detail["sampled"], detail["opened"], detail["audit_verified"]) == (20, 20, True)

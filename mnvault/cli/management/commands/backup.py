@@ -8,10 +8,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mnvault.audit.actors import Actor
-from mnvault.backup import drill, services
+from mnvault.backup import drill, schedule, services
 from mnvault.backup.archive import ArchiveProblem
 
 
@@ -41,7 +42,10 @@ class Command(BaseCommand):
                 self._verify(opts["archive"], opts["private_key"], opts["keys"])
                 return
             actor = Actor.system(f"cli:{getpass.getuser()}")
-            written = services.backup(to=to or settings.MNVAULT_BACKUP_DIR, actor=actor)
+            directory = Path(to or settings.MNVAULT_BACKUP_DIR)
+            started = timezone.now()
+            written = services.backup(to=directory, actor=actor)
+            schedule.record_backup(written, started=started, directory=directory)
         except ArchiveProblem as problem:
             raise CommandError(str(problem)) from None
         self.stdout.write(
