@@ -54,8 +54,9 @@ def is_due(now: datetime) -> bool:
 def daily_backup(*, now: datetime) -> BackupRun | None:
     """The scheduler's job: the day's backup when due, then the deletion of old ones. One try
     a day: a failure is mailed to the responsible managers rather than retried every tick.
-    Installations on PostgreSQL back up with their own tools (issue 13, item 7): skipped."""
-    if not is_due(now) or not services.on_sqlite():
+    Installations on PostgreSQL back up with their own tools (issue 13, item 7), and one
+    without a backup key has not set backups up (the dashboard says none was made): skipped."""
+    if not is_due(now) or not services.on_sqlite() or not services.recipient_configured():
         return None
     directory = Path(settings.MNVAULT_BACKUP_DIR)
     try:

@@ -71,6 +71,14 @@ def recipient_text() -> str:
     return path.read_text(encoding="ascii").strip()
 
 
+def recipient_configured() -> bool:
+    """Whether backups were set up (``backup init-key`` run, or a public key given)."""
+    return (
+        bool(settings.MNVAULT_BACKUP_RECIPIENT)
+        or Path(settings.MNVAULT_BACKUP_RECIPIENT_FILE).exists()
+    )
+
+
 def init_key(*, replace: bool = False) -> tuple[str, str]:
     """A new age key pair: the public half stored, the private half returned to be shown once
     and never written by mnvault. Refuses to replace a stored key unless asked: backups made

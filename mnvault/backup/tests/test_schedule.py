@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyrage
 import pytest
 from django.utils import timezone
 
@@ -106,16 +107,19 @@ def test_a_failed_backup_is_recorded_and_mailed_to_the_responsible_managers(
 ):
     if not schedule.services.on_sqlite():
         pytest.skip("the scheduled backup covers SQLite installations")
-    settings.MNVAULT_BACKUP_DIR = tmp_path / "backups"
     settings.MNVAULT_BACKUP_RECIPIENT = ""
-    settings.MNVAULT_BACKUP_RECIPIENT_FILE = tmp_path / "none.txt"  # no key: the backup fails
+    settings.MNVAULT_BACKUP_RECIPIENT_FILE = tmp_path / "none.txt"
+    assert schedule.daily_backup(now=NOW) is None  # backups not set up: nothing to do
+    settings.MNVAULT_BACKUP_RECIPIENT = str(pyrage.x25519.Identity.generate().to_public())
+    settings.MNVAULT_BACKUP_DIR = tmp_path / "a-file"  # the NAS not mounted, say
+    settings.MNVAULT_BACKUP_DIR.write_text("not a directory")
     run = schedule.daily_backup(now=NOW)
     assert run is not None and run.outcome == RunOutcome.FAILED
-    assert run.error == "ArchiveProblem"
+    assert run.error == "FileExistsError"
     assert smtp.to() == ["manager@example.jp"]
     message = smtp.messages[0][1]
-    assert "バックアップ" in message["Subject"]
-    assert "ArchiveProblem" in body_of(message) and "init-key" not in body_of(message)
+    assert message["Subject"].strip() == "[mnvault] 定時バックアップに失敗しました"
+    assert "FileExistsError" in body_of(message) and str(tmp_path) not in body_of(message)
     entry = AuditEntry.objects.get(action=Action.BACKUP_CREATE)
     assert (entry.outcome, entry.reason) == ("failed", "backup_failed")
     assert schedule.daily_backup(now=NOW + timedelta(minutes=10)) is None  # not every tick
