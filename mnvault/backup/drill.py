@@ -79,7 +79,8 @@ def restore_drill(archive: Path, private_key: Path, keys: Path | None) -> DrillR
     archive is opened here first, so a wrong key or a damaged file is refused plainly."""
     manifest = open_archive(archive, identity_from_file(private_key), kind="data").manifest
     taken = str(manifest.get("taken_at", ""))
-    mnvault = str(Path(sys.executable).parent / "mnvault")
+    beside = Path(sys.executable).parent / "mnvault"
+    mnvault = str(beside) if beside.exists() else (shutil.which("mnvault") or "mnvault")
     work = Path(tempfile.mkdtemp(prefix="mnvault-verify-"))
     try:
         env = _env(work / "data")
