@@ -192,12 +192,15 @@ def check_archive(path: Path, recorded: dict[str, Any]) -> str:
     return ""
 
 
-def check_archives(*, now: datetime) -> BackupRun:
+def check_archives(*, now: datetime) -> BackupRun | None:
     """The scheduled drill. A real restore needs the backup private key, which the server never
     holds, so this checks what it can: the newest backup's files are there, and every archive
     still on disk has the age header, size and SHA-256 recorded when it was written. It then
     mails the responsible managers a reminder to run ``mnvault backup verify`` with the
-    offline key, the full drill (restore, audit verification, sample of numbers)."""
+    offline key, the full drill (restore, audit verification, sample of numbers). Nothing to
+    check where the scheduler makes no backups (PostgreSQL, or backups not set up)."""
+    if not services.on_sqlite() or not services.recipient_configured():
+        return None
     directory = Path(settings.MNVAULT_BACKUP_DIR)
     runs = list(BackupRun.objects.filter(kind=RunKind.BACKUP, outcome=RunOutcome.OK))
     runs.sort(key=lambda r: r.started_at, reverse=True)

@@ -22,6 +22,9 @@ from mnvault.scheduler.jobs import JOBS
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 __all__ = ["addressed", "smtp"]
 
+SQLITE = pytest.mark.skipif(
+    "not schedule.services.on_sqlite()", reason="the scheduler backs up SQLite installations"
+)
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
 
 
@@ -102,11 +105,10 @@ def test_the_backup_waits_for_its_time_of_day(settings):
     assert schedule.is_due(before + timedelta(days=1, minutes=2))
 
 
+@SQLITE
 def test_a_failed_backup_is_recorded_and_mailed_to_the_responsible_managers(
     smtp, addressed, settings, tmp_path
 ):
-    if not schedule.services.on_sqlite():
-        pytest.skip("the scheduled backup covers SQLite installations")
     settings.MNVAULT_BACKUP_RECIPIENT = ""
     settings.MNVAULT_BACKUP_RECIPIENT_FILE = tmp_path / "none.txt"
     assert schedule.daily_backup(now=NOW) is None  # backups not set up: nothing to do
@@ -126,6 +128,13 @@ def test_a_failed_backup_is_recorded_and_mailed_to_the_responsible_managers(
     assert len(smtp.messages) == 1
 
 
+@pytest.fixture
+def set_up(settings, tmp_path):
+    """Backups set up (a public key), into ``tmp_path``."""
+    settings.MNVAULT_BACKUP_DIR = tmp_path
+    settings.MNVAULT_BACKUP_RECIPIENT = str(pyrage.x25519.Identity.generate().to_public())
+
+
 def archive(directory: Path, name: str, body: bytes) -> dict:
     directory.mkdir(exist_ok=True)
     path = directory / name
@@ -133,16 +142,17 @@ def archive(directory: Path, name: str, body: bytes) -> dict:
     return {name: schedule.fingerprint(path)}
 
 
+@SQLITE
 def test_the_monthly_check_finds_whole_archives_and_reminds_of_the_drill(
-    smtp, addressed, settings, tmp_path
+    smtp, addressed, set_up, tmp_path
 ):
-    settings.MNVAULT_BACKUP_DIR = tmp_path
     files = archive(tmp_path, f"mnvault-data-{stamp(NOW)}.tar.gz.age", b"data")
     files |= archive(tmp_path, f"mnvault-keys-{stamp(NOW)}.tar.gz.age", b"keys")
     BackupRun.objects.create(
         kind=RunKind.BACKUP, started_at=NOW, outcome=RunOutcome.OK, files=files
     )
     run = schedule.check_archives(now=NOW)
+    assert run is not None
     assert run.outcome == RunOutcome.OK and run.detail["checked"] == 2
     body = body_of(smtp.messages[0][1])
     assert f"mnvault backup verify {tmp_path}/mnvault-data-{stamp(NOW)}.tar.gz.age" in body
@@ -150,10 +160,8 @@ def test_the_monthly_check_finds_whole_archives_and_reminds_of_the_drill(
     assert entry.outcome == "ok" and entry.detail["scheduled"] is True
 
 
-def test_the_monthly_check_catches_an_altered_or_missing_archive(
-    smtp, addressed, settings, tmp_path
-):
-    settings.MNVAULT_BACKUP_DIR = tmp_path
+@SQLITE
+def test_the_monthly_check_catches_an_altered_or_missing_archive(smtp, addressed, set_up, tmp_path):
     older = NOW - timedelta(days=1)
     pruned = archive(tmp_path, f"mnvault-data-{stamp(older - timedelta(days=9))}.tar.gz.age", b"")
     (tmp_path / next(iter(pruned))).unlink()  # deleted by the retention: not a problem
@@ -167,6 +175,7 @@ def test_the_monthly_check_catches_an_altered_or_missing_archive(
     path.write_bytes(path.read_bytes()[:-4] + b"DATA")  # same size, other bytes
     (tmp_path / next(iter(newest))).unlink()
     run = schedule.check_archives(now=NOW)
+    assert run is not None
     assert run.outcome == RunOutcome.FAILED
     assert run.detail["problems"] == {
         next(iter(altered)): "checksum",
@@ -174,3 +183,10 @@ def test_the_monthly_check_catches_an_altered_or_missing_archive(
     }
     assert AuditEntry.objects.get(action=Action.BACKUP_VERIFY).reason == "archive_problem"
     assert next(iter(newest)) in body_of(smtp.messages[0][1])
+
+
+def test_nothing_is_checked_or_mailed_before_backups_are_set_up(smtp, addressed, settings):
+    settings.MNVAULT_BACKUP_RECIPIENT = ""
+    settings.MNVAULT_BACKUP_RECIPIENT_FILE = Path("/nonexistent/backup-recipient.txt")
+    assert schedule.check_archives(now=NOW) is None
+    assert smtp.messages == [] and not BackupRun.objects.exists()
