@@ -83,10 +83,26 @@ VARIABLES: tuple[Variable, ...] = (
         "makes the pair and stores only this half",
     ),
     Variable(
+        "MNVAULT_BACKUP_AT",
+        "`02:00`",
+        "local time (HH:MM) after which the scheduler makes the day's backup",
+    ),
+    Variable(
+        "MNVAULT_BACKUP_KEEP_DAILY", "`7`", "daily data backups kept (the newest of each day)"
+    ),
+    Variable(
+        "MNVAULT_BACKUP_KEEP_WEEKLY", "`4`", "weekly data backups kept (the newest of each week)"
+    ),
+    Variable(
+        "MNVAULT_BACKUP_KEEP_MONTHLY",
+        "`12`",
+        "monthly data backups kept (the newest of each month)",
+    ),
+    Variable(
         "MNVAULT_KEYSTORE_BACKUP_DAYS",
         "`7`",
-        "days a key-store backup is kept: a KEK retired by `mnvault keys rotate` is destroyed "
-        "after them, and a disposal certificate gives the date they end",
+        "days a key-store backup is kept: older ones are deleted, a KEK retired by `mnvault "
+        "keys rotate` is destroyed after them, and a disposal certificate gives the date they end",
     ),
     Variable("MNVAULT_SECRET_KEY", "(file made by init)", "Django secret key"),
     Variable(

@@ -222,6 +222,13 @@ MNVAULT_CHECKPOINT_WITNESS_FILE = (
 MNVAULT_BACKUP_DIR = Path(os.environ.get("MNVAULT_BACKUP_DIR", DATA_DIR.parent / "mnvault-backups"))
 MNVAULT_BACKUP_RECIPIENT = os.environ.get("MNVAULT_BACKUP_RECIPIENT", "").strip()
 MNVAULT_BACKUP_RECIPIENT_FILE = DATA_DIR / "backup-recipient.txt"
+# The scheduler's daily backup (issue 13, item 2): the local time of day it is due, and how
+# many daily, weekly and monthly data backups are kept. Key-store archives are kept only for
+# MNVAULT_KEYSTORE_BACKUP_DAYS, the window the disposal certificate states.
+MNVAULT_BACKUP_AT = os.environ.get("MNVAULT_BACKUP_AT", "02:00").strip()
+MNVAULT_BACKUP_KEEP_DAILY = int(os.environ.get("MNVAULT_BACKUP_KEEP_DAILY", "7"))
+MNVAULT_BACKUP_KEEP_WEEKLY = int(os.environ.get("MNVAULT_BACKUP_KEEP_WEEKLY", "4"))
+MNVAULT_BACKUP_KEEP_MONTHLY = int(os.environ.get("MNVAULT_BACKUP_KEEP_MONTHLY", "12"))
 # How long a key-store backup is kept: a retired KEK is destroyed, and a disposal certificate
 # says the disposed keys exist nowhere, once this many days have passed.
 MNVAULT_KEYSTORE_BACKUP_DAYS = int(os.environ.get("MNVAULT_KEYSTORE_BACKUP_DAYS", "7"))

@@ -145,6 +145,8 @@ class Action(models.TextChoices):
     DISPOSAL_CERTIFY = "disposal.certify", _("Disposal certificate issued")
     BACKUP_CREATE = "backup.create", _("Encrypted backup written")
     BACKUP_RESTORE = "backup.restore", _("Restored from a backup")
+    BACKUP_PRUNE = "backup.prune", _("Old backup deleted")
+    BACKUP_VERIFY = "backup.verify", _("Backup checked (restore drill)")
     DEMO_CREATE = "demo.create", _("Demonstration data created")
 
 
@@ -257,6 +259,8 @@ REASONS: dict[str, Promise] = {
     "batch_state": _("Not possible in the batch's state"),
     "company": _("The person belongs to another company"),
     "disposal_problem": _("The disposal could not be done"),
+    "backup_failed": _("The backup could not be made"),
+    "archive_problem": _("A backup archive is missing, incomplete or altered"),
     "disposed": _("The number has been disposed of"),
 }
 

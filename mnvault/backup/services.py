@@ -44,6 +44,11 @@ CHECKPOINTS = "audit-checkpoints.jsonl"
 __all__ = ["ArchiveProblem", "backup", "init_key"]
 
 
+def on_sqlite() -> bool:
+    """Whether mnvault backs this installation up itself (PostgreSQL uses its own tools)."""
+    return all(settings.DATABASES[a]["ENGINE"].endswith("sqlite3") for a in ("default", "keys"))
+
+
 def _sqlite_path(alias: str) -> Path:
     config = settings.DATABASES[alias]
     if not config["ENGINE"].endswith("sqlite3"):
@@ -65,6 +70,14 @@ def recipient_text() -> str:
     if not path.exists():
         raise ArchiveProblem(_("No backup public key: run `mnvault backup init-key` first (once)."))
     return path.read_text(encoding="ascii").strip()
+
+
+def recipient_configured() -> bool:
+    """Whether backups were set up (``backup init-key`` run, or a public key given)."""
+    return (
+        bool(settings.MNVAULT_BACKUP_RECIPIENT)
+        or Path(settings.MNVAULT_BACKUP_RECIPIENT_FILE).exists()
+    )
 
 
 def init_key(*, replace: bool = False) -> tuple[str, str]:

@@ -36,4 +36,10 @@ JOBS: tuple[Job, ...] = (
     Job("keys.destroy_retired", "mnvault.vault.rotation.destroy_retired_keks", timedelta(hours=1)),
     # The responsible managers told when people become due for disposal.
     Job("retention.notify_due", "mnvault.retention.notices.notify_due", timedelta(days=1)),
+    # The day's encrypted backup once MNVAULT_BACKUP_AT has passed (the job itself decides,
+    # once a day), then the deletion of backups past their retention.
+    Job("backup.daily", "mnvault.backup.schedule.daily_backup", timedelta(minutes=10)),
+    # Monthly: the archives checked against what was recorded when they were written, and the
+    # responsible managers reminded to run the full drill with the offline private key.
+    Job("backup.check", "mnvault.backup.schedule.check_archives", timedelta(days=30)),
 )

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.functional import Promise
 
 from mnvault.audit.models import AuditEntry
+from mnvault.backup import schedule as backups
+from mnvault.backup.services import on_sqlite
 from mnvault.collection import review
 from mnvault.collection.invitations import INVITABLE_KINDS
 from mnvault.collection.status import CollectionStatus, status_counts
@@ -58,6 +60,8 @@ def dashboard(request: CompanyRequest) -> HttpResponse:
         "refusals": _recent_refusals(request) if audits else None,
         # Checkpoints that stopped leave the log unprovable: those who audit must know.
         "checkpoints": heartbeat.health(heartbeat.CHECKPOINTS) if audits else None,
+        # Backups are the installation's: those who audit see when the last good one was made.
+        "backups": backups.dashboard_status(timezone.now()) if audits and on_sqlite() else None,
         "collection": _collection(company),
         "to_review": review.queue(company).count()
         if can(request.roles, C.COLLECTION_REVIEW)
