@@ -97,8 +97,8 @@ def test_encode_row_allows_half_width_kana_only_in_named_columns():
         jis.encode_row(["太郎", "ﾀﾛｳ"], halfwidth_kana_columns={0})
 
 
-def test_a_reported_digit_is_not_shown_in_the_message():
-    arabic_indic = "".join(chr(0x0660 + int(d)) for d in "123456789018")
+def test_a_reported_digit_is_not_shown_in_the_message(make_number):
+    arabic_indic = "".join(chr(0x0660 + int(d)) for d in make_number())
     with pytest.raises(jis.JisError) as caught:
         jis.encode_row([arabic_indic])
     assert len(caught.value.problems) == 12
