@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import _installation as inst  # beside this script, so on sys.path
+from _phase import Phase
 
 HIRED, LEFT = date(2010, 4, 1), date(2015, 3, 31)
 SECOND_MANAGER = "bench-manager-2"
@@ -51,31 +52,6 @@ FAMILY = [("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカ�
           ("中村", "ナカムラ")]  # fmt: skip
 GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("健", "ケン"), ("美咲", "ミサキ"),
          ("大輔", "ダイスケ"), ("陽菜", "ヒナ"), ("翔", "ショウ"), ("結衣", "ユイ")]  # fmt: skip
-
-
-def status_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class Phase:
-    """Wall time, CPU time and this phase's own peak RSS (as in documents.py)."""
-
-    def __enter__(self) -> Phase:
-        Path("/proc/self/clear_refs").write_text("5")
-        self.before = status_mb("VmRSS")
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.wall = time.perf_counter() - self.wall
-        self.cpu = time.process_time() - self.cpu
-        self.peak = status_mb("VmHWM")
-
-    def figures(self) -> dict[str, float]:
-        return {"wall": self.wall, "cpu": self.cpu, "before": self.before, "peak": self.peak}
 
 
 # --- the scene ------------------------------------------------------------------------------
