@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ import pytest
 # database_url and installation fixtures come through this folder's conftest).
 from mnvault.audit.tests.test_concurrency import _mnvault, _run
 from mnvault.scheduler.tests.sample_jobs import RUNS_FILE_VARIABLE
+from mnvault.scheduler.tests.together import python, run_together
 
 pytestmark = pytest.mark.slow
 
@@ -94,10 +94,6 @@ HOLDER = textwrap.dedent(
 )
 
 
-def _python(code: str, *args: str) -> list[str]:
-    return [sys.executable, "-c", code, *args]
-
-
 @pytest.fixture
 def scheduler_env(tmp_path, installation) -> dict[str, str]:
     """The environment of the audit tests' throw-away installation, plus where the sample
@@ -107,52 +103,29 @@ def scheduler_env(tmp_path, installation) -> dict[str, str]:
 
 
 def _holder(env: dict[str, str], cwd: Path) -> str | None:
-    found = _run(_python(HOLDER), env, cwd)
+    found = _run(python(HOLDER), env, cwd)
     assert found.returncode == 0, found.stderr
     return json.loads(found.stdout)
 
 
 def _contend(env: dict[str, str], cwd: Path, count: int) -> list[list[list[str]]]:
     """Start ``count`` contenders, let them go at once; what each ran, tick by tick."""
-    go = cwd / "go"
-    ready = [cwd / f"ready{i}" for i in range(count)]
     base = datetime(2026, 4, 1, tzinfo=UTC).isoformat()
-    processes = [
-        subprocess.Popen(
-            _python(CONTENDER, f"proc{i}", str(ready[i]), str(go), base, str(TICKS)),
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(count)
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while not all(path.exists() for path in ready):
-            assert all(p.poll() is None for p in processes), "a contender died before the start"
-            assert time.monotonic() < deadline, "contenders did not get ready"
-            time.sleep(0.01)
-        go.touch()
-        results = []
-        for i, process in enumerate(processes):
-            out, err = process.communicate(timeout=120)
-            assert process.returncode == 0, f"proc{i} failed:\n{out}\n{err}"
-            results.append(json.loads(out))
-        return results
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    outputs = run_together(
+        lambda i, ready, go: python(CONTENDER, f"proc{i}", str(ready), str(go), base, str(TICKS)),
+        count,
+        env,
+        cwd,
+        "contender",
+    )
+    return [json.loads(out) for out in outputs]
 
 
 @pytest.mark.parametrize("lease_state", ["absent", "expired", "released"])
 def test_only_one_of_two_processes_runs_the_job(tmp_path, scheduler_env, lease_state):
     """Both find the lease free at the same moment (no row yet: both INSERT; an expired or
     released row: both UPDATE); exactly one takes it and keeps it for every tick."""
-    prepared = _run(_python(PREPARE_LEASE, lease_state), scheduler_env, tmp_path)
+    prepared = _run(python(PREPARE_LEASE, lease_state), scheduler_env, tmp_path)
     assert prepared.returncode == 0, prepared.stderr
 
     results = _contend(scheduler_env, tmp_path, count=2)

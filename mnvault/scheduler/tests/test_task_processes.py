@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import textwrap
 import time
 from collections import Counter
@@ -21,6 +20,7 @@ import pytest
 
 from mnvault.audit.tests.test_concurrency import _mnvault, _run
 from mnvault.scheduler.tests.sample_tasks import RUNS_FILE_VARIABLE
+from mnvault.scheduler.tests.together import python, run_together
 
 pytestmark = pytest.mark.slow
 
@@ -83,10 +83,6 @@ STATES = textwrap.dedent(
 )
 
 
-def _python(code: str, *args: str) -> list[str]:
-    return [sys.executable, "-c", code, *args]
-
-
 @pytest.fixture
 def task_env(tmp_path, installation) -> dict[str, str]:
     env, _data = installation
@@ -94,49 +90,27 @@ def task_env(tmp_path, installation) -> dict[str, str]:
 
 
 def _enqueue(env: dict[str, str], cwd: Path, count: int) -> list[int]:
-    queued = _run(_python(ENQUEUE, str(count)), env, cwd)
+    queued = _run(python(ENQUEUE, str(count)), env, cwd)
     assert queued.returncode == 0, queued.stderr
     return json.loads(queued.stdout)
 
 
 def _states(env: dict[str, str], cwd: Path) -> dict[int, tuple[str, str]]:
-    found = _run(_python(STATES), env, cwd)
+    found = _run(python(STATES), env, cwd)
     assert found.returncode == 0, found.stderr
     return {pk: (status, holder) for pk, status, holder in json.loads(found.stdout)}
 
 
 def test_no_task_is_run_by_two_processes(tmp_path, task_env):
     ids = _enqueue(task_env, tmp_path, TASKS)
-    go = tmp_path / "go"
-    ready = [tmp_path / f"ready{i}" for i in range(WORKERS)]
-    processes = [
-        subprocess.Popen(
-            _python(WORKER, f"proc{i}", str(ready[i]), str(go)),
-            env=task_env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(WORKERS)
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while not all(path.exists() for path in ready):
-            assert all(p.poll() is None for p in processes), "a worker died before the start"
-            assert time.monotonic() < deadline, "workers did not get ready"
-            time.sleep(0.01)
-        go.touch()
-        counts = []
-        for i, process in enumerate(processes):
-            out, err = process.communicate(timeout=120)
-            assert process.returncode == 0, f"proc{i} failed:\n{out}\n{err}"
-            counts.append(int(out))
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    outputs = run_together(
+        lambda i, ready, go: python(WORKER, f"proc{i}", str(ready), str(go)),
+        WORKERS,
+        task_env,
+        tmp_path,
+        "worker",
+    )
+    counts = [int(out) for out in outputs]
 
     runs = [line.split() for line in Path(task_env[RUNS_FILE_VARIABLE]).read_text().splitlines()]
     ran = Counter(int(task_id) for _pid, task_id in runs)
