@@ -1,6 +1,7 @@
 """``mnvault backup verify``, the restore drill (issue 13, item 4): the backup restored by the
 real ``mnvault restore`` into a temporary data directory, the audit log verified there, a
-sample of numbers opened in memory, then everything removed. Each step runs as its own
+sample of numbers opened in memory, then everything removed (on PostgreSQL, two scratch
+databases made for the drill and dropped after it). Each step runs as its own
 process pointed at the temporary directory, so the live installation's databases, checkpoint
 file and journal are read but never written; its key file is used in place, never copied."""
 
@@ -22,6 +23,7 @@ from mnvault.audit import log as audit
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.models import Outcome
+from mnvault.backup import postgres
 from mnvault.backup.archive import identity_from_file, open_archive
 from mnvault.backup.models import BackupRun, RunKind, RunOutcome
 from mnvault.paths import INSTALLATION_VARIABLES
@@ -82,8 +84,13 @@ def restore_drill(archive: Path, private_key: Path, keys: Path | None) -> DrillR
     beside = Path(sys.executable).parent / "mnvault"
     mnvault = str(beside) if beside.exists() else (shutil.which("mnvault") or "mnvault")
     work = Path(tempfile.mkdtemp(prefix="mnvault-verify-"))
+    scratch: list[str] = []
     try:
         env = _env(work / "data")
+        if postgres.is_postgres("default"):
+            name = postgres.create_scratch()
+            scratch += [name, f"{name}_keys"]
+            env["DATABASE_URL"] = postgres.scratch_url(name)
         args = [mnvault, "restore", str(archive.resolve()), "--private-key", str(private_key)]
         if keys is not None:
             args += ["--keys", str(keys.resolve())]
@@ -104,6 +111,7 @@ def restore_drill(archive: Path, private_key: Path, keys: Path | None) -> DrillR
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        postgres.drop_scratch(scratch)
 
 
 def record_drill(result: DrillResult, *, actor: Actor) -> None:

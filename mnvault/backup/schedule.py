@@ -54,9 +54,9 @@ def is_due(now: datetime) -> bool:
 def daily_backup(*, now: datetime) -> BackupRun | None:
     """The scheduler's job: the day's backup when due, then the deletion of old ones. One try
     a day: a failure is mailed to the responsible managers rather than retried every tick.
-    Installations on PostgreSQL back up with their own tools (issue 13, item 7), and one
-    without a backup key has not set backups up (the dashboard says none was made): skipped."""
-    if not is_due(now) or not services.on_sqlite() or not services.recipient_configured():
+    An installation without a backup key has not set backups up (the dashboard says none was
+    made; a firm on PostgreSQL may back up with its own tools instead): skipped."""
+    if not is_due(now) or not services.recipient_configured():
         return None
     directory = Path(settings.MNVAULT_BACKUP_DIR)
     try:
@@ -198,8 +198,8 @@ def check_archives(*, now: datetime) -> BackupRun | None:
     still on disk has the age header, size and SHA-256 recorded when it was written. It then
     mails the responsible managers a reminder to run ``mnvault backup verify`` with the
     offline key, the full drill (restore, audit verification, sample of numbers). Nothing to
-    check where the scheduler makes no backups (PostgreSQL, or backups not set up)."""
-    if not services.on_sqlite() or not services.recipient_configured():
+    check where the scheduler makes no backups (backups not set up)."""
+    if not services.recipient_configured():
         return None
     directory = Path(settings.MNVAULT_BACKUP_DIR)
     runs = list(BackupRun.objects.filter(kind=RunKind.BACKUP, outcome=RunOutcome.OK))

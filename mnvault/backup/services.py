@@ -1,6 +1,7 @@
-"""Backup and restore (issue 13): online SQLite snapshots encrypted to a public key the server
-holds without its private half, and a restore that re-applies every disposal the journal
-records, so a number disposed after the backup stays undecryptable."""
+"""Backup and restore (issue 13): online snapshots (SQLite's backup API, or pg_dump on
+PostgreSQL: ``backup.postgres``) encrypted to a public key the server holds without its private
+half, and a restore that re-applies every disposal the journal records, so a number disposed
+after the backup stays undecryptable."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import RESTORE_KIND, checkpoint_file, write_checkpoint
 from mnvault.audit.models import AuditEntry
+from mnvault.backup import postgres
 from mnvault.backup.archive import (
     ArchiveProblem,
     Opened,
@@ -39,28 +41,23 @@ from mnvault.vault.models import NumberRecord, NumberStatus
 
 DATA_DB = "mnvault.sqlite3"
 KEYS_DB = "keystore.sqlite3"
+# The same databases as pg_dump's custom format, in the archives of a PostgreSQL installation.
+DATA_DUMP = "mnvault.pgdump"
+KEYS_DUMP = "keystore.pgdump"
 CHECKPOINTS = "audit-checkpoints.jsonl"
+MEMBERS = {"default": (DATA_DB, DATA_DUMP), "keys": (KEYS_DB, KEYS_DUMP)}
 
 __all__ = ["ArchiveProblem", "backup", "init_key"]
 
 
-def on_sqlite() -> bool:
-    """Whether mnvault backs this installation up itself (PostgreSQL uses its own tools)."""
-    return all(settings.DATABASES[a]["ENGINE"].endswith("sqlite3") for a in ("default", "keys"))
-
-
 def _sqlite_path(alias: str) -> Path:
-    config = settings.DATABASES[alias]
-    if not config["ENGINE"].endswith("sqlite3"):
-        raise ArchiveProblem(
-            _(
-                "The %(alias)s database is on PostgreSQL: mnvault backup covers SQLite "
-                "installations only for now. Back PostgreSQL up with pg_dump or pgBackRest "
-                "(issue 13, item 7)."
-            )
-            % {"alias": alias}
-        )
-    return Path(config["NAME"])
+    return Path(settings.DATABASES[alias]["NAME"])
+
+
+def _member(alias: str) -> str:
+    """The archive member that holds ``alias``: a SQLite image or a pg_dump."""
+    sqlite_name, dump_name = MEMBERS[alias]
+    return dump_name if postgres.is_postgres(alias) else sqlite_name
 
 
 def recipient_text() -> str:
@@ -118,6 +115,19 @@ def _snapshot(path: Path) -> bytes:
     return bytes(image)
 
 
+def _take(alias: str) -> bytes:
+    if postgres.is_postgres(alias):
+        return postgres.dump(alias)
+    return _snapshot(_sqlite_path(alias))
+
+
+def _take_with_head(alias: str) -> tuple[bytes, int]:
+    if postgres.is_postgres(alias):
+        return postgres.dump_with_head(alias)
+    image = _snapshot(_sqlite_path(alias))
+    return image, _head_of(image)
+
+
 def _head_of(image: bytes) -> int:
     memory = sqlite3.connect(":memory:")
     try:
@@ -168,13 +178,11 @@ class Written:
 def backup(*, to: Path, actor: Actor) -> Written:
     """Data first, then the key store: a disposal in between is then in the key store's
     journal, which the restore re-applies."""
-    data_path, keys_path = _sqlite_path("default"), _sqlite_path("keys")
     recipient = recipient_from(recipient_text())
     taken = datetime.now(UTC)
     stamp = taken.strftime("%Y%m%dT%H%M%SZ")
     to.mkdir(parents=True, exist_ok=True, mode=0o700)
-    image = _snapshot(data_path)
-    head = _head_of(image)
+    image, head = _take_with_head("default")
     checkpoints = _checkpoints_up_to(head)
     manifest = {"format": "mnvault-backup", "version": 1, "taken_at": taken.isoformat()}
     written = Written(
@@ -185,7 +193,7 @@ def backup(*, to: Path, actor: Actor) -> Written:
     )
     write_archive(
         {**manifest, "kind": "data", "head": head},
-        {DATA_DB: image, CHECKPOINTS: checkpoints},
+        {_member("default"): image, CHECKPOINTS: checkpoints},
         recipient,
         written.data,
     )
@@ -194,7 +202,7 @@ def backup(*, to: Path, actor: Actor) -> Written:
     write_archive(
         {**manifest, "kind": "keys"},
         {
-            KEYS_DB: _snapshot(keys_path),
+            _member("keys"): _take("keys"),
             disposal.JOURNAL_FILE: journal.read_bytes() if journal.exists() else b"",
         },
         recipient,
@@ -220,6 +228,7 @@ def backup(*, to: Path, actor: Actor) -> Written:
 
 
 def refuse_non_empty(directory: Path) -> None:
+    """The data directory, and on PostgreSQL each database, must be empty."""
     if directory.exists() and any(directory.iterdir()):
         raise ArchiveProblem(
             _(
@@ -228,25 +237,67 @@ def refuse_non_empty(directory: Path) -> None:
             )
             % {"path": directory}
         )
+    for alias in ("default", "keys"):
+        if postgres.is_postgres(alias):
+            postgres.refuse_non_empty(alias)
 
 
 def unpack(archive: Path, identity: Any, keys_archive: Path | None) -> tuple[Opened, Opened | None]:
-    """Both archives opened in memory before anything is written."""
+    """Both archives opened in memory, and found to fit this installation's databases, before
+    anything is written."""
     data = open_archive(archive, identity, kind="data")
     keys = open_archive(keys_archive, identity, kind="keys") if keys_archive else None
+    for alias, opened in (("default", data), ("keys", keys)):
+        if opened is not None and _member(alias) not in opened.members:
+            raise ArchiveProblem(_mismatch(alias))
     return data, keys
 
 
+def _mismatch(alias: str) -> str:
+    if postgres.is_postgres(alias):
+        return _(
+            "This backup is of an installation on SQLite, and this one is configured for "
+            "PostgreSQL (DATABASE_URL): restore it with the settings it was made with."
+        )
+    return _(
+        "This backup is of an installation on PostgreSQL: set DATABASE_URL (and "
+        "MNVAULT_KEYSTORE_URL if it was set) to the new, empty databases, then restore."
+    )
+
+
 def install(data: Opened, keys: Opened | None) -> None:
-    """The databases into the (empty) data directory; the checkpoint copy where the checkpoint
-    file belongs unless one is there already (on other storage, kept by the operator)."""
-    data_path, keys_path = _sqlite_path("default"), _sqlite_path("keys")
-    paths.write_private_file(data_path, data.members[DATA_DB])
-    if keys is not None:
-        paths.write_private_file(keys_path, keys.members[KEYS_DB])
+    """The databases into the (empty) data directory or (empty) PostgreSQL databases, all or
+    none: what one wrote is taken back when the next fails. Then the checkpoint copy where the
+    checkpoint file belongs unless one is there already (on other storage, kept by the
+    operator)."""
+    done: list[str] = []
+    try:
+        for alias, opened in (("default", data), ("keys", keys)):
+            if opened is not None:
+                _install_one(alias, opened.members[_member(alias)])
+                done.append(alias)
+    except BaseException:
+        for alias in done:
+            _uninstall_one(alias)
+        raise
     target = checkpoint_file()
     if not target.exists() and data.members.get(CHECKPOINTS):
         paths.write_private_file(target, data.members[CHECKPOINTS])
+
+
+def _install_one(alias: str, image: bytes) -> None:
+    if postgres.is_postgres(alias):
+        postgres.load(alias, image)
+    else:
+        paths.write_private_file(_sqlite_path(alias), image)
+
+
+def _uninstall_one(alias: str) -> None:
+    """Only ever for a database this restore found empty and then filled."""
+    if postgres.is_postgres(alias):
+        postgres.empty(alias)
+    else:
+        _sqlite_path(alias).unlink(missing_ok=True)
 
 
 def journal_entries(keys: Opened | None, extra: list[Path]) -> list[JournalEntry]:
@@ -325,5 +376,26 @@ def record_restore(data: Opened, *, reapplied: int, actor: Actor) -> None:
         head=int(data.manifest.get("head", 0)),
         actor=actor,
         detail={"backup_of": data.manifest.get("taken_at", ""), "reapplied_people": reapplied},
+    )
+    witness.witness_restore(mark)
+
+
+def current_head() -> int:
+    """The last entry of the audit log as the restored database holds it."""
+    return AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
+def record_external_restore(head: int, *, reapplied: int, actor: Actor) -> None:
+    """The restore entry and line after the databases were restored with other tools
+    (pg_restore, pgBackRest): the restored point is the time of the log's last entry."""
+    at = AuditEntry.objects.filter(seq=head).values_list("created_at", flat=True).first()
+    _entry, mark = restores.record_restore(
+        head=head,
+        actor=actor,
+        detail={
+            "backup_of": at.isoformat() if at else "",
+            "reapplied_people": reapplied,
+            "restored_by": "external",
+        },
     )
     witness.witness_restore(mark)

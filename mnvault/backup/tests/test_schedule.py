@@ -22,9 +22,6 @@ from mnvault.scheduler.jobs import JOBS
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 __all__ = ["addressed", "smtp"]
 
-SQLITE = pytest.mark.skipif(
-    "not schedule.services.on_sqlite()", reason="the scheduler backs up SQLite installations"
-)
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
 
 
@@ -105,7 +102,6 @@ def test_the_backup_waits_for_its_time_of_day(settings):
     assert schedule.is_due(before + timedelta(days=1, minutes=2))
 
 
-@SQLITE
 def test_a_failed_backup_is_recorded_and_mailed_to_the_responsible_managers(
     smtp, addressed, settings, tmp_path
 ):
@@ -142,7 +138,6 @@ def archive(directory: Path, name: str, body: bytes) -> dict:
     return {name: schedule.fingerprint(path)}
 
 
-@SQLITE
 def test_the_monthly_check_finds_whole_archives_and_reminds_of_the_drill(
     smtp, addressed, set_up, tmp_path
 ):
@@ -160,7 +155,6 @@ def test_the_monthly_check_finds_whole_archives_and_reminds_of_the_drill(
     assert entry.outcome == "ok" and entry.detail["scheduled"] is True
 
 
-@SQLITE
 def test_the_monthly_check_catches_an_altered_or_missing_archive(smtp, addressed, set_up, tmp_path):
     older = NOW - timedelta(days=1)
     pruned = archive(tmp_path, f"mnvault-data-{stamp(older - timedelta(days=9))}.tar.gz.age", b"")

@@ -9,17 +9,12 @@ import pytest
 from django.utils import timezone
 
 from mnvault.backup.models import BackupRun, RunKind, RunOutcome
-from mnvault.backup.services import on_sqlite
 from mnvault.conftest import ALL_DATABASES
 from mnvault.web.tests.test_dashboard_checkpoints import AUDITORS, OTHERS, dashboard
 
-pytestmark = [
-    pytest.mark.django_db(databases=ALL_DATABASES),
-    pytest.mark.skipif("not on_sqlite()", reason="PostgreSQL backs up with its own tools"),
-]
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 WARNING = "2日以上、バックアップが成功していません。"
 NEVER = "バックアップはまだ一度も作成されていません。"
-__all__ = ["on_sqlite"]
 
 
 def ran(kind: str, ago: timedelta, outcome: str = RunOutcome.OK) -> BackupRun:

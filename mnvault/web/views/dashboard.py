@@ -12,7 +12,6 @@ from django.utils.functional import Promise
 
 from mnvault.audit.models import AuditEntry
 from mnvault.backup import schedule as backups
-from mnvault.backup.services import on_sqlite
 from mnvault.collection import review
 from mnvault.collection.invitations import INVITABLE_KINDS
 from mnvault.collection.status import CollectionStatus, status_counts
@@ -61,7 +60,7 @@ def dashboard(request: CompanyRequest) -> HttpResponse:
         # Checkpoints that stopped leave the log unprovable: those who audit must know.
         "checkpoints": heartbeat.health(heartbeat.CHECKPOINTS) if audits else None,
         # Backups are the installation's: those who audit see when the last good one was made.
-        "backups": backups.dashboard_status(timezone.now()) if audits and on_sqlite() else None,
+        "backups": backups.dashboard_status(timezone.now()) if audits else None,
         "collection": _collection(company),
         "to_review": review.queue(company).count()
         if can(request.roles, C.COLLECTION_REVIEW)

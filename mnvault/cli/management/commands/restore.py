@@ -1,5 +1,7 @@
-"""``mnvault restore``: a backup into an empty data directory, then every disposal of the
-journal re-applied, so a number disposed after the backup stays disposed."""
+"""``mnvault restore``: a backup into an empty data directory (and, on PostgreSQL, empty
+databases), then every disposal of the journal re-applied, so a number disposed after the backup
+stays disposed. ``mnvault restore --reapply-disposals`` does the second half alone, after the
+databases were restored with other tools (pg_restore, pgBackRest)."""
 
 from __future__ import annotations
 
@@ -24,8 +26,16 @@ class Command(BaseCommand):
         return _("Restore a backup into an empty data directory.")
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("archive", type=Path)
-        parser.add_argument("--private-key", type=Path, required=True)
+        parser.add_argument("archive", type=Path, nargs="?")
+        parser.add_argument("--private-key", type=Path)
+        parser.add_argument(
+            "--reapply-disposals",
+            action="store_true",
+            help=_(
+                "after a restore with the database's own tools: re-apply the journal's "
+                "disposals and record the restore in the audit log"
+            ),
+        )
         parser.add_argument("--keys", type=Path, help=_("the key store archive"))
         parser.add_argument(
             "--key-file", type=Path, help=_("the key file, copied in when none is in place")
@@ -40,37 +50,32 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
-            self._restore(**options)
+            if options["reapply_disposals"]:
+                self._reapply(options["archive"], options["private_key"], options["journal"])
+            else:
+                self._restore(**options)
         except (ArchiveProblem, VaultError) as problem:
             raise CommandError(str(problem)) from None
 
     def _restore(
         self,
         *,
-        archive: Path,
-        private_key: Path,
+        archive: Path | None,
+        private_key: Path | None,
         keys: Path | None,
         key_file: Path | None,
         journal: list[Path],
         **options,
     ) -> None:
+        if archive is None or private_key is None:
+            raise CommandError(_("restore needs an ARCHIVE and --private-key FILE."))
+        setup.ensure_key_store_database()
         services.refuse_non_empty(paths.data_dir())
         data, key_store = services.unpack(archive, identity_from_file(private_key), keys)
-        target = setup.key_file_path()
-        if not target.exists():
-            if key_file is None:
-                raise ArchiveProblem(
-                    _(
-                        "No key file at %(path)s: give the key file from its offline backup "
-                        "with --key-file."
-                    )
-                    % {"path": target}
-                )
-            paths.write_private_file(target, key_file.read_bytes())
+        self._place_key_file(key_file)
         services.install(data, key_store)
         setup.ensure_secret_key()
         setup.migrate()
-        vault_keys.unlock(interactive=True)
         actor = Actor.system(f"cli:{getpass.getuser()}")
         entries = services.journal_entries(key_store, journal)
         reapplied = services.reapply_disposals(entries, actor=actor)
@@ -90,3 +95,48 @@ class Command(BaseCommand):
             self.stderr.write(
                 _("No key store archive given (--keys): numbers open only with a key store.")
             )
+
+    def _place_key_file(self, key_file: Path | None) -> None:
+        """The key file from its offline copy when none is in place, and unlocked before any
+        database is written: a wrong passphrase then leaves the directory as it was."""
+        target = setup.key_file_path()
+        placed = False
+        if not target.exists():
+            if key_file is None:
+                raise ArchiveProblem(
+                    _(
+                        "No key file at %(path)s: give the key file from its offline backup "
+                        "with --key-file."
+                    )
+                    % {"path": target}
+                )
+            paths.write_private_file(target, key_file.read_bytes())
+            placed = True
+        try:
+            vault_keys.unlock(interactive=True)
+        except BaseException:
+            if placed:
+                target.unlink(missing_ok=True)
+            raise
+
+    def _reapply(self, archive: Path | None, private_key: Path | None, journal: list[Path]) -> None:
+        if archive is not None or private_key is not None:
+            raise CommandError(
+                _("--reapply-disposals takes no archive: it works on the databases in place.")
+            )
+        if not setup.is_initialised():
+            raise CommandError(_("Not initialised: run `mnvault init` first."))
+        setup.migrate()
+        vault_keys.unlock(interactive=True)
+        actor = Actor.system(f"cli:{getpass.getuser()}")
+        head = services.current_head()
+        entries = services.journal_entries(None, journal)
+        reapplied = services.reapply_disposals(entries, actor=actor)
+        services.record_external_restore(head, reapplied=reapplied, actor=actor)
+        self.stdout.write(
+            _(
+                "Recorded the restore (audit log up to entry #%(head)d); %(count)d disposed "
+                "people re-applied from the journal."
+            )
+            % {"head": head, "count": reapplied}
+        )
