@@ -22,6 +22,8 @@ the first restore's line included when that restore's entry was lost too.
 from __future__ import annotations
 
 import base64
+import binascii
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +31,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from mnvault.audit import checkpoints, log
+from mnvault.audit import checkpoints, log, signing
 from mnvault.audit.actions import Action
 from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import Checkpoint, CheckpointFile, RestoreMark
@@ -74,7 +76,13 @@ def record_restore(
             action=Action.BACKUP_RESTORE,
             detail={**(detail or {}), **restore_detail(head, head_hash, lost_to)},
         )
-    mark = checkpoints.append_restore_mark(
+    mark = _append_mark(entry, head=head, head_hash=head_hash, lost_to=lost_to)
+    checkpoints.write_checkpoint()
+    return entry, mark
+
+
+def _append_mark(entry: AuditEntry, *, head: int, head_hash: str, lost_to: int) -> RestoreMark:
+    return checkpoints.append_restore_mark(
         lambda follows: checkpoints.signed_mark(
             head_seq=head,
             head_hash=head_hash,
@@ -84,8 +92,86 @@ def record_restore(
             follows=follows,
         )
     )
+
+
+# --- a restore cut short between its entry and its line --------------------------------------
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The newest restore entry, whose restore line the checkpoint file lacks, and the line's
+    values as its own signed detail names them."""
+
+    entry: AuditEntry
+    head: int
+    head_hash: str  # hex
+    lost_to: int
+
+
+def pending(found: CheckpointFile | None = None) -> Pending | None:
+    """The newest ``backup.restore`` entry when the checkpoint file has no restore line naming
+    it (its number and hash): a restore that stopped after committing its entry. Older restore
+    entries are left alone: a later restore supersedes them. None as well when the entry does
+    not hold on its own (its hash, its link to the entry before, its MAC, the head its detail
+    names): a line is written only for an entry the installation itself signed."""
+    entry = AuditEntry.objects.filter(action=Action.BACKUP_RESTORE).order_by("-seq").first()
+    if entry is None:
+        return None
+    found = found or checkpoints.read_file()
+    if any(
+        (mark.restore_entry_seq, mark.restore_entry_hash) == (entry.seq, entry.entry_hash)
+        for _where, mark in found.marks
+    ):
+        return None
+    return _as_pending(entry) if _entry_holds(entry) else None
+
+
+def _entry_holds(entry: AuditEntry) -> bool:
+    previous = _head_hash(entry.seq - 1)
+    digest = log.entry_hash(entry.prev_hash, log.hashed_fields(entry.__dict__))
+    mac = signing.mac(signing.mac_key(), entry.seq, entry.entry_hash)
+    return (
+        previous == entry.prev_hash
+        and digest == entry.entry_hash
+        and hmac.compare_digest(mac, entry.mac or "")
+    )
+
+
+def _as_pending(entry: AuditEntry) -> Pending | None:
+    detail = entry.detail if isinstance(entry.detail, dict) else {}
+    head, lost_to, named = detail.get("head"), detail.get("lost_to"), detail.get("head_hash")
+    if type(head) is not int or type(lost_to) is not int or not isinstance(named, str):
+        return None
+    try:
+        head_hash = base64.b64decode(named, validate=True).hex()
+    except (ValueError, binascii.Error):
+        return None
+    if not 0 <= head < entry.seq or lost_to < head or _head_hash(head) != head_hash:
+        return None
+    wanted = restore_detail(head, head_hash, lost_to)
+    if wanted != {key: detail.get(key) for key in wanted}:
+        return None
+    return Pending(entry, head, head_hash, lost_to)
+
+
+def finish_pending() -> RestoreMark | None:
+    """Finish a restore that stopped between its audit entry and its restore line (a crash, a
+    full disk): the line, from the entry's own signed detail, then a checkpoint and the line's
+    copy in the witness file, as ``mnvault restore`` would have written them. Until then
+    ``audit verify`` fails, and ``restore`` cannot be run again (the data directory is not
+    empty). Idempotent: None when there is nothing to finish. ``mnvault serve`` runs it before
+    its first checkpoint, which would otherwise land before the line."""
+    from mnvault.audit import witness  # witness reads restore lines: it imports this module
+
+    found = pending()
+    if found is None:
+        return None
+    mark = _append_mark(
+        found.entry, head=found.head, head_hash=found.head_hash, lost_to=found.lost_to
+    )
     checkpoints.write_checkpoint()
-    return entry, mark
+    witness.witness_restore(mark)
+    return mark
 
 
 # --- what verify makes of restore lines ------------------------------------------------------

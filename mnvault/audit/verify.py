@@ -15,7 +15,7 @@ import json
 import multiprocessing
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -257,6 +257,17 @@ def default_workers(entries: int) -> int:
 
 def verify(*, checkpoint_path: Path | None = None, workers: int | None = None) -> VerifyResult:
     found = checkpoints.read_file(checkpoint_path)
+    result = _verify(found, workers)
+    if not result.ok and restores.pending(found) is not None:
+        note = _(
+            "(a restore from a backup stopped after its audit entry, before its restore line "
+            "was written: `mnvault serve` finishes it when it next starts)"
+        )
+        result = replace(result, message=f"{result.message} {note}")
+    return result
+
+
+def _verify(found: checkpoints.CheckpointFile, workers: int | None) -> VerifyResult:
     in_database = checkpoints.database_checkpoints()
     key = checkpoints.public_key()
     key_hex = checkpoints.public_key_hex(key)

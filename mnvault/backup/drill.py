@@ -28,7 +28,7 @@ from mnvault.backup.archive import identity_from_file, open_archive
 from mnvault.backup.models import BackupRun, RunKind, RunOutcome
 from mnvault.paths import INSTALLATION_VARIABLES
 from mnvault.vault import disposal
-from mnvault.vault.keys import key_file_path
+from mnvault.vault.keys import key_file_path, unlocked_passphrase
 
 SAMPLE = 20  # numbers opened in the restored copy
 TIMEOUT = 3600.0  # seconds for each step
@@ -53,8 +53,14 @@ class DrillResult:
 
 
 def _env(data_dir: Path) -> dict[str, str]:
+    """The steps' environment. A passphrase typed at the terminal goes to them here too, in
+    the environment (never on a command line, which other users can read), so that no step
+    asks for it again, or fails where it cannot ask."""
     env = {k: v for k, v in os.environ.items() if k not in INSTALLATION_VARIABLES}
     env.update({k: os.environ[k] for k in PASSED_THROUGH if k in os.environ})
+    passphrase = unlocked_passphrase()
+    if passphrase:
+        env["MNVAULT_KEY_PASSPHRASE"] = passphrase
     env.update(
         {
             "MNVAULT_DATA_DIR": str(data_dir),
@@ -66,8 +72,17 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 
 def _step(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """One step, without the terminal: nothing in it may wait for an answer (a passphrase
+    prompt would wait unseen, its output captured)."""
     return subprocess.run(  # noqa: S603 - our own interpreter and console script
-        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        args,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
     )
 
 

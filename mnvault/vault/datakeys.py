@@ -99,8 +99,8 @@ def _refuse_outdated_key_file(material: keys.KeyMaterial) -> None:
     """When the key store's active KEK is not in the key file, the key file is the stale one
     (rotated elsewhere since it was copied): say that, and what to copy, instead of a bare
     "key not available" on every reveal."""
-    active = KeyStoreState.objects.filter(pk=1).values_list("active_kek_id", flat=True).first()
-    if active is None or active in material.keks:
+    active = _active_kek_missing_from(material)
+    if active is None:
         return
     raise KeyFileOutdated(
         gettext(
@@ -112,6 +112,20 @@ def _refuse_outdated_key_file(material: keys.KeyMaterial) -> None:
         )
         % {"path": keys.key_file_path(), "kek": active, "held": ", ".join(sorted(material.keks))}
     )
+
+
+def _active_kek_missing_from(material: keys.KeyMaterial) -> str | None:
+    """The key store's active KEK when the key file lacks it (one query), else None."""
+    active = KeyStoreState.objects.filter(pk=1).values_list("active_kek_id", flat=True).first()
+    return None if active is None or active in material.keks else active
+
+
+def key_file_outdated() -> bool:
+    """Whether this server's key file is older than the key store, as a reveal would find it
+    (``KeyFileOutdated``), cheaply enough for each poll of ``/healthz``: one query, and the key
+    file as loaded (read again only when it changed on disk; never unsealed again here, which
+    for a passphrase-protected file would cost a key derivation a poll)."""
+    return _active_kek_missing_from(keys.material()) is not None
 
 
 def wrap(kek: ActiveKek, dek: bytes, person: api.KeyHolder) -> bytes:

@@ -368,6 +368,13 @@ def unlock(*, interactive: bool) -> KeyMaterial:
     return _cached[1]
 
 
+def unlocked_passphrase() -> str | None:
+    """The passphrase this process opened the key file with (from the environment or the
+    terminal), for the environment of a child process that must open it too (the restore
+    drill's steps): never for a command line, which other users can read."""
+    return _passphrase
+
+
 def forget() -> None:
     """Drop the cached material (after rotation, and between tests)."""
     global _cached, _signing

@@ -26,7 +26,7 @@ from mnvault.companies.models import Company
 from mnvault.domain import numbers
 from mnvault.domain.roles import can
 from mnvault.people.models import Person, PersonPurpose
-from mnvault.vault import api
+from mnvault.vault import api, datakeys
 from mnvault.vault.access import Operation, decide
 from mnvault.vault.errors import DuplicateNumber, KeyUnavailable, Refused, VaultError
 from mnvault.vault.models import DocumentKind, NumberRecord, NumberStatus, VerificationChannel
@@ -264,3 +264,10 @@ def notify_purposes(person: Person, purposes: Sequence[str]) -> None:
         PersonPurpose.objects.get_or_create(
             person=person, purpose=purpose, defaults={"notified_on": today}
         )
+
+
+def key_file_outdated() -> bool:
+    """Whether this server's key file lacks the key store's active key-encryption key (rotated
+    on another host since the file was copied): every reveal here would fail until the current
+    key file is copied in. For ``/healthz``: one query."""
+    return datakeys.key_file_outdated()
