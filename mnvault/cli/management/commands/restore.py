@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from mnvault import paths
+from mnvault.audit import restores
 from mnvault.audit.actors import Actor
 from mnvault.backup import services
 from mnvault.backup.archive import ArchiveProblem, identity_from_file
@@ -129,6 +130,7 @@ class Command(BaseCommand):
         setup.migrate()
         vault_keys.unlock(interactive=True)
         actor = Actor.system(f"cli:{getpass.getuser()}")
+        restores.finish_pending()  # an earlier restore cut short before its restore line
         head = services.current_head()
         entries = services.journal_entries(None, journal)
         reapplied = services.reapply_disposals(entries, actor=actor)

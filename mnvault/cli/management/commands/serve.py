@@ -133,6 +133,12 @@ class Command(BaseCommand):
         if not setup.is_initialised():
             raise CommandError(_("Not initialised: run `mnvault init` first."))
         setup.migrate()
+        # Before any thread can sign a checkpoint; the loop's first round tries again if this
+        # fails (the database not answering yet, say).
+        try:
+            restores.finish_pending()
+        except Exception as error:
+            log.warning("finishing an interrupted restore failed: %s", type(error).__name__)
         self._announce(host, port)
         stop = threading.Event()
         threading.Thread(
