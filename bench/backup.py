@@ -308,8 +308,9 @@ def report(r: dict[str, Any]) -> None:
     cpu = r["backup"]["cpu"] + r["restore"]["cpu"]
     base_total = base["backup"]["wall"] + base["restore"]["wall"]
     base_cpu = base["backup"]["cpu"] + base["restore"]["cpu"]
-    print(f"  backup + restore: {total:.2f} s wall, {cpu:.2f} s CPU; baseline {base_total:.2f} s "
-          f"wall; / baseline {total / base_total:.1f}x wall, {cpu / base_cpu:.1f}x CPU")  # fmt: skip
+    print(f"  backup + restore: {total:.2f} s wall, {cpu:.2f} s CPU; baseline "
+          f"{base_total:.2f} s wall; / baseline {total / base_total:.1f}x wall, "
+          f"{cpu / base_cpu:.1f}x CPU")  # fmt: skip
     if n == 100_000:
         print(f"  aim (45 s for 100,000 people): {'met' if total <= 45 else 'MISSED'}")
 
