@@ -243,7 +243,7 @@ def read_secret_key() -> str:
         return ""
 
 
-def write_private_file(path: Path, data: bytes) -> None:
+def write_private_file(path: Path, data: bytes | bytearray) -> None:
     """Write ``data`` so that no other user can ever read it, no reader sees half a file, and
     the new file survives a power cut once this returns: a fresh temporary file (mode 0600,
     unique name, so two writers never share it) is synced, renamed over the target, and the

@@ -118,7 +118,7 @@ def _dump_args(snapshot: str | None) -> list[str]:
     return args
 
 
-def _run(args: list[str], alias: str, stdin: bytes | None = None) -> bytes:
+def _run(args: list[str], alias: str, stdin: bytes | bytearray | None = None) -> bytes:
     done = subprocess.run(  # noqa: S603 - PostgreSQL's own client, found on PATH
         args,
         input=stdin,
@@ -186,7 +186,7 @@ def refuse_non_empty(alias: str) -> None:
         )
 
 
-def load(alias: str, image: bytes) -> None:
+def load(alias: str, image: bytes | bytearray) -> None:
     """The dump into the (empty) database, in one transaction: a failure leaves it empty."""
     args = [_program("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error"]
     args += ["--single-transaction", f"--dbname={_config(alias)['NAME']}"]
