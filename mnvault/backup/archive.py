@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -58,7 +59,7 @@ def identity_from_file(path: Path) -> Any:
 
 
 def write_archive(
-    manifest: dict[str, Any], members: dict[str, Blob], recipient: Any, to: Path
+    manifest: dict[str, Any], members: Mapping[str, Blob], recipient: Any, to: Path
 ) -> None:
     """Write the encrypted archive to ``to`` (through a temporary name, renamed when whole)."""
     plain = io.BytesIO()

@@ -6,15 +6,16 @@ after the backup stays undecryptable."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyrage
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -262,6 +263,11 @@ def refuse_non_empty(directory: Path) -> None:
     for alias in ("default", "keys"):
         if postgres.is_postgres(alias):
             postgres.refuse_non_empty(alias)
+        elif _sqlite_path(alias).exists():  # a database file kept outside the data directory
+            raise ArchiveProblem(
+                _("%(path)s exists: restore only where no database is yet.")
+                % {"path": _sqlite_path(alias)}
+            )
 
 
 def unpack(archive: Path, identity: Any, keys_archive: Path | None) -> tuple[Opened, Opened | None]:
@@ -287,24 +293,50 @@ def _mismatch(alias: str) -> str:
     )
 
 
-def install(data: Opened, keys: Opened | None) -> None:
-    """The databases into the (empty) data directory or (empty) PostgreSQL databases, all or
-    none: what one wrote is taken back when the next fails. Then the checkpoint copy where the
-    checkpoint file belongs unless one is there already (on other storage, kept by the
-    operator)."""
-    done: list[str] = []
-    try:
-        for alias, opened in (("default", data), ("keys", keys)):
-            if opened is not None:
-                _install_one(alias, opened.members[_member(alias)])
-                done.append(alias)
-    except BaseException:
-        for alias in done:
-            _uninstall_one(alias)
-        raise
+@dataclass
+class Placed:
+    """What a restore has written so far, to be taken back if it fails before its restore
+    entry: the databases it filled, and files it made outside the data directory (the key
+    file, the checkpoint file) that were not there when it began."""
+
+    databases: list[str] = field(default_factory=list)
+    new_files: list[Path] = field(default_factory=list)
+
+    def note_new(self, path: Path) -> None:
+        if not path.exists():
+            self.new_files.append(path)
+
+
+def install(data: Opened, keys: Opened | None, placed: Placed) -> None:
+    """The databases into the (empty) data directory or (empty) PostgreSQL databases, each
+    noted in ``placed`` once written. Then the checkpoint copy where the checkpoint file
+    belongs unless one is there already (on other storage, kept by the operator)."""
+    for alias, opened in (("default", data), ("keys", keys)):
+        if opened is not None:
+            _install_one(alias, opened.members[_member(alias)])
+            placed.databases.append(alias)
     target = checkpoint_file()
     if not target.exists() and data.members.get(CHECKPOINTS):
+        placed.note_new(target)
         paths.write_private_file(target, data.members[CHECKPOINTS])
+
+
+def take_back(placed: Placed, data_dir: Path) -> None:
+    """Everything a failed restore wrote: the data directory and the databases were empty
+    when it began (``refuse_non_empty``), so they are emptied again, and the files it made
+    elsewhere are removed. Not for a failure after the restore entry was written: that one is
+    finished instead (``audit.restores.finish_pending``)."""
+    connections.close_all()
+    for alias in placed.databases:
+        _uninstall_one(alias)
+    for path in placed.new_files:
+        path.unlink(missing_ok=True)
+    if data_dir.exists():
+        for child in data_dir.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink(missing_ok=True)
 
 
 def _install_one(alias: str, image: bytes | bytearray) -> None:
@@ -315,11 +347,13 @@ def _install_one(alias: str, image: bytes | bytearray) -> None:
 
 
 def _uninstall_one(alias: str) -> None:
-    """Only ever for a database this restore found empty and then filled."""
+    """Only ever for a database this restore found empty (or absent) and then filled."""
     if postgres.is_postgres(alias):
         postgres.empty(alias)
-    else:
-        _sqlite_path(alias).unlink(missing_ok=True)
+        return
+    path = _sqlite_path(alias)
+    for each in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        each.unlink(missing_ok=True)
 
 
 def journal_entries(keys: Opened | None, extra: list[Path]) -> list[JournalEntry]:

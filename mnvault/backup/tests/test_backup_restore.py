@@ -258,3 +258,29 @@ def test_a_surviving_checkpoint_file_verifies_through_the_signed_restore(backed_
         db.execute("DELETE FROM audit_auditentry WHERE seq = ?", (head,))
     caught = restored.run("audit", "verify", env=ENGLISH, expect=1)
     assert f"entry #{head} is missing" in caught.err
+
+
+def forged_archive(inst: Installation, to: Path, kind: str, members: dict[str, bytes]) -> Path:
+    """An archive encrypted to the installation's backup key, with the members given: what a
+    damaged backup that still decrypts looks like."""
+    from mnvault.backup.archive import recipient_from, write_archive
+
+    recipient = recipient_from((inst.data / "backup-recipient.txt").read_text())
+    manifest = {"format": "mnvault-backup", "version": 1, "kind": kind, "head": 1}
+    write_archive({**manifest, "taken_at": "2026-11-29T00:00:00+00:00"}, members, recipient, to)
+    return to
+
+
+def test_a_restore_that_fails_after_writing_takes_everything_back(backed_up, tmp_path):
+    """The data archive decrypts but its database is not one: the restore has written the key
+    file and the database when the migrations fail. All of it is removed again, and the same
+    directory then takes the good backup."""
+    inst, private, data, keys = backed_up
+    damaged = forged_archive(
+        inst, tmp_path / "damaged.age", "data", {"mnvault.sqlite3": b"not a database" * 100}
+    )
+    target = empty(tmp_path / "target")
+    restore(inst, target, damaged, keys, private, expect=1)
+    assert not target.data.exists() or not any(target.data.iterdir())
+    restore(inst, target, data, keys, private)
+    assert digests(target) == digests(inst)

@@ -23,6 +23,7 @@ from mnvault.backup.tests.test_backup_restore import (
     DISPOSE,
     NUMBERS,
     RESTORE_ENTRY,
+    forged_archive,
     key_pair,
     take_backup,
 )
@@ -257,3 +258,27 @@ def test_on_postgresql_the_drill_restores_into_scratch_databases_and_drops_them(
     assert "numbers opened: 20 of 20 sampled" in out
     assert "The restore drill passed" in out
     assert _databases_named(f"{source}_drill_") == []
+
+
+def test_on_postgresql_a_restore_that_fails_empties_both_databases_again(
+    pg_demo, databases, tmp_path
+):
+    """The key store's dump is damaged: pg_restore fails after the data database was filled.
+    The data database is emptied again, and the same databases then take the good backup."""
+    inst, _demo = pg_demo
+    private = key_pair(inst)
+    data, keys = take_backup(inst, tmp_path / "backups")
+    damaged = forged_archive(
+        inst, tmp_path / "damaged-keys.age", "keys", {"keystore.pgdump": b"PGDMP" + bytes(64)}
+    )
+    name = databases.pair("restored")
+    target = on(tmp_path / "restored", name)
+    refused = target.run(*restore_args(inst, data, damaged, private), env=ENGLISH, expect=1)
+    assert "pg_restore failed" in refused.err
+    assert not target.data.exists() or not any(target.data.iterdir())
+    for each in (name, f"{name}_keys"):
+        with psycopg.connect(_server_url(each)) as conn:
+            tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            assert tables.fetchone() == (0,)
+    target.run(*restore_args(inst, data, keys, private), env=ENGLISH)
+    assert digests(target) == digests(inst)

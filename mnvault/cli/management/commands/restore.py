@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from mnvault import paths
 from mnvault.audit import restores
 from mnvault.audit.actors import Actor
+from mnvault.audit.checkpoints import checkpoint_file
 from mnvault.backup import services
 from mnvault.backup.archive import ArchiveProblem, identity_from_file
 from mnvault.cli import setup
@@ -73,13 +74,21 @@ class Command(BaseCommand):
         setup.ensure_key_store_database()
         services.refuse_non_empty(paths.data_dir())
         data, key_store = services.unpack(archive, identity_from_file(private_key), keys)
-        self._place_key_file(key_file)
-        services.install(data, key_store)
-        setup.ensure_secret_key()
-        setup.migrate()
         actor = Actor.system(f"cli:{getpass.getuser()}")
-        entries = services.journal_entries(key_store, journal)
-        reapplied = services.reapply_disposals(entries, actor=actor)
+        placed = services.Placed()
+        placed.note_new(checkpoint_file())  # migrate starts one when the backup held none
+        try:
+            self._place_key_file(key_file, placed)
+            services.install(data, key_store, placed)
+            setup.ensure_secret_key()
+            setup.migrate()
+            entries = services.journal_entries(key_store, journal)
+            reapplied = services.reapply_disposals(entries, actor=actor)
+        except BaseException:
+            # Nothing half-restored: the directory and databases are empty again, so the
+            # restore can simply be run again once the cause is fixed.
+            services.take_back(placed, paths.data_dir())
+            raise
         services.record_restore(data, reapplied=reapplied, actor=actor)
         self.stdout.write(
             _(
@@ -97,11 +106,10 @@ class Command(BaseCommand):
                 _("No key store archive given (--keys): numbers open only with a key store.")
             )
 
-    def _place_key_file(self, key_file: Path | None) -> None:
+    def _place_key_file(self, key_file: Path | None, placed: services.Placed) -> None:
         """The key file from its offline copy when none is in place, and unlocked before any
-        database is written: a wrong passphrase then leaves the directory as it was."""
+        database is written."""
         target = setup.key_file_path()
-        placed = False
         if not target.exists():
             if key_file is None:
                 raise ArchiveProblem(
@@ -111,14 +119,9 @@ class Command(BaseCommand):
                     )
                     % {"path": target}
                 )
+            placed.note_new(target)
             paths.write_private_file(target, key_file.read_bytes())
-            placed = True
-        try:
-            vault_keys.unlock(interactive=True)
-        except BaseException:
-            if placed:
-                target.unlink(missing_ok=True)
-            raise
+        vault_keys.unlock(interactive=True)
 
     def _reapply(self, archive: Path | None, private_key: Path | None, journal: list[Path]) -> None:
         if archive is not None or private_key is not None:
