@@ -4,6 +4,7 @@ of another company."""
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass, field
 
@@ -29,6 +30,23 @@ from mnvault.web.tests.fixtures import browser, page, signed_in, stored  # noqa:
 # A fresh clone has no data directory and so no secret key; tests use a throwaway one.
 django_settings.SECRET_KEY = "test-only-" + "x" * 50
 COMPANY_PURPOSES = [Purpose.WITHHOLDING, Purpose.SOCIAL_INSURANCE]
+
+# The command-line tests' throw-away installations are SQLite whatever the suite runs on
+# (``cli/tests/runner.py`` removes DATABASE_URL from their environment): the PostgreSQL pass
+# would only run them a second time, the same way, so it leaves them to the SQLite pass.
+# A test that also brings PostgreSQL databases of its own runs in the PostgreSQL pass.
+SQLITE_INSTALLATIONS = frozenset({"fresh", "initialised", "with_demo", "backed_up"})
+OWN_POSTGRES = frozenset({"databases", "postgres_database", "owner_only", "pg_demo"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return
+    same = pytest.mark.skip(reason="a SQLite installation, the same in the SQLite pass")
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & SQLITE_INSTALLATIONS and not names & OWN_POSTGRES:
+            item.add_marker(same)
 
 
 @pytest.fixture(autouse=True)
