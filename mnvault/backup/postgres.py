@@ -12,6 +12,7 @@ so the password is not on a command line for ``ps`` to show.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -28,6 +29,7 @@ from mnvault.audit.models import AuditEntry
 from mnvault.backup.archive import ArchiveProblem
 
 TIMEOUT = 3600.0  # seconds for one dump or restore
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 # Django's OPTIONS that libpq also reads from the environment (the TLS settings a firm uses).
 _LIBPQ_OPTIONS = {
     "sslmode": "PGSSLMODE",
@@ -94,10 +96,11 @@ def _program(name: str) -> str:
 
 
 def _failure(program: str, alias: str, stderr: bytes) -> ArchiveProblem:
-    """The client's own error lines only: a DETAIL or CONTEXT line may quote a row's values,
-    and even ciphertext has no business in a message."""
+    """The client's own error lines only, with anything quoted in them left out: a DETAIL or
+    CONTEXT line, or a quoted value in the error itself ("invalid input syntax …: \"…\""), may
+    show a row's values, and even ciphertext has no business in a message."""
     lines = stderr.decode("utf-8", errors="replace").splitlines()
-    errors = [line for line in lines if line.startswith(f"{program}: error:")]
+    errors = [_QUOTED.sub("…", line) for line in lines if line.startswith(f"{program}: error:")]
     return ArchiveProblem(
         _("%(program)s failed on the %(db)s database: %(error)s")
         % {
