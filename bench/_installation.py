@@ -34,7 +34,10 @@ PURPOSES = ("withholding", "social_insurance", "employment_insurance")
 _FOREIGN = INSTALLATION_VARIABLES
 
 
-def environment(data_dir: Path) -> dict[str, str]:
+def environment(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
+    """The environment of the installation in ``data_dir``: none of the caller's installation
+    variables, so a stray DATABASE_URL never points a bench at a real database; a bench on
+    PostgreSQL names its own (throwaway) database with ``database_url``."""
     env = {k: v for k, v in os.environ.items() if k not in _FOREIGN}
     env.update(
         MNVAULT_DATA_DIR=str(data_dir),
@@ -42,6 +45,8 @@ def environment(data_dir: Path) -> dict[str, str]:
         MNVAULT_LOG_LEVEL="WARNING",
         MNVAULT_LANGUAGE="en",  # the scripts read the command line's English output
     )
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     return env
 
 
@@ -50,9 +55,9 @@ def scratch(prefix: str) -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix=f"mnvault-bench-{prefix}-")
 
 
-def init(data_dir: Path) -> dict[str, str]:
+def init(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
     """Run the real ``mnvault init`` in ``data_dir``; the environment for that installation."""
-    env = environment(data_dir)
+    env = environment(data_dir, database_url)
     subprocess.run(
         [PYTHON, "-m", "mnvault.cli.main", "init"],
         env=env,
@@ -63,9 +68,10 @@ def init(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def use(data_dir: Path) -> None:
+def use(data_dir: Path, database_url: str | None = None) -> None:
     """Point this process at the installation in ``data_dir`` and set Django up."""
-    env = environment(data_dir)  # without the foreign variables, plus this installation's
+    # Without the foreign variables, plus this installation's.
+    env = environment(data_dir, database_url)
     for name in _FOREIGN:
         os.environ.pop(name, None)
     os.environ.update(env)
