@@ -15,7 +15,7 @@ from mnvault import paths
 from mnvault.audit import restores
 from mnvault.audit.actors import Actor
 from mnvault.audit.checkpoints import checkpoint_file
-from mnvault.backup import services
+from mnvault.backup import restore
 from mnvault.backup.archive import ArchiveProblem, identity_from_file
 from mnvault.cli import setup
 from mnvault.vault import keys as vault_keys
@@ -72,24 +72,24 @@ class Command(BaseCommand):
         if archive is None or private_key is None:
             raise CommandError(_("restore needs an ARCHIVE and --private-key FILE."))
         setup.ensure_key_store_database()
-        services.refuse_non_empty(paths.data_dir())
-        data, key_store = services.unpack(archive, identity_from_file(private_key), keys)
+        restore.refuse_non_empty(paths.data_dir())
+        data, key_store = restore.unpack(archive, identity_from_file(private_key), keys)
         actor = Actor.system(f"cli:{getpass.getuser()}")
-        placed = services.Placed()
+        placed = restore.Placed()
         placed.note_new(checkpoint_file())  # migrate starts one when the backup held none
         try:
             self._place_key_file(key_file, placed)
-            services.install(data, key_store, placed)
+            restore.install(data, key_store, placed)
             setup.ensure_secret_key()
             setup.migrate()
-            entries = services.journal_entries(key_store, journal)
-            reapplied = services.reapply_disposals(entries, actor=actor)
+            entries = restore.journal_entries(key_store, journal)
+            reapplied = restore.reapply_disposals(entries, actor=actor)
         except BaseException:
             # Nothing half-restored: the directory and databases are empty again, so the
             # restore can simply be run again once the cause is fixed.
-            services.take_back(placed, paths.data_dir())
+            restore.take_back(placed, paths.data_dir())
             raise
-        services.record_restore(data, reapplied=reapplied, actor=actor)
+        restore.record_restore(data, reapplied=reapplied, actor=actor)
         self.stdout.write(
             _(
                 "Restored the backup of %(when)s (audit log up to entry #%(head)d); "
@@ -106,7 +106,7 @@ class Command(BaseCommand):
                 _("No key store archive given (--keys): numbers open only with a key store.")
             )
 
-    def _place_key_file(self, key_file: Path | None, placed: services.Placed) -> None:
+    def _place_key_file(self, key_file: Path | None, placed: restore.Placed) -> None:
         """The key file from its offline copy when none is in place, and unlocked before any
         database is written."""
         target = setup.key_file_path()
@@ -134,10 +134,10 @@ class Command(BaseCommand):
         vault_keys.unlock(interactive=True)
         actor = Actor.system(f"cli:{getpass.getuser()}")
         restores.finish_pending()  # an earlier restore cut short before its restore line
-        head = services.current_head()
-        entries = services.journal_entries(None, journal)
-        reapplied = services.reapply_disposals(entries, actor=actor)
-        services.record_external_restore(head, reapplied=reapplied, actor=actor)
+        head = restore.current_head()
+        entries = restore.journal_entries(None, journal)
+        reapplied = restore.reapply_disposals(entries, actor=actor)
+        restore.record_external_restore(head, reapplied=reapplied, actor=actor)
         self.stdout.write(
             _(
                 "Recorded the restore (audit log up to entry #%(head)d); %(count)d disposed "
