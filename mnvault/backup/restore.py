@@ -6,6 +6,7 @@ alone, after the firm restored the databases with its own tools."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -78,11 +79,10 @@ def _mismatch(alias: str) -> str:
 
 @dataclass
 class Placed:
-    """What a restore has written so far, to be taken back if it fails before its restore
-    entry: the databases it filled, and files it made outside the data directory (the key
-    file, the checkpoint file) that were not there when it began."""
+    """The files a restore made outside the data directory (the key file, the checkpoint
+    file) that were not there when it began, to be removed if it fails before its restore
+    entry."""
 
-    databases: list[str] = field(default_factory=list)
     new_files: list[Path] = field(default_factory=list)
 
     def note_new(self, path: Path) -> None:
@@ -91,13 +91,12 @@ class Placed:
 
 
 def install(data: Opened, keys: Opened | None, placed: Placed) -> None:
-    """The databases into the (empty) data directory or (empty) PostgreSQL databases, each
-    noted in ``placed`` once written. Then the checkpoint copy where the checkpoint file
-    belongs unless one is there already (on other storage, kept by the operator)."""
+    """The databases into the (empty) data directory or (empty) PostgreSQL databases. Then
+    the checkpoint copy where the checkpoint file belongs unless one is there already (on
+    other storage, kept by the operator)."""
     for alias, opened in (("default", data), ("keys", keys)):
         if opened is not None:
             _install_one(alias, opened.members[member_of(alias)])
-            placed.databases.append(alias)
     target = checkpoint_file()
     if not target.exists() and data.members.get(CHECKPOINTS):
         placed.note_new(target)
@@ -105,13 +104,17 @@ def install(data: Opened, keys: Opened | None, placed: Placed) -> None:
 
 
 def take_back(placed: Placed, data_dir: Path) -> None:
-    """Everything a failed restore wrote: the data directory and the databases were empty
-    when it began (``refuse_non_empty``), so they are emptied again, and the files it made
+    """Everything a failed restore wrote: the data directory and both databases were empty
+    (or absent) when it began (``refuse_non_empty``), so they are emptied again — the one
+    the migrations made too, when no key-store archive was given — and the files it made
     elsewhere are removed. Not for a failure after the restore entry was written: that one is
     finished instead (``audit.restores.finish_pending``)."""
     connections.close_all()
-    for alias in placed.databases:
-        _uninstall_one(alias)
+    for alias in ("default", "keys"):
+        # Best effort: the restore's own error is the one to report (a server gone away
+        # would fail this too); what is left then makes the next restore refuse, plainly.
+        with contextlib.suppress(Exception):
+            _uninstall_one(alias)
     for path in placed.new_files:
         path.unlink(missing_ok=True)
     if data_dir.exists():
@@ -130,7 +133,7 @@ def _install_one(alias: str, image: bytes | bytearray) -> None:
 
 
 def _uninstall_one(alias: str) -> None:
-    """Only ever for a database this restore found empty (or absent) and then filled."""
+    """Only ever for a database this restore found empty (or absent)."""
     if postgres.is_postgres(alias):
         postgres.empty(alias)
         return
