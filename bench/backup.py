@@ -56,16 +56,15 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import _installation as inst  # beside this script, so on sys.path
+import _scene
 import psycopg
 from _phase import Phase
 from audit_verify import build_chain
-from disposal import FAMILY, GIVEN
 from psycopg import sql
 
 ENTRIES_PER_PERSON = 3  # audit entries a person in the scene: a few years of use
@@ -91,60 +90,19 @@ class Site:
 
 def build_scene(company: Any, handler: Any, people: int, rng: random.Random) -> None:
     """N employees, numbers stored in bulk, the store audited once."""
-    from django.utils import timezone
-
-    from mnvault.audit import log as audit
-    from mnvault.audit.actions import Action
-    from mnvault.audit.actors import Actor
-    from mnvault.domain.numbers import generate_fake
     from mnvault.people.models import Person, PersonKind
     from mnvault.vault.api import vault_transaction
-    from mnvault.vault.bulk import BulkStore
-    from mnvault.vault.models import VerificationChannel
-    from mnvault.vault.services import Verification
 
-    store = BulkStore(
-        actor=Actor.of(handler),
-        company=company,
-        purposes={PersonKind.EMPLOYEE: list(inst.PURPOSES)},
-        verification=Verification(
-            channel=VerificationChannel.IN_PERSON, document_kinds=["my_number_card"]
-        ),
-    )
+    store = _scene.bulk_store(handler, company, {PersonKind.EMPLOYEE: list(inst.PURPOSES)})
     seen: set[str] = set()
     with vault_transaction():
         for start in range(0, people, 1000):
-            batch = []
-            for i in range(start, min(start + 1000, people)):
-                family, given = FAMILY[i % 8], GIVEN[(i // 8) % 8]
-                batch.append(
-                    Person(
-                        company=company,
-                        kind=PersonKind.EMPLOYEE,
-                        family_name=family[0],
-                        given_name=given[0],
-                        family_name_kana=family[1],
-                        given_name_kana=given[1],
-                        birth_date=date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 40)),
-                        employee_code=f"E{i + 1:06d}",
-                        hire_date=date(2015, 4, 1),
-                    )
-                )
+            batch = [
+                _scene.employee(company, i, rng) for i in range(start, min(start + 1000, people))
+            ]
             Person.objects.bulk_create(batch)
-            items = []
-            for person in batch:
-                number = generate_fake(rng)
-                while number in seen:
-                    number = generate_fake(rng)
-                seen.add(number)
-                items.append((person, number, store.index(number)))
-            store.store(items, notified_on=timezone.localdate())
-        audit.record(
-            actor=Actor.system("bench"),
-            action=Action.DEMO_CREATE,
-            company_id=company.pk,
-            detail={"people": people, "numbers": len(seen)},
-        )
+            _scene.store_numbers(store, batch, rng, seen)
+        _scene.record_scene(company, people, len(seen))
 
 
 def init_key(env: dict[str, str], workdir: Path) -> Path:

@@ -38,20 +38,16 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import _installation as inst  # beside this script, so on sys.path
+import _scene
 from _phase import Phase
 
 HIRED, LEFT = date(2010, 4, 1), date(2015, 3, 31)
 SECOND_MANAGER = "bench-manager-2"
-FAMILY = [("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"),
-          ("伊藤", "イトウ"), ("渡辺", "ワタナベ"), ("山本", "ヤマモト"),
-          ("中村", "ナカムラ")]  # fmt: skip
-GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("健", "ケン"), ("美咲", "ミサキ"),
-         ("大輔", "ダイスケ"), ("陽菜", "ヒナ"), ("翔", "ショウ"), ("結衣", "ユイ")]  # fmt: skip
 
 
 # --- the scene ------------------------------------------------------------------------------
@@ -70,62 +66,21 @@ def second_manager(company: Any) -> Any:
 
 def build_scene(company: Any, handler: Any, people: int, rng: random.Random) -> None:
     """N leavers of 2015, numbers stored in bulk."""
-    from django.utils import timezone
-
-    from mnvault.audit import log as audit
-    from mnvault.audit.actions import Action
-    from mnvault.audit.actors import Actor
     from mnvault.companies.purposes import Purpose
-    from mnvault.domain.numbers import generate_fake
     from mnvault.people.models import Person, PersonKind
     from mnvault.vault.api import vault_transaction
-    from mnvault.vault.bulk import BulkStore
-    from mnvault.vault.models import VerificationChannel
-    from mnvault.vault.services import Verification
 
-    store = BulkStore(
-        actor=Actor.of(handler),
-        company=company,
-        purposes={PersonKind.EMPLOYEE: [Purpose.WITHHOLDING]},
-        verification=Verification(
-            channel=VerificationChannel.IN_PERSON, document_kinds=["my_number_card"]
-        ),
-    )
+    store = _scene.bulk_store(handler, company, {PersonKind.EMPLOYEE: [Purpose.WITHHOLDING]})
     seen: set[str] = set()
     with vault_transaction():
         for start in range(0, people, 500):
-            batch = []
-            for i in range(start, min(start + 500, people)):
-                family, given = FAMILY[i % 8], GIVEN[(i // 8) % 8]
-                batch.append(
-                    Person(
-                        company=company,
-                        kind=PersonKind.EMPLOYEE,
-                        family_name=family[0],
-                        given_name=given[0],
-                        family_name_kana=family[1],
-                        given_name_kana=given[1],
-                        birth_date=date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 40)),
-                        employee_code=f"E{i + 1:06d}",
-                        hire_date=HIRED,
-                        leave_date=LEFT,
-                    )
-                )
+            stop = min(start + 500, people)
+            batch = [
+                _scene.employee(company, i, rng, hired=HIRED, left=LEFT) for i in range(start, stop)
+            ]
             Person.objects.bulk_create(batch)
-            items = []
-            for person in batch:
-                number = generate_fake(rng)
-                while number in seen:
-                    number = generate_fake(rng)
-                seen.add(number)
-                items.append((person, number, store.index(number)))
-            store.store(items, notified_on=timezone.localdate())
-        audit.record(
-            actor=Actor.system("bench"),
-            action=Action.DEMO_CREATE,
-            company_id=company.pk,
-            detail={"people": people, "numbers": len(seen)},
-        )
+            _scene.store_numbers(store, batch, rng, seen)
+        _scene.record_scene(company, people, len(seen))
 
 
 def copy_databases(workdir: Path) -> tuple[Path, Path]:

@@ -38,20 +38,16 @@ import sys
 import time
 import unicodedata
 import zipfile
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import _installation as inst  # beside this script, so on sys.path
+import _scene
 from _phase import Phase
 
 YEAR = 2025
 OVER_LIMIT_EVERY = (0, 1, 2)  # i % 10 in these: ¥6M, over the tax office's ¥5M (30%)
-FAMILY = [("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"),
-          ("伊藤", "イトウ"), ("渡辺", "ワタナベ"), ("山本", "ヤマモト"),
-          ("中村", "ナカムラ")]  # fmt: skip
-GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("健", "ケン"), ("美咲", "ミサキ"),
-         ("大輔", "ダイスケ"), ("陽菜", "ヒナ"), ("翔", "ショウ"), ("結衣", "ユイ")]  # fmt: skip
 
 
 # --- the scene ------------------------------------------------------------------------------
@@ -59,88 +55,52 @@ GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("健", "ケン"), ("
 
 def build_scene(company: Any, handler: Any, people: int, rng: random.Random) -> list[tuple]:
     """(employee, [spouse, child] or []) for N employees, numbers stored in bulk."""
-    from django.utils import timezone
-
-    from mnvault.audit import log as audit
-    from mnvault.audit.actions import Action
-    from mnvault.audit.actors import Actor
     from mnvault.companies.purposes import Purpose
-    from mnvault.domain.numbers import generate_fake
-    from mnvault.people.models import Person, PersonKind, Relationship
+    from mnvault.people.models import Person, PersonKind
     from mnvault.vault.api import vault_transaction
-    from mnvault.vault.bulk import BulkStore
-    from mnvault.vault.models import VerificationChannel
-    from mnvault.vault.services import Verification
 
-    store = BulkStore(
-        actor=Actor.of(handler),
-        company=company,
-        purposes={kind: [Purpose.WITHHOLDING] for kind in PersonKind},
-        verification=Verification(
-            channel=VerificationChannel.IN_PERSON, document_kinds=["my_number_card"]
-        ),
-    )
+    store = _scene.bulk_store(handler, company, {k: [Purpose.WITHHOLDING] for k in PersonKind})
     scene: list[tuple] = []
     seen: set[str] = set()
     with vault_transaction():
         for start in range(0, people, 500):
-            batch = []
-            for i in range(start, min(start + 500, people)):
-                family, given = FAMILY[i % 8], GIVEN[(i // 8) % 8]
-                batch.append(
-                    Person(
-                        company=company,
-                        kind=PersonKind.EMPLOYEE,
-                        family_name=family[0],
-                        given_name=given[0],
-                        family_name_kana=family[1],
-                        given_name_kana=given[1],
-                        birth_date=date(1960, 1, 1) + timedelta(days=rng.randrange(365 * 45)),
-                        employee_code=f"E{i + 1:06d}",
-                        hire_date=date(2015, 4, 1),
-                    )
-                )
+            batch = [
+                _scene.employee(company, i, rng, born_from=date(1960, 1, 1), born_days=365 * 45)
+                for i in range(start, min(start + 500, people))
+            ]
             Person.objects.bulk_create(batch)
             dependents = []
             for i, employee in enumerate(batch, start):
-                family = employee.family_name, employee.family_name_kana
-                kept = []
-                if i % 2 == 0:
-                    for relationship, name, kana, born in (
-                        (Relationship.SPOUSE, "和子", "カズコ", date(1970, 5, 5)),
-                        (Relationship.CHILD, "次郎", "ジロウ", date(2012, 5, 5)),
-                    ):
-                        kept.append(
-                            Person(
-                                company=company,
-                                kind=PersonKind.DEPENDENT,
-                                employee=employee,
-                                relationship=relationship,
-                                family_name=family[0],
-                                given_name=name,
-                                family_name_kana=family[1],
-                                given_name_kana=kana,
-                                birth_date=born,
-                            )
-                        )
+                kept = family_of(employee) if i % 2 == 0 else []
                 dependents.extend(kept)
                 scene.append((employee, kept))
             Person.objects.bulk_create(dependents)
-            items = []
-            for person in batch + dependents:
-                number = generate_fake(rng)
-                while number in seen:
-                    number = generate_fake(rng)
-                seen.add(number)
-                items.append((person, number, store.index(number)))
-            store.store(items, notified_on=timezone.localdate())
-        audit.record(
-            actor=Actor.system("bench"),
-            action=Action.DEMO_CREATE,
-            company_id=company.pk,
-            detail={"people": people, "numbers": len(seen)},
-        )
+            _scene.store_numbers(store, batch + dependents, rng, seen)
+        _scene.record_scene(company, people, len(seen))
     return scene
+
+
+def family_of(employee: Any) -> list[Any]:
+    """A spouse and a child, not yet saved."""
+    from mnvault.people.models import Person, PersonKind, Relationship
+
+    return [
+        Person(
+            company=employee.company,
+            kind=PersonKind.DEPENDENT,
+            employee=employee,
+            relationship=relationship,
+            family_name=employee.family_name,
+            given_name=name,
+            family_name_kana=employee.family_name_kana,
+            given_name_kana=kana,
+            birth_date=born,
+        )
+        for relationship, name, kana, born in (
+            (Relationship.SPOUSE, "和子", "カズコ", date(1970, 5, 5)),
+            (Relationship.CHILD, "次郎", "ジロウ", date(2012, 5, 5)),
+        )
+    ]
 
 
 def half_kana(text: str) -> str:
