@@ -211,15 +211,9 @@ def reapply_disposals(entries: list[JournalEntry], *, actor: Actor) -> int:
 
 
 def record_restore(data: Opened, *, reapplied: int, actor: Actor) -> None:
-    """The signed restore entry and restore line (``audit.restores``): ``audit verify`` then
-    accepts a checkpoint file that ran past the restored head, through them alone. The
-    restore line goes to the witness file too, so the witness goes on from the new head."""
-    _entry, mark = restores.record_restore(
-        head=int(data.manifest.get("head", 0)),
-        actor=actor,
-        detail={"backup_of": data.manifest.get("taken_at", ""), "reapplied_people": reapplied},
-    )
-    witness.witness_restore(mark)
+    """The restore of an archive: its head and time are the manifest's."""
+    detail = {"backup_of": data.manifest.get("taken_at", ""), "reapplied_people": reapplied}
+    _signed_restore(int(data.manifest.get("head", 0)), detail, actor)
 
 
 def current_head() -> int:
@@ -231,13 +225,17 @@ def record_external_restore(head: int, *, reapplied: int, actor: Actor) -> None:
     """The restore entry and line after the databases were restored with other tools
     (pg_restore, pgBackRest): the restored point is the time of the log's last entry."""
     at = AuditEntry.objects.filter(seq=head).values_list("created_at", flat=True).first()
-    _entry, mark = restores.record_restore(
-        head=head,
-        actor=actor,
-        detail={
-            "backup_of": at.isoformat() if at else "",
-            "reapplied_people": reapplied,
-            "restored_by": "external",
-        },
-    )
+    detail = {
+        "backup_of": at.isoformat() if at else "",
+        "reapplied_people": reapplied,
+        "restored_by": "external",
+    }
+    _signed_restore(head, detail, actor)
+
+
+def _signed_restore(head: int, detail: dict[str, Any], actor: Actor) -> None:
+    """The signed restore entry and restore line (``audit.restores``): ``audit verify`` then
+    accepts a checkpoint file that ran past the restored head, through them alone. The
+    restore line goes to the witness file too, so the witness goes on from the new head."""
+    _entry, mark = restores.record_restore(head=head, actor=actor, detail=detail)
     witness.witness_restore(mark)
